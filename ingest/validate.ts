@@ -1,0 +1,210 @@
+// Field-by-field validation of one record against its stream's spec (contract.ts). Produces the
+// warehouse row, normalised (instants as epoch seconds, ratings as stars), or every error found.
+import { createHash } from 'node:crypto'
+import { wallClockToInstant } from '../warehouse/index.ts'
+import type { FieldSpec, FieldType, StreamSpec } from './contract.ts'
+
+export interface RowError {
+  row: number
+  field: string | null
+  code: string
+  message: string
+}
+
+export interface ValidationContext {
+  timezone: string
+  nowMs: number
+  unitExists(id: string): boolean
+  itemExists(code: string): boolean
+}
+
+export type WarehouseRow = Record<string, string | number | boolean | null>
+
+export type RowResult =
+  | { ok: true; row: WarehouseRow; id: string; unit: string; hash: string }
+  | { ok: false; errors: RowError[] }
+
+const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+
+/** Shortened JSON of what was received, for messages. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  let s: string
+  try {
+    s = JSON.stringify(value) ?? String(value)
+  } catch {
+    s = String(value)
+  }
+  return s.length > 80 ? s.slice(0, 77) + '…' : s
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?$/
+
+/** Parses RFC 3339; a timestamp without offset is read in `tz`. Returns epoch ms or undefined. */
+export function parseTimestamp(s: string, tz: string): number | undefined {
+  const m = RFC3339.exec(s)
+  if (!m) return undefined
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number]
+  const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return undefined
+  const wall = Date.UTC(y, mo - 1, d, h, mi, sec, ms)
+  if (new Date(wall).getUTCDate() !== d) return undefined // 2024-02-30 and the like
+  const zone = m[8]
+  if (!zone) return wallClockToInstant(wall, tz)
+  if (zone === 'Z' || zone === 'z') return wall
+  const sign = zone[0] === '-' ? -1 : 1
+  const digits = zone.slice(1).replace(':', '')
+  const oh = Number(digits.slice(0, 2))
+  const om = Number(digits.slice(2))
+  if (oh > 23 || om > 59) return undefined
+  return wall - sign * (oh * 60 + om) * 60000
+}
+
+const expected: Record<FieldType['kind'], (t: FieldType) => string> = {
+  id: (t) => `a non-empty string of at most ${(t as { max: number }).max} characters`,
+  string: (t) => `a string of at most ${(t as { max: number }).max} characters`,
+  enum: (t) => `one of ${(t as { values: readonly string[] }).values.join(', ')}`,
+  timestamp: () => 'an RFC 3339 timestamp such as 2024-03-05T09:12:00+08:00',
+  boolean: () => 'true or false',
+  integer: (t) => `a whole number from ${(t as { min: number }).min} to ${(t as { max: number }).max}`,
+  number: (t) => `a number of at least ${(t as { min: number }).min}`,
+  decimal: (t) => `a decimal amount with at most ${(t as { scale: number }).scale} decimal places, as a string or number`,
+  month: () => 'a month written YYYY-MM',
+  object: () => 'a JSON object',
+}
+
+export function expectedText(type: FieldType): string {
+  return expected[type.kind](type)
+}
+
+type Converted = { value: string | number | boolean; error?: undefined } | { error: { code: string; detail?: string } }
+
+function convert(type: FieldType, v: unknown, ctx: ValidationContext): Converted {
+  switch (type.kind) {
+    case 'id':
+    case 'string':
+      if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
+      if (type.kind === 'id' && v.length === 0) return { error: { code: 'invalid_value', detail: 'it is empty' } }
+      if (v.length > type.max) return { error: { code: 'too_long', detail: `it has ${v.length} characters` } }
+      return { value: v }
+    case 'enum':
+      if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
+      if (!type.values.includes(v)) return { error: { code: 'invalid_value' } }
+      return { value: v }
+    case 'timestamp': {
+      if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
+      const ms = parseTimestamp(v, ctx.timezone)
+      if (ms === undefined) return { error: { code: 'invalid_timestamp' } }
+      return { value: ms }
+    }
+    case 'boolean':
+      if (typeof v !== 'boolean') return { error: { code: 'invalid_type' } }
+      return { value: v }
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v)) return { error: { code: 'invalid_type' } }
+      if (v < type.min || v > type.max) return { error: { code: 'out_of_range' } }
+      return { value: v }
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v)) return { error: { code: 'invalid_type' } }
+      if (v < type.min) return { error: { code: 'out_of_range' } }
+      return { value: v }
+    case 'decimal': {
+      const s = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined
+      if (s === undefined) return { error: { code: 'invalid_type' } }
+      const m = /^(-?)(\d{1,16})(?:\.(\d+))?$/.exec(s)
+      if (!m) return { error: { code: 'invalid_value' } }
+      if ((m[3]?.length ?? 0) > type.scale) return { error: { code: 'invalid_value', detail: `it has ${m[3]!.length} decimal places` } }
+      return { value: `${m[1]}${m[2]}.${(m[3] ?? '').padEnd(type.scale, '0')}` }
+    }
+    case 'month': {
+      if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
+      const m = /^(\d{4})-(\d{2})$/.exec(v)
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) return { error: { code: 'invalid_value' } }
+      return { value: `${v}-01` }
+    }
+    case 'object':
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: { code: 'invalid_type' } }
+      return { value: JSON.stringify(v) }
+  }
+}
+
+function isRequired(f: FieldSpec, record: Record<string, unknown>): boolean {
+  if (typeof f.required === 'boolean') return f.required
+  return f.required.in.includes(record[f.required.when] as string)
+}
+
+function requiredText(f: FieldSpec): string {
+  return typeof f.required === 'boolean' ? 'required' : `required when ${f.required.when} is ${f.required.in.join(' or ')}`
+}
+
+/** Validates one record (`rowNumber` is 1-based) and returns the warehouse row or its errors. */
+export function validateRecord(spec: StreamSpec, record: unknown, rowNumber: number, ctx: ValidationContext): RowResult {
+  const errors: RowError[] = []
+  const fail = (field: string | null, code: string, message: string) => errors.push({ row: rowNumber, field, code, message })
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    fail(null, 'not_an_object', `row ${rowNumber}: expected a JSON object with the fields of ${spec.name}, got ${describe(record)}`)
+    return { ok: false, errors }
+  }
+  const input = record as Record<string, unknown>
+  const known = new Set(spec.fields.map((f) => f.name))
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) {
+      fail(key, 'unknown_field', `row ${rowNumber}: field ${key} is not part of the ${spec.name} contract; put extra data in attrs${spec.fields.some((f) => f.name === 'attrs') ? '' : ' of a stream that has it, or leave it out'}`)
+    }
+  }
+  const row: WarehouseRow = {}
+  for (const f of spec.fields) {
+    const v = input[f.name]
+    if (v === undefined || v === null) {
+      if (isRequired(f, input)) fail(f.name, 'missing_field', `row ${rowNumber}: field ${f.name} is ${requiredText(f)}: expected ${expectedText(f.type)}`)
+      row[f.name] = null
+      continue
+    }
+    const c = convert(f.type, v, ctx)
+    if (c.error) {
+      fail(f.name, c.error.code, `row ${rowNumber}, field ${f.name}: expected ${expectedText(f.type)}, got ${describe(v)}${c.error.detail ? ` (${c.error.detail})` : ''}`)
+      continue
+    }
+    if (f.type.kind === 'timestamp') {
+      const ms = c.value as number
+      if (f.notFuture && ms > ctx.nowMs + FUTURE_TOLERANCE_MS) {
+        fail(f.name, 'future_timestamp', `row ${rowNumber}, field ${f.name}: ${describe(v)} is more than 24 hours in the future; expected a moment that has happened`)
+        continue
+      }
+      row[f.name] = (ms / 1000).toFixed(3)
+    } else {
+      row[f.name] = c.value
+    }
+    if (f.references === 'unit' && !ctx.unitExists(c.value as string)) {
+      fail(f.name, 'unknown_unit', `row ${rowNumber}, field ${f.name}: expected a known unit_id (see the units reference data), got ${describe(v)}`)
+    } else if (f.references === 'item' && !ctx.itemExists(c.value as string)) {
+      fail(f.name, 'unknown_item', `row ${rowNumber}, field ${f.name}: expected a known item_code (see the items reference data), got ${describe(v)}`)
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors }
+  normaliseStream(spec, row)
+  const hash = contentHash(spec, row)
+  return { ok: true, row, id: row[spec.idField] as string, unit: row[spec.unitField] as string, hash }
+}
+
+/** Stream-specific normalisation after the field checks. */
+function normaliseStream(spec: StreamSpec, row: WarehouseRow): void {
+  if (spec.name === 'case-events') {
+    row.attrs = (row.attrs as string | null) ?? ''
+  } else if (spec.name === 'evaluations') {
+    // GB/T 39046 codes run 1 非常满意 … 5 非常不满意: the reverse of stars.
+    const scheme = (row.rating_scheme as string | null) ?? 'stars'
+    if (scheme === 'gbt39046') row.rating = 6 - (row.rating as number)
+    row.rating_scheme_received = scheme
+    delete row.rating_scheme
+    row.active = (row.active as boolean | null) ?? true
+    row.follow_up = (row.follow_up as boolean | null) ?? false
+  }
+}
+
+/** Hash of the normalised row: the same id with a different hash is a conflicting duplicate. */
+function contentHash(spec: StreamSpec, row: WarehouseRow): string {
+  const canonical = JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))
+  const digest = createHash('sha1').update(spec.name).update('\0').update(canonical).digest()
+  return digest.readBigUInt64BE(0).toString()
+}

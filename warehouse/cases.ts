@@ -1,0 +1,233 @@
+// Case state and the case read model: refresh after ingest, crash repair, one case, case lists.
+import type { Warehouse } from './client.ts'
+import { queryRows } from './client.ts'
+import { CALENDAR_GAP_MARKER, caseClockSql, clockParams } from './clock.ts'
+import { type Calendar, CalendarMissingError } from './calendar.ts'
+import { nowSeconds, toRfc3339 } from './time.ts'
+
+export const CASE_STATUSES = ['open', 'completed', 'rejected', 'withdrawn'] as const
+export type CaseStatus = (typeof CASE_STATUSES)[number]
+
+export interface CaseRow {
+  case_id: string
+  unit_id: string
+  item_code: string | null
+  status: CaseStatus
+  accepted_at: string | null
+  stopped_at: string | null
+  due_at: string | null
+  limit_days: number | null
+  elapsed_days: number | null
+  suspended_days: number | null
+  on_time: boolean | null
+  overdue: boolean
+  warning: boolean
+  days_over: number | null
+}
+
+export interface CaseEvent {
+  event_id: string
+  type: string
+  occurred_at: string
+  unit_id: string
+  item_code: string | null
+  channel: string | null
+  due_at: string | null
+  to_unit_id: string | null
+  staff_id: string | null
+  applicant_type: string | null
+  attrs: Record<string, unknown> | null
+}
+
+export interface CaseFilter {
+  /** Cases that belong to one of these units; undefined = no restriction. */
+  units?: string[]
+  item_code?: string
+  status?: CaseStatus
+  overdue?: boolean
+  warning?: boolean
+  /** Only cases whose id sorts after this one (cursor paging). */
+  after?: string
+  limit: number
+}
+
+interface ClockRowRaw {
+  case_id: string
+  unit_id: string
+  item_code: string | null
+  status: CaseStatus
+  accepted_ms: string | null
+  stopped_ms: string | null
+  due_ms: string | null
+  limit_days: number | null
+  elapsed_days: number | null
+  suspended_days: number | null
+  on_time: boolean | number | null
+  overdue: boolean | number
+  warning: boolean | number
+  days_over: number | null
+}
+
+const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
+  toUnixTimestamp64Milli(accepted_at) AS accepted_ms, toUnixTimestamp64Milli(stopped_at) AS stopped_ms,
+  toUnixTimestamp64Milli(due_at) AS due_ms, limit_days, elapsed_days, suspended_days, on_time, overdue, warning, days_over`
+
+export interface CaseStoreOptions {
+  /** Warning (黄牌) threshold in working days where an item sets none. */
+  warningDays: number
+}
+
+export class CaseStore {
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly calendar: Calendar,
+    private readonly options: CaseStoreOptions = { warningDays: 1 },
+  ) {}
+
+  /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
+  clock(asOfMs: number): { sql: string; params: Record<string, unknown> } {
+    return {
+      sql: caseClockSql(this.warehouse.timezone),
+      params: { ...clockParams(this.calendar, asOfMs, this.options.warningDays) },
+    }
+  }
+
+  /** Marks a batch's cases for refresh before its events are written (crash repair needs it). */
+  async queueRefresh(batchId: string, caseIds: string[]): Promise<void> {
+    if (caseIds.length === 0) return
+    const queued_at = nowSeconds()
+    await this.warehouse.client.insert({
+      table: 'case_refresh_queue',
+      values: [...new Set(caseIds)].map((case_id) => ({ batch_id: batchId, case_id, queued_at })),
+      format: 'JSONEachRow',
+    })
+  }
+
+  /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
+  async refreshBatch(batchId: string): Promise<void> {
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_state
+        SELECT case_id,
+          arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
+          min(occurred_at), max(occurred_at), now64(3)
+        FROM (
+          SELECT * FROM case_events
+          WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})
+          ORDER BY ingested_at
+          LIMIT 1 BY event_id -- belt and braces: a stored duplicate can never count twice
+        )
+        GROUP BY case_id`,
+      query_params: { batch: batchId },
+    })
+    await this.warehouse.client.insert({
+      table: 'case_refresh_done',
+      values: [{ batch_id: batchId, done_at: nowSeconds() }],
+      format: 'JSONEachRow',
+    })
+  }
+
+  /** Finishes refreshes that a crash interrupted. Run at start-up. */
+  async repair(): Promise<number> {
+    const pending = await queryRows<{ batch_id: string }>(
+      this.warehouse,
+      `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,
+    )
+    for (const { batch_id } of pending) await this.refreshBatch(batch_id)
+    return pending.length
+  }
+
+  async get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
+    const [row] = await this.runClock(asOfMs, `WHERE case_id = {case_id:String}`, { case_id: caseId })
+    if (!row) return undefined
+    const tz = this.warehouse.timezone
+    const events = await queryRows<Record<string, unknown>>(
+      this.warehouse,
+      `SELECT event_id, toString(type) AS type, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, toString(unit_id) AS unit_id,
+         toString(item_code) AS item_code, toString(channel) AS channel, toUnixTimestamp64Milli(due_at) AS due_ms,
+         to_unit_id, staff_id, toString(applicant_type) AS applicant_type, attrs
+       FROM case_events
+       WHERE case_id = {case_id:String} AND occurred_at <= {as_of:DateTime64(3, '${tz}')}
+       ORDER BY occurred_at, type, ingested_at
+       LIMIT 1 BY event_id`,
+      { case_id: caseId, as_of: clockParams(this.calendar, asOfMs, 0).as_of },
+    )
+    return {
+      ...row,
+      events: events.map((e) => ({
+        event_id: String(e.event_id),
+        type: String(e.type),
+        occurred_at: toRfc3339(Number(e.occurred_ms), tz),
+        unit_id: String(e.unit_id),
+        item_code: (e.item_code as string | null) ?? null,
+        channel: (e.channel as string | null) ?? null,
+        due_at: e.due_ms == null ? null : toRfc3339(Number(e.due_ms), tz),
+        to_unit_id: (e.to_unit_id as string | null) ?? null,
+        staff_id: (e.staff_id as string | null) ?? null,
+        applicant_type: (e.applicant_type as string | null) ?? null,
+        attrs: e.attrs ? (JSON.parse(String(e.attrs)) as Record<string, unknown>) : null,
+      })),
+    }
+  }
+
+  async list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
+    const where: string[] = []
+    const params: Record<string, unknown> = { limit: filter.limit }
+    if (filter.units) (where.push('unit_id IN {units:Array(String)}'), (params.units = filter.units))
+    if (filter.item_code !== undefined) (where.push('item_code = {item_code:String}'), (params.item_code = filter.item_code))
+    if (filter.status !== undefined) (where.push('status = {status:String}'), (params.status = filter.status))
+    if (filter.overdue !== undefined) (where.push('overdue = {overdue:Bool}'), (params.overdue = filter.overdue))
+    if (filter.warning !== undefined) (where.push('warning = {warning:Bool}'), (params.warning = filter.warning))
+    if (filter.after !== undefined) (where.push('case_id > {after:String}'), (params.after = filter.after))
+    const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
+    return this.runClock(asOfMs, clause, params)
+  }
+
+  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>): Promise<CaseRow[]> {
+    const clock = this.clock(asOfMs)
+    const rows = await this.withCalendarCheck(asOfMs, () =>
+      queryRows<ClockRowRaw>(this.warehouse, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
+    )
+    const tz = this.warehouse.timezone
+    const time = (ms: string | null) => (ms == null ? null : toRfc3339(Number(ms), tz))
+    const bool = (v: boolean | number | null) => (v == null ? null : Boolean(v))
+    return rows.map((r) => ({
+      case_id: r.case_id,
+      unit_id: r.unit_id,
+      item_code: r.item_code,
+      status: r.status,
+      accepted_at: time(r.accepted_ms),
+      stopped_at: time(r.stopped_ms),
+      due_at: time(r.due_ms),
+      limit_days: r.limit_days,
+      elapsed_days: r.elapsed_days,
+      suspended_days: r.suspended_days,
+      on_time: bool(r.on_time),
+      overdue: Boolean(r.overdue),
+      warning: Boolean(r.warning),
+      days_over: r.days_over,
+    }))
+  }
+
+  /**
+   * Runs a clock query; when the engine reports a date outside the loaded calendar, finds which
+   * years are missing and raises CalendarMissingError naming them.
+   */
+  async withCalendarCheck<T>(asOfMs: number, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes(CALENDAR_GAP_MARKER)) throw err
+      const tz = this.warehouse.timezone
+      const [span] = await queryRows<{ first_year: number }>(
+        this.warehouse,
+        `SELECT toYear(min(first_at)) AS first_year FROM case_state FINAL WHERE first_at <= {as_of:DateTime64(3, '${tz}')}`,
+        { as_of: clockParams(this.calendar, asOfMs, 0).as_of },
+      )
+      const lastYear = Number(toRfc3339(asOfMs, tz).slice(0, 4))
+      const years: number[] = []
+      for (let y = Number(span?.first_year ?? lastYear); y <= lastYear; y++) years.push(y)
+      const missing = this.calendar.missingYears(years)
+      throw new CalendarMissingError(missing.length ? missing : [lastYear])
+    }
+  }
+}

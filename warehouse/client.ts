@@ -1,0 +1,65 @@
+// One factory hands every module the same @clickhouse/client API, whether the engine is
+// embedded (chdb, in this process) or a ClickHouse server reached over HTTP.
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import type { Settings } from './config.ts'
+import { migrate } from './migrations.ts'
+
+export interface Warehouse {
+  client: ClickHouseClient
+  kind: 'embedded' | 'server'
+  /** The district's IANA time zone; every time column of the schema carries it. */
+  timezone: string
+  /** Where the embedded engine keeps its data (undefined on a server). */
+  dataDir: string | undefined
+  close(): Promise<void>
+}
+
+export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'>
+
+export async function openWarehouse(settings: WarehouseSettings): Promise<Warehouse> {
+  let client: ClickHouseClient
+  let dataDir: string | undefined
+  if (settings.clickhouse) {
+    const { url, username, password, database } = settings.clickhouse
+    const bootstrap = createClient({ url, username, password })
+    try {
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    } finally {
+      await bootstrap.close()
+    }
+    client = createClient({ url, username, password, database, clickhouse_settings: { date_time_output_format: 'simple' } })
+  } else {
+    dataDir = resolve(settings.dataDir)
+    mkdirSync(dataDir, { recursive: true })
+    // libchdb holds one data directory per process: the second distinct path is refused by chdb itself.
+    client = createClient({ connection: createChdbConnection({ path: dataDir }) })
+  }
+  const warehouse: Warehouse = {
+    client,
+    kind: settings.clickhouse ? 'server' : 'embedded',
+    timezone: settings.timezone,
+    dataDir,
+    close: () => client.close(),
+  }
+  try {
+    await migrate(warehouse)
+  } catch (err) {
+    await client.close()
+    throw err
+  }
+  return warehouse
+}
+
+function quoteIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`CLICKHOUSE_DATABASE must be a plain identifier, got ${JSON.stringify(name)}`)
+  return '`' + name + '`'
+}
+
+/** Runs a parameterised SELECT and returns its rows. */
+export async function queryRows<T>(warehouse: Warehouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const result = await warehouse.client.query({ query, query_params: params, format: 'JSONEachRow' })
+  return result.json<T>()
+}

@@ -1,0 +1,107 @@
+// The clock (时限) of CONTRACT.md, compiled to ClickHouse SQL. It runs over case_state, one row
+// per case holding its events, so "as of T" is a filter on those arrays and elapsed working days
+// are a subtraction of working-day ordinals W(d) (calendar.ts) passed in as a bound array.
+import type { Calendar } from './calendar.ts'
+import { epochSeconds } from './time.ts'
+
+export interface ClockParams {
+  as_of: string
+  cal_start: string
+  cal_w: number[]
+  warn_days: number
+}
+
+/** Bound parameters of the clock for the moment `asOfMs`. */
+export function clockParams(calendar: Calendar, asOfMs: number, warningDays: number): ClockParams {
+  const index = calendar.workingDayIndex()
+  return { as_of: epochSeconds(asOfMs), cal_start: index.start, cal_w: index.ordinals, warn_days: warningDays }
+}
+
+/** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). */
+const W = (date: string) =>
+  `if(dateDiff('day', {cal_start:Date}, ${date}) BETWEEN 0 AND length({cal_w:Array(Int32)}) - 1,
+      {cal_w:Array(Int32)}[dateDiff('day', {cal_start:Date}, ${date}) + 1], -1)`
+
+/** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
+export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
+
+/**
+ * A relation with one row per case known at `as_of`, with the contract's case fields:
+ * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
+ * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
+ * first_at, had_supplement. Times are DateTime64 in the district's zone.
+ */
+export function caseClockSql(tz: string): string {
+  const asOf = `{as_of:DateTime64(3, '${tz}')}`
+  return `
+SELECT
+  case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
+  if(clock_started, toInt32(w_end - w_start - suspended_days_raw), NULL) AS elapsed_days,
+  if(clock_started, toInt32(suspended_days_raw), NULL) AS suspended_days,
+  multiIf(NOT stopped OR NOT clock_started, NULL,
+          isNotNull(due_at), stopped_at <= due_at,
+          isNotNull(limit_days), elapsed_days <= limit_days,
+          NULL) AS on_time,
+  multiIf(NOT clock_started OR status = 'withdrawn', false,
+          stopped, ifNull(on_time = false, false),
+          isNotNull(due_at), ${asOf} > due_at,
+          isNotNull(limit_days), elapsed_days > limit_days,
+          false) AS overdue,
+  multiIf(status != 'open' OR NOT clock_started OR overdue, false,
+          isNotNull(due_at),
+            -- a deadline weeks away cannot be within the threshold; this also keeps unloaded
+            -- far-future years out of the lookup
+            dateDiff('day', toDate(${asOf}), toDate(due_at)) <= 10 + 3 * warn_threshold
+            AND (${W('toDate(due_at)')}) - w_end <= warn_threshold,
+          isNotNull(limit_days), limit_days - elapsed_days <= warn_threshold,
+          false) AS warning,
+  multiIf(NOT overdue, NULL,
+          isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, ' + asOf + '))')}) - (${W('toDate(due_at)')}))),
+          toInt32(elapsed_days - limit_days)) AS days_over,
+  accepted_channel, first_at, had_supplement
+FROM (
+  SELECT
+    c.*,
+    it.promised_days AS limit_days,
+    coalesce(it.warning_days, it.warning_share * it.promised_days, {warn_days:Float64}) AS warn_threshold,
+    if(clock_started, ${W('toDate(accepted_at)')}, 0) AS w_start,
+    if(clock_started, ${W('toDate(end_at)')}, 0) AS w_end,
+    arrayMap(s -> (${W('toDate(s.1)')}, ${W('toDate(s.2)')}), suspensions) AS suspension_w,
+    arraySum(arrayMap(x -> greatest(0, x.2 - x.1), suspension_w)) AS suspended_days_raw,
+    throwIf(clock_started AND (w_start < 0 OR w_end < 0 OR arrayExists(x -> x.1 < 0 OR x.2 < 0, suspension_w)),
+            '${CALENDAR_GAP_MARKER}') AS calendar_check
+  FROM (
+    SELECT
+      case_id,
+      first_at,
+      arrayFilter(e -> e.at <= ${asOf}, events) AS ev,
+      arrayFirstIndex(e -> e.type = 'accepted', ev) AS acc_i,
+      arrayFirstIndex(e -> e.type IN ('completed', 'rejected'), ev) AS stop_i,
+      arrayFirstIndex(e -> e.type = 'withdrawn', ev) AS wd_i,
+      multiIf(stop_i > 0 AND (wd_i = 0 OR stop_i < wd_i), toString(ev[stop_i].type),
+              wd_i > 0, 'withdrawn', 'open') AS status,
+      status IN ('completed', 'rejected') AS stopped,
+      acc_i > 0 AS clock_started,
+      if(clock_started, ev[acc_i].at, NULL) AS accepted_at,
+      if(stopped, ev[stop_i].at, NULL) AS stopped_at,
+      -- the clock runs to the stop, the withdrawal, or the moment of evaluation
+      multiIf(stopped, ev[stop_i].at, wd_i > 0, ev[wd_i].at, ${asOf}) AS end_at,
+      nullIf(ev[acc_i].item_code, '') AS item_code,
+      nullIf(ev[acc_i].channel, '') AS accepted_channel,
+      arrayFilter(e -> e.type = 'transferred' AND e.at <= end_at AND (NOT clock_started OR e.at >= ev[acc_i].at), ev) AS transfers,
+      if(length(transfers) > 0, transfers[-1].to_unit_id, if(clock_started, ev[acc_i].unit_id, ev[1].unit_id)) AS unit_id,
+      arrayFilter(e -> isNotNull(e.due_at), ev) AS due_events,
+      if(length(due_events) > 0, due_events[-1].due_at, NULL) AS due_at,
+      -- (start, end) of each suspension within the clock's run; one still running ends with the clock
+      arrayMap(s -> (greatest(s.at, ev[acc_i].at),
+                     arrayMin(arrayConcat([end_at], arrayMap(r -> r.at, arrayFilter(
+                       r -> toString(r.type) = if(s.type = 'supplement_requested', 'supplement_received', 'resumed') AND r.at >= s.at, ev))))),
+               arrayFilter(e -> e.type IN ('supplement_requested', 'suspended') AND clock_started AND e.at <= end_at, ev)) AS suspensions,
+      arrayExists(e -> e.type = 'supplement_requested' AND e.at <= end_at, ev) AS had_supplement
+    FROM case_state FINAL
+    WHERE first_at <= ${asOf}
+  ) AS c
+  LEFT JOIN (SELECT item_code, promised_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
+)
+WHERE calendar_check = 0`
+}

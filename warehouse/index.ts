@@ -1,0 +1,44 @@
+// warehouse: the ClickHouse connection, schema, reference data, keys, and the case state the
+// clock is computed from. Everything else reaches ClickHouse through what this file exports.
+import type { Settings } from './config.ts'
+import { openWarehouse, type Warehouse } from './client.ts'
+import { Calendar } from './calendar.ts'
+import { ReferenceData } from './reference.ts'
+import { KeyStore } from './access.ts'
+import { CaseStore } from './cases.ts'
+
+export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
+export { openWarehouse, queryRows, type Warehouse, type WarehouseSettings } from './client.ts'
+export { Calendar, CalendarMissingError, officialCalendarFromPackage, type CalendarDay } from './calendar.ts'
+export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
+export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
+export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes } from './time.ts'
+
+/** The opened warehouse with its stores, loaded and repaired: what the rest of the platform uses. */
+export interface Platform {
+  warehouse: Warehouse
+  calendar: Calendar
+  reference: ReferenceData
+  keys: KeyStore
+  cases: CaseStore
+  close(): Promise<void>
+}
+
+export async function openPlatform(settings: Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'>): Promise<Platform> {
+  const warehouse = await openWarehouse(settings)
+  try {
+    const calendar = new Calendar(warehouse)
+    const reference = new ReferenceData(warehouse)
+    const keys = new KeyStore(warehouse, reference)
+    const cases = new CaseStore(warehouse, calendar)
+    await calendar.load()
+    await reference.load()
+    await keys.load()
+    await cases.repair()
+    return { warehouse, calendar, reference, keys, cases, close: () => warehouse.close() }
+  } catch (err) {
+    await warehouse.close()
+    throw err
+  }
+}

@@ -1,0 +1,158 @@
+// Versioned, idempotent schema migrations, applied at start-up. Each statement is safe to run
+// twice (IF NOT EXISTS), so a start-up killed half-way simply runs again.
+//
+// Sort keys and partitions are chosen for the queries the platform makes; the reasons are in
+// warehouse/README.md. The district time zone is part of every time column's type: DDL cannot
+// bind it as a parameter, so it is validated (config.ts) and written into the statements.
+import type { Warehouse } from './client.ts'
+import { nowSeconds } from './time.ts'
+
+export interface Migration {
+  version: number
+  name: string
+  statements(tz: string): string[]
+}
+
+const caseEventType = `Enum8('submitted' = 1, 'accepted' = 2, 'supplement_requested' = 3, 'supplement_received' = 4,
+  'suspended' = 5, 'resumed' = 6, 'transferred' = 7, 'approved' = 8, 'rejected' = 9, 'completed' = 10, 'withdrawn' = 11)`
+
+/** Columns every stream table carries about where a row came from. */
+const provenance = (tz: string) => `
+  content_hash UInt64 COMMENT 'hash of the normalised row: equal ids with other content are conflicting duplicates',
+  batch_id UUID,
+  source_key LowCardinality(String),
+  ingested_at DateTime64(3, '${tz}')`
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'reference data, keys and settings',
+    statements: (tz) => [
+      `CREATE TABLE IF NOT EXISTS meta (key String, value String, updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY key`,
+      `CREATE TABLE IF NOT EXISTS units (
+        unit_id String, name String, tier UInt8, kind LowCardinality(String), parent_id Nullable(String),
+        active_from Nullable(Date), active_to Nullable(Date), updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY unit_id`,
+      `CREATE TABLE IF NOT EXISTS items (
+        item_code String, name String, category LowCardinality(String),
+        statutory_days Nullable(UInt16), promised_days Nullable(UInt16), owner_unit_id Nullable(String),
+        tiers Array(UInt8), warning_days Nullable(Float64), warning_share Nullable(Float64),
+        updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY item_code`,
+      `CREATE TABLE IF NOT EXISTS calendar (
+        date Date, is_working UInt8, name String, source LowCardinality(String), updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY date`,
+      `CREATE TABLE IF NOT EXISTS targets (
+        year UInt16, metric_id LowCardinality(String), scope String, value Float64, updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY (year, metric_id, scope)`,
+      `CREATE TABLE IF NOT EXISTS api_keys (
+        key_id String, name String, role LowCardinality(String), units Array(String), token_hash String,
+        revoked UInt8, created_at DateTime64(3, '${tz}'), updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY key_id`,
+      `CREATE TABLE IF NOT EXISTS settings (key String, value String, updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY key`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'the six streams of the data-exchange contract',
+    statements: (tz) => [
+      // Ordered by case so that one case's life is one contiguous range (case pages, state refresh);
+      // the projection answers "is this event_id already stored?" from the same parts, so the
+      // dedup lookup and the rows can never disagree after a crash.
+      `CREATE TABLE IF NOT EXISTS case_events (
+        event_id String, case_id String, type ${caseEventType}, occurred_at DateTime64(3, '${tz}'),
+        unit_id LowCardinality(String), item_code LowCardinality(Nullable(String)), channel LowCardinality(Nullable(String)),
+        due_at Nullable(DateTime64(3, '${tz}')), to_unit_id Nullable(String), staff_id Nullable(String),
+        applicant_type LowCardinality(Nullable(String)), attrs String,
+        ${provenance(tz)},
+        PROJECTION by_event_id (SELECT event_id, content_hash ORDER BY event_id))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (case_id, occurred_at, event_id)`,
+      `CREATE TABLE IF NOT EXISTS evaluations (
+        event_id String, unit_id LowCardinality(String), rating UInt8, rating_scheme_received LowCardinality(String),
+        active Bool, follow_up Bool, occurred_at DateTime64(3, '${tz}'), channel LowCardinality(String),
+        case_id Nullable(String), item_code LowCardinality(Nullable(String)), staff_id Nullable(String),
+        comment Nullable(String), real_name Nullable(Bool),
+        ${provenance(tz)},
+        PROJECTION by_event_id (SELECT event_id, content_hash ORDER BY event_id))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (unit_id, occurred_at, event_id)`,
+      `CREATE TABLE IF NOT EXISTS evaluation_followups (
+        event_id String, evaluation_id String, type LowCardinality(String), occurred_at DateTime64(3, '${tz}'),
+        unit_id LowCardinality(String), note Nullable(String),
+        ${provenance(tz)},
+        PROJECTION by_event_id (SELECT event_id, content_hash ORDER BY event_id))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (evaluation_id, occurred_at, event_id)`,
+      `CREATE TABLE IF NOT EXISTS complaints (
+        event_id String, complaint_id String, type LowCardinality(String), occurred_at DateTime64(3, '${tz}'),
+        unit_id LowCardinality(String), category Nullable(String), substantiated Nullable(Bool), source LowCardinality(Nullable(String)),
+        ${provenance(tz)},
+        PROJECTION by_event_id (SELECT event_id, content_hash ORDER BY event_id))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (unit_id, complaint_id, occurred_at, event_id)`,
+      `CREATE TABLE IF NOT EXISTS queue_tickets (
+        event_id String, ticket_id String, type LowCardinality(String), occurred_at DateTime64(3, '${tz}'),
+        unit_id LowCardinality(String), window_id Nullable(String), item_code LowCardinality(Nullable(String)),
+        ${provenance(tz)},
+        PROJECTION by_event_id (SELECT event_id, content_hash ORDER BY event_id))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (unit_id, occurred_at, ticket_id, event_id)`,
+      `CREATE TABLE IF NOT EXISTS costs (
+        entry_id String, unit_id LowCardinality(String), period Date, category LowCardinality(String),
+        amount Decimal(18, 2), staff_fte Nullable(Float64), note Nullable(String),
+        ${provenance(tz)},
+        PROJECTION by_entry_id (SELECT entry_id, content_hash ORDER BY entry_id))
+        ENGINE = MergeTree PARTITION BY toYear(period) ORDER BY (unit_id, period, entry_id)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'case state: one row per case with its events, refreshed on every ingest',
+    statements: (tz) => [
+      // The clock is computed at query time from these arrays, so any "as of" moment and any
+      // calendar update is answered from one compact row per case instead of the raw events.
+      `CREATE TABLE IF NOT EXISTS case_state (
+        case_id String,
+        events Array(Tuple(
+          at DateTime64(3, '${tz}'), type ${caseEventType}, unit_id String, to_unit_id String,
+          due_at Nullable(DateTime64(3, '${tz}')), item_code String, channel String)),
+        first_at DateTime64(3, '${tz}'),
+        last_at DateTime64(3, '${tz}'),
+        refreshed_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
+      // Written before a batch's events and marked done after its refresh, so a crash in between
+      // is repaired at the next start-up (refreshCaseState is idempotent).
+      `CREATE TABLE IF NOT EXISTS case_refresh_queue (batch_id UUID, case_id String, queued_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (batch_id, case_id) TTL toDateTime(queued_at) + INTERVAL 30 DAY`,
+      `CREATE TABLE IF NOT EXISTS case_refresh_done (batch_id UUID, done_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY batch_id TTL toDateTime(done_at) + INTERVAL 30 DAY`,
+    ],
+  },
+]
+
+export async function migrate(warehouse: Warehouse): Promise<void> {
+  const { client, timezone: tz } = warehouse
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
+      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+  })
+  const applied = new Set(
+    (await (await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>())
+      .map((r) => Number(r.version)),
+  )
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue
+    for (const statement of m.statements(tz)) await client.command({ query: statement })
+    await client.insert({
+      table: 'schema_migrations',
+      values: [{ version: m.version, name: m.name, applied_at: nowSeconds() }],
+      format: 'JSONEachRow',
+    })
+  }
+  // The time zone is baked into the column types: a warehouse made for one zone refuses another.
+  const [stored] = await (await client.query({ query: `SELECT value FROM meta FINAL WHERE key = 'timezone'`, format: 'JSONEachRow' })).json<{ value: string }>()
+  if (!stored) {
+    await client.insert({ table: 'meta', values: [{ key: 'timezone', value: tz, updated_at: nowSeconds() }], format: 'JSONEachRow' })
+  } else if (stored.value !== tz) {
+    throw new Error(`This warehouse was created for time zone ${stored.value}; TIERSCOPE_TIMEZONE is ${tz}. Use the same zone or a new data directory.`)
+  }
+}
+
