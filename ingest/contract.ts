@@ -13,6 +13,8 @@ export type FieldType =
   | { kind: 'decimal'; scale: number }
   | { kind: 'month' }
   | { kind: 'object' }
+  | { kind: 'date' }
+  | { kind: 'integer_list'; min: number; max: number }
 
 export interface FieldSpec {
   name: string
@@ -26,14 +28,19 @@ export interface FieldSpec {
   meaning: string
 }
 
-export interface StreamSpec {
+/** A kind of record: a stream of the contract or a kind of reference data. */
+export interface RecordSpec {
+  name: string
+  fields: FieldSpec[]
+}
+
+export interface StreamSpec extends RecordSpec {
   name: StreamName
   table: string
   /** The field that makes a row unique within the stream. */
   idField: 'event_id' | 'entry_id'
   /** The field the key's scope is checked on. */
   unitField: 'unit_id'
-  fields: FieldSpec[]
 }
 
 export const STREAM_NAMES = ['case-events', 'evaluations', 'evaluation-followups', 'complaints', 'queue-tickets', 'costs'] as const

@@ -1,8 +1,8 @@
 // Field-by-field validation of one record against its stream's spec (contract.ts). Produces the
 // warehouse row, normalised (instants as epoch seconds, ratings as stars), or every error found.
 import { createHash } from 'node:crypto'
-import { wallClockToInstant } from '../warehouse/index.ts'
-import type { FieldSpec, FieldType, StreamSpec } from './contract.ts'
+import { parseTimestamp } from '../warehouse/index.ts'
+import type { FieldSpec, FieldType, RecordSpec } from './contract.ts'
 
 export interface RowError {
   row: number
@@ -18,11 +18,9 @@ export interface ValidationContext {
   itemExists(code: string): boolean
 }
 
-export type WarehouseRow = Record<string, string | number | boolean | null>
+export type WarehouseRow = Record<string, string | number | boolean | null | number[]>
 
-export type RowResult =
-  | { ok: true; row: WarehouseRow; id: string; unit: string; hash: string }
-  | { ok: false; errors: RowError[] }
+export type RowResult = { ok: true; row: WarehouseRow } | { ok: false; errors: RowError[] }
 
 const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 
@@ -38,28 +36,6 @@ export function describe(value: unknown): string {
   return s.length > 80 ? s.slice(0, 77) + '…' : s
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?$/
-
-/** Parses RFC 3339; a timestamp without offset is read in `tz`. Returns epoch ms or undefined. */
-export function parseTimestamp(s: string, tz: string): number | undefined {
-  const m = RFC3339.exec(s)
-  if (!m) return undefined
-  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number]
-  const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0
-  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return undefined
-  const wall = Date.UTC(y, mo - 1, d, h, mi, sec, ms)
-  if (new Date(wall).getUTCDate() !== d) return undefined // 2024-02-30 and the like
-  const zone = m[8]
-  if (!zone) return wallClockToInstant(wall, tz)
-  if (zone === 'Z' || zone === 'z') return wall
-  const sign = zone[0] === '-' ? -1 : 1
-  const digits = zone.slice(1).replace(':', '')
-  const oh = Number(digits.slice(0, 2))
-  const om = Number(digits.slice(2))
-  if (oh > 23 || om > 59) return undefined
-  return wall - sign * (oh * 60 + om) * 60000
-}
-
 const expected: Record<FieldType['kind'], (t: FieldType) => string> = {
   id: (t) => `a non-empty string of at most ${(t as { max: number }).max} characters`,
   string: (t) => `a string of at most ${(t as { max: number }).max} characters`,
@@ -71,13 +47,15 @@ const expected: Record<FieldType['kind'], (t: FieldType) => string> = {
   decimal: (t) => `a decimal amount with at most ${(t as { scale: number }).scale} decimal places, as a string or number`,
   month: () => 'a month written YYYY-MM',
   object: () => 'a JSON object',
+  date: () => 'a date written YYYY-MM-DD',
+  integer_list: (t) => `a list of whole numbers from ${(t as { min: number }).min} to ${(t as { max: number }).max}, as a JSON array or "1,2"`,
 }
 
 export function expectedText(type: FieldType): string {
   return expected[type.kind](type)
 }
 
-type Converted = { value: string | number | boolean; error?: undefined } | { error: { code: string; detail?: string } }
+type Converted = { value: string | number | boolean | number[]; error?: undefined } | { error: { code: string; detail?: string } }
 
 function convert(type: FieldType, v: unknown, ctx: ValidationContext): Converted {
   switch (type.kind) {
@@ -125,6 +103,18 @@ function convert(type: FieldType, v: unknown, ctx: ValidationContext): Converted
     case 'object':
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: { code: 'invalid_type' } }
       return { value: JSON.stringify(v) }
+    case 'date': {
+      if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v)
+      if (!m || new Date(v + 'T00:00:00Z').toISOString().slice(0, 10) !== v) return { error: { code: 'invalid_value' } }
+      return { value: v }
+    }
+    case 'integer_list': {
+      const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(/[,;\s]+/).map(Number)) : v
+      if (!Array.isArray(list)) return { error: { code: 'invalid_type' } }
+      if (!list.every((x) => Number.isInteger(x) && x >= type.min && x <= type.max)) return { error: { code: 'invalid_value' } }
+      return { value: list as number[] }
+    }
   }
 }
 
@@ -138,7 +128,7 @@ function requiredText(f: FieldSpec): string {
 }
 
 /** Validates one record (`rowNumber` is 1-based) and returns the warehouse row or its errors. */
-export function validateRecord(spec: StreamSpec, record: unknown, rowNumber: number, ctx: ValidationContext): RowResult {
+export function validateRecord(spec: RecordSpec, record: unknown, rowNumber: number, ctx: ValidationContext): RowResult {
   const errors: RowError[] = []
   const fail = (field: string | null, code: string, message: string) => errors.push({ row: rowNumber, field, code, message })
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
@@ -183,12 +173,11 @@ export function validateRecord(spec: StreamSpec, record: unknown, rowNumber: num
   }
   if (errors.length > 0) return { ok: false, errors }
   normaliseStream(spec, row)
-  const hash = contentHash(spec, row)
-  return { ok: true, row, id: row[spec.idField] as string, unit: row[spec.unitField] as string, hash }
+  return { ok: true, row }
 }
 
 /** Stream-specific normalisation after the field checks. */
-function normaliseStream(spec: StreamSpec, row: WarehouseRow): void {
+function normaliseStream(spec: RecordSpec, row: WarehouseRow): void {
   if (spec.name === 'case-events') {
     row.attrs = (row.attrs as string | null) ?? ''
   } else if (spec.name === 'evaluations') {
@@ -203,8 +192,45 @@ function normaliseStream(spec: StreamSpec, row: WarehouseRow): void {
 }
 
 /** Hash of the normalised row: the same id with a different hash is a conflicting duplicate. */
-function contentHash(spec: StreamSpec, row: WarehouseRow): string {
+export function contentHash(spec: RecordSpec, row: WarehouseRow): string {
   const canonical = JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))
   const digest = createHash('sha1').update(spec.name).update('\0').update(canonical).digest()
   return digest.readBigUInt64BE(0).toString()
+}
+
+/**
+ * CSV cells are text: turn them into the JSON types the spec expects before validation, so a CSV
+ * row and the same JSON row validate (and hash) alike. An empty cell is an absent field.
+ */
+export function coerceCsvRecord(spec: RecordSpec, record: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const types = new Map(spec.fields.map((f) => [f.name, f.type]))
+  for (const [key, text] of Object.entries(record)) {
+    if (text === '') continue
+    const type = types.get(key)
+    out[key] = type ? coerceCell(type, text) : text
+  }
+  return out
+}
+
+function coerceCell(type: FieldType, text: string): unknown {
+  switch (type.kind) {
+    case 'integer':
+    case 'number': {
+      const n = Number(text.trim())
+      return text.trim() !== '' && Number.isFinite(n) ? n : text
+    }
+    case 'boolean': {
+      const t = text.trim().toLowerCase()
+      return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : text
+    }
+    case 'object':
+      try {
+        return JSON.parse(text)
+      } catch {
+        return text
+      }
+    default:
+      return text
+  }
 }

@@ -75,6 +75,11 @@ export class KeyStore {
     }
   }
 
+  /** Stores a key with a token chosen by the caller (the demo's well-known keys), once. */
+  async ensureKey(key: ApiKey, token: string): Promise<void> {
+    if (!this.byHash.has(hashToken(token))) await this.store(key, token)
+  }
+
   private async store(key: ApiKey, token: string): Promise<void> {
     const now = nowSeconds()
     const token_hash = hashToken(token)

@@ -35,7 +35,10 @@ export async function openWarehouse(settings: WarehouseSettings): Promise<Wareho
     dataDir = resolve(settings.dataDir)
     mkdirSync(dataDir, { recursive: true })
     // libchdb holds one data directory per process: the second distinct path is refused by chdb itself.
-    client = createClient({ connection: createChdbConnection({ path: dataDir }) })
+    // chdb types its connection against @clickhouse/client-common, which @clickhouse/client now
+    // bundles under its own path: the shapes are the same, the type identities are not.
+    const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection']
+    client = createClient({ connection })
   }
   const warehouse: Warehouse = {
     client,

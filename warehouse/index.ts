@@ -13,7 +13,9 @@ export { Calendar, CalendarMissingError, officialCalendarFromPackage, type Calen
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
 export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
-export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes } from './time.ts'
+export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
+export { HttpError, principalOf, requireRole, sendError } from './http.ts'
+export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
 
 /** The opened warehouse with its stores, loaded and repaired: what the rest of the platform uses. */
 export interface Platform {

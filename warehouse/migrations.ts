@@ -126,6 +126,24 @@ export const migrations: Migration[] = [
         ENGINE = MergeTree ORDER BY batch_id TTL toDateTime(done_at) + INTERVAL 30 DAY`,
     ],
   },
+  {
+    version: 4,
+    name: 'ingest bookkeeping: batch ids, quarantine, ingest log',
+    statements: (tz) => [
+      // A batch's ids land here first, so the duplicate lookup is one join in the engine however
+      // large the batch (no id list in a URL, no id set in JavaScript).
+      `CREATE TABLE IF NOT EXISTS ingest_batch_ids (batch_id UUID, id String, staged_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (batch_id, id) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
+      `CREATE TABLE IF NOT EXISTS quarantine (
+        batch_id UUID, stream LowCardinality(String), source_key LowCardinality(String), row UInt32, raw String,
+        errors Array(Tuple(field String, code String, message String)), received_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(received_at) ORDER BY (stream, received_at, batch_id, row)`,
+      `CREATE TABLE IF NOT EXISTS ingest_batches (
+        batch_id UUID, stream LowCardinality(String), source_key LowCardinality(String), source_name String,
+        received UInt32, accepted UInt32, duplicates UInt32, rejected UInt32, received_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree PARTITION BY toYYYYMM(received_at) ORDER BY (source_key, stream, received_at)`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

@@ -50,3 +50,25 @@ export function epochSeconds(ms: number): string {
 export function nowSeconds(): string {
   return epochSeconds(Date.now())
 }
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?$/
+
+/** Parses RFC 3339 (a space for T is tolerated); a timestamp without offset is read in `tz`. Returns epoch ms or undefined. */
+export function parseTimestamp(s: string, tz: string): number | undefined {
+  const m = RFC3339.exec(s)
+  if (!m) return undefined
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number]
+  const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return undefined
+  const wall = Date.UTC(y, mo - 1, d, h, mi, sec, ms)
+  if (new Date(wall).getUTCDate() !== d) return undefined // 2024-02-30 and the like
+  const zone = m[8]
+  if (!zone) return wallClockToInstant(wall, tz)
+  if (zone === 'Z' || zone === 'z') return wall
+  const sign = zone[0] === '-' ? -1 : 1
+  const digits = zone.slice(1).replace(':', '')
+  const oh = Number(digits.slice(0, 2))
+  const om = Number(digits.slice(2))
+  if (oh > 23 || om > 59) return undefined
+  return wall - sign * (oh * 60 + om) * 60000
+}

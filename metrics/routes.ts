@@ -1,0 +1,69 @@
+// HTTP surface of metrics: GET /api/v1/metrics (the catalogue) and /api/v1/metrics/{id}.
+import type { FastifyInstance } from 'fastify'
+import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { INDICATORS } from './catalog.ts'
+import { GROUPINGS, type Grouping } from './compile.ts'
+import { MetricsService, UnknownMetricError } from './service.ts'
+
+const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
+
+export async function metricsRoutes(app: FastifyInstance, opts: { platform: Platform; metrics: MetricsService }): Promise<void> {
+  const { platform, metrics } = opts
+  const tz = platform.warehouse.timezone
+
+  app.get('/api/v1/metrics', async (request) => {
+    requireRole(request, platform.keys, READER_ROLES)
+    return {
+      metrics: INDICATORS.map((i) => ({
+        id: i.id, name: i.name.zh, name_en: i.name.en, category: i.category, unit: i.unit, direction: i.direction,
+        tiers: i.tiers, numerator: i.numerator, denominator: i.denominator, definition: i.definition.zh, definition_en: i.definition.en,
+      })),
+    }
+  })
+
+  app.get<{ Params: { metric_id: string }; Querystring: { from?: string; to?: string; scope?: string; by?: Grouping; as_of?: string } }>(
+    '/api/v1/metrics/:metric_id',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: date, to: date,
+            scope: { type: 'string', pattern: '^(district|tier:[123]|unit:.+)$' },
+            by: { type: 'string', enum: [...GROUPINGS] },
+            as_of: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const principal = requireRole(request, platform.keys, READER_ROLES)
+      const q = request.query
+      const scope = q.scope ?? 'district'
+      let units: string[] | undefined
+      if (scope.startsWith('tier:')) units = platform.reference.unitsOfTier(Number(scope.slice(5)))
+      else if (scope.startsWith('unit:')) {
+        const id = scope.slice(5)
+        if (!platform.reference.units.has(id)) throw new HttpError(400, 'unknown_unit', `scope: ${JSON.stringify(id)} is not a known unit_id`)
+        units = platform.reference.withDescendants(id)
+      }
+      const readable = principal.readableUnits()
+      if (readable !== undefined) {
+        const allowed = new Set(readable)
+        if (units === undefined || units.some((u) => !allowed.has(u))) {
+          throw new HttpError(403, 'forbidden', `This key reads only its own units; ask with scope=unit:<one of ${principal.units.join(', ')}>.`)
+        }
+      }
+      if (q.from && q.to && q.from > q.to) throw new HttpError(400, 'invalid_parameter', `from (${q.from}) is after to (${q.to})`)
+      const asOfMs = asOfParam(q.as_of, tz)
+      try {
+        const result = await metrics.run(request.params.metric_id, { from: q.from, to: q.to, units, by: q.by, asOfMs })
+        return { ...result, scope, as_of: toRfc3339(asOfMs, tz) }
+      } catch (err) {
+        if (err instanceof UnknownMetricError) throw new HttpError(404, err.code, err.message)
+        return calendarErrorToHttp(err)
+      }
+    },
+  )
+}

@@ -1,0 +1,258 @@
+// The HTTP API end to end on the real embedded engine: reference data, keys and scopes, case
+// ingest with bad input, idempotency, the case read API and the first indicators.
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../app.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+
+type P = Awaited<ReturnType<typeof openTestPlatform>>
+let p: P
+let app: FastifyInstance
+const ADMIN = 'admin-test-token'
+const keys: Record<string, string> = {}
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` })
+const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n'
+
+async function post(stream: string, body: string | Buffer, token = keys.source!, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: `/api/v1/ingest/${stream}`, headers: { 'content-type': 'application/x-ndjson', ...auth(token), ...headers }, payload: body })
+}
+async function get(url: string, token: string) {
+  const r = await app.inject({ method: 'GET', url, headers: auth(token) })
+  return { status: r.statusCode, body: r.json() }
+}
+
+const ev = (event_id: string, case_id: string, type: string, occurred_at: string, extra: Record<string, unknown> = {}) =>
+  ({ event_id, case_id, type, occurred_at, unit_id: 'S1', ...extra })
+
+beforeAll(async () => {
+  p = await openTestPlatform()
+  ;({ app } = await buildApp(p))
+  await p.keys.bootstrapAdmin(ADMIN)
+  const units = [
+    { unit_id: 'CENTRE', name: '区政务服务中心', tier: 1, kind: 'district_centre' },
+    { unit_id: 'S1', name: '东华门街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
+    { unit_id: 'S2', name: '景山街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
+    { unit_id: 'S1-C1', name: '多福巷社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1' },
+  ]
+  const r1 = await app.inject({ method: 'PUT', url: '/api/v1/reference/units', headers: { 'content-type': 'application/json', ...auth(ADMIN) }, payload: units })
+  expect(r1.statusCode, r1.body).toBe(200)
+  const itemsCsv = '\ufeffitem_code,name,category,statutory_days,promised_days,tiers\nI3,居住证办理,public_service,10,3,"2,3"\nI0,证明开具,public_service,,0,2\nNL,咨询,other,,,2\n'
+  const r2 = await app.inject({ method: 'PUT', url: '/api/v1/reference/items', headers: { 'content-type': 'text/csv', ...auth(ADMIN) }, payload: itemsCsv })
+  expect(r2.statusCode, r2.body).toBe(200)
+  for (const [name, role, units] of [['source', 'source', ['S1']], ['leader1', 'unit_leader', ['S1']], ['leader2', 'unit_leader', ['S2']], ['inspector', 'inspector', []], ['admin2', 'admin', []]] as const) {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/keys', headers: auth(ADMIN), payload: { name, role, units } })
+    expect(r.statusCode, r.body).toBe(201)
+    keys[name] = r.json().token
+  }
+  keys.source2 = (await app.inject({ method: 'POST', url: '/api/v1/keys', headers: auth(ADMIN), payload: { name: 's2', role: 'source', units: ['S2'] } })).json().token
+}, 120_000)
+
+afterAll(async () => {
+  await app?.close()
+  await p?.close()
+})
+
+describe('reference data', () => {
+  it('refuses a bad unit list whole, naming row and field', async () => {
+    const r = await app.inject({
+      method: 'PUT', url: '/api/v1/reference/units', headers: { 'content-type': 'application/x-ndjson', ...auth(ADMIN) },
+      payload: ndjson([{ unit_id: 'X1', name: 'x', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' }, { unit_id: 'X2', name: 'y', tier: 5, kind: 'hall' }]),
+    })
+    expect(r.statusCode).toBe(400)
+    expect(r.json().errors.map((e: { row: number; field: string }) => [e.row, e.field])).toEqual([[2, 'tier'], [2, 'kind']])
+    expect(p.reference.units.has('X1')).toBe(false)
+  })
+
+  it('takes reference data only with an admin key', async () => {
+    const r = await app.inject({ method: 'PUT', url: '/api/v1/reference/items', headers: { 'content-type': 'application/json', ...auth(keys.inspector!) }, payload: [] })
+    expect(r.statusCode).toBe(403)
+  })
+
+  it('loads a later year of the official calendar in the published shape', async () => {
+    const loaded = p.calendar.loadedYears()
+    const year = loaded[loaded.length - 1]! + 1
+    const r = await app.inject({
+      method: 'PUT', url: '/api/v1/reference/calendar', headers: { 'content-type': 'application/json', ...auth(ADMIN) },
+      payload: { year, days: [{ name: '元旦', date: `${year}-01-01`, isOffDay: true }] },
+    })
+    expect(r.statusCode, r.body).toBe(200)
+    expect(p.calendar.isWorkingDay(`${year}-01-01`)).toBe(false)
+    expect(p.calendar.loadedYears()).toContain(year)
+  })
+})
+
+describe('case ingest', () => {
+  it('stores the valid rows of a body and explains every bad one', async () => {
+    const body = ndjson([
+      ev('a1', 'C-A', 'accepted', '2024-09-27T10:00:00+08:00', { item_code: 'I3', channel: 'online' }),
+      '{"event_id": "broken", ',
+      { event_id: 'a3', case_id: 'C-B', type: 'accepted', unit_id: 'S1', item_code: 'I3' },
+      ev('a4', 'C-C', 'accepted', '2024-09-27T10:00:00+08:00', { item_code: 'I3', channel: 3 }),
+      ev('a5', 'C-D', 'accepted', '2024-09-27T10:00:00+08:00', { item_code: 'NOPE' }),
+      { ...ev('a6', 'C-E', 'accepted', '2024-09-27T10:00:00+08:00', { item_code: 'I3' }), unit_id: 'GHOST' },
+      ev('a7', 'C-F', 'completed', new Date(Date.now() + 3 * 86_400_000).toISOString()),
+      ev('a8', 'C-A', 'completed', '2024-10-08T16:00:00+08:00'),
+    ])
+    const r = await post('case-events', body)
+    expect(r.statusCode, r.body).toBe(200)
+    const receipt = r.json()
+    expect(receipt).toMatchObject({ received: 8, accepted: 2, duplicates: 0, rejected: 6 })
+    expect(receipt.errors.map((e: { row: number; field: string; code: string }) => [e.row, e.field, e.code])).toEqual([
+      [2, null, 'invalid_json'],
+      [3, 'occurred_at', 'missing_field'],
+      [4, 'channel', 'invalid_type'],
+      [5, 'item_code', 'unknown_item'],
+      [6, 'unit_id', 'unknown_unit'],
+      [7, 'occurred_at', 'future_timestamp'],
+    ])
+    for (const e of receipt.errors) expect(e.message).toMatch(/^row \d+/)
+    const c = await get('/api/v1/cases/C-A', keys.inspector!)
+    expect(c.status).toBe(200)
+    expect(c.body).toMatchObject({ status: 'completed', elapsed_days: 3, on_time: true, unit_id: 'S1', item_code: 'I3' })
+    expect(c.body.events.map((e: { event_id: string }) => e.event_id)).toEqual(['a1', 'a8'])
+  })
+
+  it('counts a resent row once and refuses the same id with other content', async () => {
+    const first = ev('d1', 'C-DUP', 'accepted', '2025-03-03T10:00:00+08:00', { item_code: 'I3' })
+    const r1 = await post('case-events', ndjson([first, first]))
+    expect(r1.json()).toMatchObject({ accepted: 1, duplicates: 1, rejected: 0 })
+    const r2 = await post('case-events', gzipSync(ndjson([first, { ...first, occurred_at: '2025-03-03T02:00:00Z' }])), keys.source!, { 'content-encoding': 'gzip' })
+    expect(r2.json()).toMatchObject({ accepted: 0, duplicates: 2, rejected: 0 })
+    const r3 = await post('case-events', ndjson([{ ...first, occurred_at: '2025-03-04T10:00:00+08:00' }]))
+    expect(r3.json()).toMatchObject({ accepted: 0, duplicates: 0, rejected: 1 })
+    expect(r3.json().errors[0]).toMatchObject({ row: 1, field: 'event_id', code: 'conflicting_duplicate' })
+    const c = await get('/api/v1/cases/C-DUP', keys.inspector!)
+    expect(c.body.events).toHaveLength(1)
+    expect(c.body.accepted_at).toBe('2025-03-03T10:00:00.000+08:00')
+  })
+
+  it('refuses the whole body when a row is outside the key scope', async () => {
+    const rows = [ev('s1', 'C-S1', 'accepted', '2025-03-03T10:00:00+08:00', { item_code: 'I3' }), { ...ev('s2', 'C-S2', 'accepted', '2025-03-03T10:00:00+08:00', { item_code: 'I3' }), unit_id: 'S2' }]
+    const r = await post('case-events', ndjson(rows))
+    expect(r.statusCode).toBe(403)
+    expect(r.json()).toMatchObject({ error: 'out_of_scope', rows: [{ row: 2, unit_id: 'S2' }] })
+    expect((await get('/api/v1/cases/C-S1', keys.inspector!)).status).toBe(404)
+    // a station below the key's street hall is within scope
+    const ok = await post('case-events', ndjson([{ ...rows[0], event_id: 's3', unit_id: 'S1-C1' }]))
+    expect(ok.json()).toMatchObject({ accepted: 1 })
+  })
+
+  it('answers 401, 403, 404, 413 and 415 as the contract says', async () => {
+    expect((await app.inject({ method: 'POST', url: '/api/v1/ingest/case-events', payload: '{}' })).statusCode).toBe(401)
+    expect((await post('case-events', '{}', 'not-a-key')).statusCode).toBe(401)
+    expect((await post('case-events', '{}', keys.inspector!)).statusCode).toBe(403)
+    expect((await post('no-such-stream', '{}')).statusCode).toBe(404)
+    expect((await post('case-events', '<xml/>', keys.source!, { 'content-type': 'application/xml' })).statusCode).toBe(415)
+    const { app: small } = await buildApp(p, { bodyLimit: 1024 })
+    const big = await small.inject({ method: 'POST', url: '/api/v1/ingest/case-events', headers: { 'content-type': 'application/x-ndjson', ...auth(keys.source!) }, payload: 'x'.repeat(5000) })
+    expect(big.statusCode).toBe(413)
+    const bomb = await small.inject({
+      method: 'POST', url: '/api/v1/ingest/case-events', headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip', ...auth(keys.source!) },
+      payload: gzipSync(Buffer.alloc(100_000, 0x20)),
+    })
+    expect(bomb.statusCode).toBe(413)
+    await small.close()
+    expect((await post('case-events', Buffer.from([0x1f, 0x8b, 0x00]), keys.source!, { 'content-encoding': 'gzip' })).statusCode).toBe(400)
+  })
+
+  it('keeps rejected rows in quarantine with their reasons', async () => {
+    const r = await post('case-events', ndjson(['not json at all']))
+    const batch = r.json().batch_id
+    const rows = await p.warehouse.client.query({ query: 'SELECT row, raw, errors FROM quarantine WHERE batch_id = {b:UUID}', query_params: { b: batch }, format: 'JSONEachRow' })
+    const q = await rows.json<{ row: number; raw: string; errors: Array<{ code: string }> }>()
+    expect(q).toHaveLength(1)
+    expect(q[0]).toMatchObject({ row: 1, raw: 'not json at all' })
+    expect(q[0]!.errors[0]!.code).toBe('invalid_json')
+  })
+})
+
+describe('the case read API', () => {
+  beforeAll(async () => {
+    // S1: an open case overdue since long ago, one in warning, one fine; S2: one open overdue case.
+    const today = new Date()
+    await post('case-events', ndjson([
+      ev('o1', 'OPEN-LATE', 'accepted', '2025-01-06T10:00:00+08:00', { item_code: 'I3' }),
+      ev('o2', 'OPEN-NOLIMIT', 'accepted', '2025-01-06T10:00:00+08:00', { item_code: 'NL' }),
+      ev('o3', 'OPEN-DUE', 'accepted', '2025-01-06T10:00:00+08:00', { item_code: 'I3', due_at: new Date(today.getTime() + 3600_000).toISOString() }),
+    ]))
+    await post('case-events', ndjson([{ ...ev('o4', 'OPEN-S2', 'accepted', '2025-01-06T10:00:00+08:00', { item_code: 'I3' }), unit_id: 'S2' }]), keys.source2!)
+  })
+
+  it('lists overdue and warning cases with the filters of the contract', async () => {
+    const overdue = await get('/api/v1/cases?status=open&overdue=true', keys.inspector!)
+    expect(overdue.body.rows.map((r: { case_id: string }) => r.case_id).sort()).toEqual(['C-DUP', 'C-S1', 'OPEN-LATE', 'OPEN-S2'])
+    const s2 = await get('/api/v1/cases?status=open&overdue=true&unit_id=S2', keys.inspector!)
+    expect(s2.body.rows.map((r: { case_id: string }) => r.case_id)).toEqual(['OPEN-S2'])
+    const tier3 = await get('/api/v1/cases?tier=3', keys.inspector!)
+    expect(tier3.body.rows.map((r: { case_id: string }) => r.case_id)).toEqual(['C-S1'])
+    const warning = await get('/api/v1/cases?warning=true', keys.inspector!)
+    expect(warning.body.rows.map((r: { case_id: string }) => r.case_id)).toEqual(['OPEN-DUE'])
+    const noLimit = await get('/api/v1/cases/OPEN-NOLIMIT', keys.inspector!)
+    expect(noLimit.body).toMatchObject({ limit_days: null, on_time: null, overdue: false, warning: false })
+  })
+
+  it('pages with a cursor that keeps the moment of the first page', async () => {
+    const all = await get('/api/v1/cases?limit=1000', keys.inspector!)
+    const seen: string[] = []
+    let url = '/api/v1/cases?limit=2'
+    for (let i = 0; i < 20; i++) {
+      const page = await get(url, keys.inspector!)
+      seen.push(...page.body.rows.map((r: { case_id: string }) => r.case_id))
+      if (!page.body.next_cursor) break
+      url = `/api/v1/cases?limit=2&cursor=${page.body.next_cursor}`
+    }
+    expect(seen).toEqual(all.body.rows.map((r: { case_id: string }) => r.case_id))
+    expect(seen.length).toBeGreaterThan(4)
+  })
+
+  it('shows a unit leader only its own units and their stations', async () => {
+    const mine = await get('/api/v1/cases?limit=1000', keys.leader1!)
+    const units = new Set(mine.body.rows.map((r: { unit_id: string }) => r.unit_id))
+    expect([...units].sort()).toEqual(['S1', 'S1-C1'])
+    expect((await get('/api/v1/cases/OPEN-S2', keys.leader1!)).status).toBe(404)
+    expect((await get('/api/v1/cases/OPEN-S2', keys.leader2!)).status).toBe(200)
+    expect((await get('/api/v1/cases?unit_id=S2', keys.leader1!)).body.rows).toEqual([])
+    expect((await get('/api/v1/metrics/on_time_rate?scope=unit:S2', keys.leader1!)).status).toBe(403)
+    expect((await get('/api/v1/metrics/on_time_rate?scope=district', keys.leader1!)).status).toBe(403)
+    expect((await get('/api/v1/cases', keys.source!)).status).toBe(403)
+  })
+
+  it('answers as of a moment, and says which calendar year is missing', async () => {
+    const before = await get('/api/v1/cases/C-A?as_of=2024-10-01T12:00:00%2B08:00', keys.inspector!)
+    expect(before.body).toMatchObject({ status: 'open', elapsed_days: 2, warning: true })
+    expect(before.body.events).toHaveLength(1)
+    const far = await get('/api/v1/cases?as_of=2099-01-05T10:00:00%2B08:00', keys.inspector!)
+    expect(far.status).toBe(422)
+    expect(far.body).toMatchObject({ error: 'calendar_missing' })
+    expect(far.body.years).toContain(2099)
+    expect((await get('/api/v1/cases?as_of=tomorrow', keys.inspector!)).status).toBe(400)
+  })
+})
+
+describe('the first indicators', () => {
+  it('computes on_time_rate as a ratio of sums with numerator and denominator', async () => {
+    const m = await get('/api/v1/metrics/on_time_rate?from=2024-01-01&to=2024-12-31&by=unit', keys.inspector!)
+    expect(m.status, JSON.stringify(m.body)).toBe(200)
+    expect(m.body).toMatchObject({ metric: 'on_time_rate', name: '按时办结率', direction: 'higher_is_better' })
+    expect(m.body.rows).toEqual([{ key: 'S1', value: 1, numerator: 1, denominator: 1 }])
+  })
+
+  it('counts overdue cases: late stops in the period plus cases open and overdue at its end', async () => {
+    const m = await get('/api/v1/metrics/overdue_cases?from=2025-01-01&to=2025-12-31&by=unit', keys.inspector!)
+    expect(m.status, JSON.stringify(m.body)).toBe(200)
+    const byUnit = Object.fromEntries(m.body.rows.map((r: { key: string; value: number }) => [r.key, r.value]))
+    expect(byUnit).toEqual({ S1: 2, 'S1-C1': 1, S2: 1 })
+    const byTier = await get('/api/v1/metrics/overdue_cases?from=2025-01-01&to=2025-12-31&by=tier&scope=tier:2', keys.inspector!)
+    expect(byTier.body.rows).toEqual([{ key: 2, value: 3, numerator: 3, denominator: null }])
+    const leader = await get('/api/v1/metrics/overdue_cases?from=2025-01-01&to=2025-12-31&scope=unit:S1', keys.leader1!)
+    expect(leader.body.rows).toEqual([{ key: 'all', value: 3, numerator: 3, denominator: null }])
+  })
+
+  it('lists the catalogue and refuses an unknown indicator', async () => {
+    const c = await get('/api/v1/metrics', keys.inspector!)
+    expect(c.body.metrics.map((m: { id: string }) => m.id)).toEqual(['on_time_rate', 'overdue_cases'])
+    expect((await get('/api/v1/metrics/nope', keys.inspector!)).status).toBe(404)
+  })
+})

@@ -1,0 +1,38 @@
+// What every module's routes share: errors with a code and a status, and who is calling.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { KeyStore, Principal, Role } from './access.ts'
+
+/** An error that becomes an HTTP answer `{ error: code, message }`. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message)
+  }
+}
+
+/** The caller's key, or 401. */
+export function principalOf(request: FastifyRequest, keys: KeyStore): Principal {
+  const header = request.headers.authorization
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+  if (!match) throw new HttpError(401, 'unauthorized', 'Send your key as "Authorization: Bearer <key>".')
+  const principal = keys.authenticate(match[1]!)
+  if (!principal) throw new HttpError(401, 'unauthorized', 'This key is not known (or was revoked).')
+  return principal
+}
+
+/** The caller's key if it has one of `roles`, otherwise 401/403. */
+export function requireRole(request: FastifyRequest, keys: KeyStore, roles: readonly Role[]): Principal {
+  const principal = principalOf(request, keys)
+  if (!roles.includes(principal.role)) {
+    throw new HttpError(403, 'forbidden', `A ${principal.role} key cannot do this; it needs one of: ${roles.join(', ')}.`)
+  }
+  return principal
+}
+
+export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details })
+}

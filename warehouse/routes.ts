@@ -1,0 +1,155 @@
+// HTTP surface of the warehouse: health, keys, and the case read API of CONTRACT.md.
+import type { FastifyInstance } from 'fastify'
+import { ROLES, type Principal, type Role } from './access.ts'
+import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
+import { CalendarMissingError } from './calendar.ts'
+import { HttpError, requireRole } from './http.ts'
+import type { Platform } from './index.ts'
+import { parseTimestamp } from './time.ts'
+
+export const READER_ROLES: readonly Role[] = ['joint_meeting', 'unit_leader', 'inspector', 'admin']
+
+/** ?as_of= as epoch ms (now when absent), or a 400 that says what was expected. */
+export function asOfParam(value: string | undefined, tz: string): number {
+  if (value === undefined || value === '') return Date.now()
+  const ms = parseTimestamp(value, tz)
+  if (ms === undefined) throw new HttpError(400, 'invalid_parameter', `as_of: expected an RFC 3339 timestamp such as 2025-06-30T23:59:59+08:00, got ${JSON.stringify(value)}`)
+  return ms
+}
+
+/** Units a reader may see, narrowed by a requested set; undefined = all. */
+export function visibleUnits(principal: Principal, requested?: string[]): string[] | undefined {
+  const allowed = principal.readableUnits()
+  if (allowed === undefined) return requested
+  if (requested === undefined) return allowed
+  const set = new Set(allowed)
+  return requested.filter((u) => set.has(u))
+}
+
+export function calendarErrorToHttp(err: unknown): never {
+  if (err instanceof CalendarMissingError) throw new HttpError(422, err.code, err.message, { years: err.years })
+  throw err
+}
+
+interface CursorState {
+  after: string
+  as_of: number
+}
+
+const encodeCursor = (c: CursorState) => Buffer.from(JSON.stringify(c)).toString('base64url')
+function decodeCursor(s: string): CursorState {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as CursorState
+    if (typeof c.after === 'string' && typeof c.as_of === 'number') return c
+  } catch {
+    // fall through to the error below
+  }
+  throw new HttpError(400, 'invalid_parameter', 'cursor: expected the next_cursor of a previous page, unchanged')
+}
+
+const bool = { type: 'string', enum: ['true', 'false'] } as const
+
+export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
+  const { platform } = opts
+  const tz = platform.warehouse.timezone
+
+  app.get('/api/v1/health', async () => {
+    const years = platform.calendar.loadedYears()
+    await platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())
+    return {
+      status: 'ok',
+      warehouse: platform.warehouse.kind,
+      timezone: tz,
+      calendar: { first_year: years[0] ?? null, last_year: years[years.length - 1] ?? null, years },
+      units: platform.reference.units.size,
+      items: platform.reference.items.size,
+    }
+  })
+
+  app.post<{ Body: { name: string; role: Role; units?: string[] } }>('/api/v1/keys', {
+    schema: {
+      body: {
+        type: 'object',
+        required: ['name', 'role'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          role: { type: 'string', enum: [...ROLES] },
+          units: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 1000 },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    requireRole(request, platform.keys, ['admin'])
+    const { name, role } = request.body
+    const units = request.body.units ?? []
+    const unknown = units.filter((u) => !platform.reference.units.has(u))
+    if (unknown.length) throw new HttpError(400, 'unknown_unit', `units: ${unknown.slice(0, 5).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a known unit_id`)
+    if ((role === 'unit_leader' || role === 'source') && units.length === 0) {
+      throw new HttpError(400, 'invalid_parameter', `units: a ${role} key needs at least one unit (it covers those units and the units below them)`)
+    }
+    const token = await platform.keys.create({ name, role, units })
+    return reply.code(201).send({ token, name, role, units })
+  })
+
+  app.get<{ Params: { case_id: string }; Querystring: { as_of?: string } }>('/api/v1/cases/:case_id', {
+    schema: { querystring: { type: 'object', properties: { as_of: { type: 'string' } } } },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const asOf = asOfParam(request.query.as_of, tz)
+    const found = await platform.cases.get(request.params.case_id, asOf).catch(calendarErrorToHttp)
+    const allowed = visibleUnits(principal)
+    // A case outside the reader's units is answered exactly like a case that does not exist.
+    if (!found || (allowed !== undefined && !allowed.includes(found.unit_id))) {
+      throw new HttpError(404, 'not_found', `No case ${JSON.stringify(request.params.case_id)} is visible to this key as of ${new Date(asOf).toISOString()}.`)
+    }
+    return found
+  })
+
+  app.get<{
+    Querystring: { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; as_of?: string; limit?: number; cursor?: string }
+  }>('/api/v1/cases', {
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          unit_id: { type: 'string', minLength: 1 },
+          tier: { type: 'integer', minimum: 1, maximum: 3 },
+          item_code: { type: 'string', minLength: 1 },
+          status: { type: 'string', enum: [...CASE_STATUSES] },
+          overdue: bool,
+          warning: bool,
+          as_of: { type: 'string' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          cursor: { type: 'string' },
+        },
+      },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined
+    const asOf = cursor?.as_of ?? asOfParam(q.as_of, tz)
+    let requested: string[] | undefined
+    if (q.unit_id !== undefined) requested = [q.unit_id]
+    if (q.tier !== undefined) {
+      const ofTier = new Set(platform.reference.unitsOfTier(q.tier))
+      requested = (requested ?? [...ofTier]).filter((u) => ofTier.has(u))
+    }
+    const limit = q.limit ?? 100
+    const filter: CaseFilter = {
+      units: visibleUnits(principal, requested),
+      item_code: q.item_code,
+      status: q.status,
+      overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
+      warning: q.warning === undefined ? undefined : q.warning === 'true',
+      after: cursor?.after,
+      limit: limit + 1,
+    }
+    const rows = await platform.cases.list(filter, asOf).catch(calendarErrorToHttp)
+    const page = rows.slice(0, limit)
+    const next = rows.length > limit ? encodeCursor({ after: page[page.length - 1]!.case_id, as_of: asOf }) : null
+    return { rows: page, next_cursor: next }
+  })
+}
