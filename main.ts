@@ -2,7 +2,7 @@
 // district loaded first (on an empty warehouse only).
 import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
-import { openPlatform, queryRows, settingsFromEnv } from './warehouse/index.ts'
+import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role } from './warehouse/index.ts'
 
 const demo = process.argv.includes('--demo')
 
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     } else {
       console.log(`The warehouse already holds ${n} case events; the demo district is not generated again.`)
     }
+    await ensureDemoKeys(platform)
   }
 
   await app.listen({ host: settings.host, port: settings.port })
@@ -43,6 +44,18 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+/** Well-known keys for trying the demo (README.md); created only with --demo. */
+async function ensureDemoKeys(platform: Platform): Promise<void> {
+  const hall = [...platform.reference.units.values()].find((u) => u.kind === 'street_hall' && u.name.includes('东华门'))
+  const keys: Array<[token: string, role: Role, units: string[]]> = [
+    ['demo-joint-meeting', 'joint_meeting', []],
+    ['demo-inspector', 'inspector', []],
+  ]
+  if (hall) keys.push(['demo-leader-dhm', 'unit_leader', [hall.unit_id]], ['demo-source-dhm', 'source', [hall.unit_id]])
+  for (const [token, role, units] of keys) await platform.keys.ensureKey({ key_id: token, name: token, role, units }, token)
+  console.log(`Demo keys: ${keys.map(([t]) => t).join(', ')} (see README.md)`)
 }
 
 main().catch((err: unknown) => {

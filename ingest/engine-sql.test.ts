@@ -1,0 +1,127 @@
+// The engine's validation (engine-sql.ts) against the TypeScript validator (validate.ts) on a
+// corpus of good and bad rows: the same rows pass, the same fields fail with the same codes,
+// and the normalised values agree.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { epochSeconds, queryRows } from '../warehouse/index.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+import { STREAMS, type StreamName } from './contract.ts'
+import { compileStream } from './engine-sql.ts'
+import { validateRecord, type ValidationContext } from './validate.ts'
+
+let p: Awaited<ReturnType<typeof openTestPlatform>>
+beforeAll(async () => {
+  p = await openTestPlatform()
+}, 120_000)
+afterAll(async () => p?.close())
+
+const now = Date.parse('2025-06-01T00:00:00Z')
+const ctx: ValidationContext = { timezone: 'Asia/Shanghai', nowMs: now, unitExists: (u) => ['U1', 'U2'].includes(u), itemExists: (i) => i === 'I1' }
+const ok = { event_id: 'e1', case_id: 'c1', type: 'accepted', occurred_at: '2025-03-05T09:12:00+08:00', unit_id: 'U1', item_code: 'I1' }
+
+const corpus: Record<StreamName, unknown[]> = {
+  'case-events': [
+    ok,
+    { ...ok, occurred_at: '2025-03-05T09:12:00' },
+    { ...ok, occurred_at: '2025-03-05 01:12:00.5Z', channel: 'online', attrs: { a: [1, 2] }, staff_id: '张三' },
+    { ...ok, type: 'transferred', item_code: undefined, to_unit_id: 'U2' },
+    { ...ok, type: 'transferred' },
+    { ...ok, item_code: undefined },
+    { ...ok, type: 'finished' },
+    { ...ok, type: 3 },
+    { ...ok, case_id: 42 },
+    { ...ok, case_id: '' },
+    { ...ok, case_id: 'x'.repeat(129) },
+    { ...ok, occurred_at: 'yesterday' },
+    { ...ok, occurred_at: '2025-02-30T10:00:00Z' },
+    { ...ok, occurred_at: '2025-03-05T25:00:00Z' },
+    { ...ok, occurred_at: '2025-06-03T00:00:00Z' },
+    { ...ok, occurred_at: '2025-06-01T20:00:00Z' },
+    { ...ok, unit_id: 'GHOST', item_code: 'NOPE' },
+    { ...ok, extra: 1, another: 'x' },
+    { ...ok, attrs: 'not an object' },
+    { ...ok, due_at: null, channel: null },
+    [1, 2],
+    'a string',
+    '{"event_id": "broken"',
+    { event_id: 'e1' },
+  ],
+  evaluations: [
+    { event_id: 'v1', unit_id: 'U1', rating: 5, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'sms' },
+    { event_id: 'v2', unit_id: 'U1', rating: 1, rating_scheme: 'gbt39046', occurred_at: '2025-01-02T10:00:00+08:00', channel: 'sms', active: false, comment: '很好' },
+    { event_id: 'v3', unit_id: 'U1', rating: 6, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'sms' },
+    { event_id: 'v4', unit_id: 'U1', rating: '5', occurred_at: '2025-01-02T10:00:00+08:00', channel: 'fax' },
+    { event_id: 'v5', unit_id: 'U1', rating: 4.5, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'sms', active: 'yes' },
+    { event_id: 'v6', unit_id: 'U1', rating: 3, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'web', comment: 'x'.repeat(2001) },
+  ],
+  'evaluation-followups': [
+    { event_id: 'f1', evaluation_id: 'v1', type: 'rectified', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', note: '已整改' },
+    { event_id: 'f2', evaluation_id: 'v1', type: 'fixed', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1' },
+  ],
+  complaints: [
+    { event_id: 'k1', complaint_id: 'K1', type: 'resolved', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', substantiated: true, source: 'hotline', category: '服务态度' },
+    { event_id: 'k2', complaint_id: 'K1', type: 'resolved', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', substantiated: 'true', source: 'phone' },
+  ],
+  'queue-tickets': [
+    { event_id: 'q1', ticket_id: 'T1', type: 'issued', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', window_id: 'W3', item_code: 'I1' },
+    { event_id: 'q2', ticket_id: 'T1', type: 'served', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', item_code: 'I9' },
+  ],
+  costs: [
+    { entry_id: 'c1', unit_id: 'U1', period: '2025-03', category: 'staff', amount: '123456.5', staff_fte: 12.5 },
+    { entry_id: 'c2', unit_id: 'U1', period: '2025-03', category: 'it', amount: 99.99, note: '=HYPERLINK("x")' },
+    { entry_id: 'c3', unit_id: 'U1', period: '2025-13', category: 'it', amount: '1.234' },
+    { entry_id: 'c4', unit_id: 'U1', period: '2025-03', category: 'it', amount: 'ten', staff_fte: -1 },
+  ],
+}
+
+describe('engine validation agrees with the TypeScript validator', () => {
+  for (const [stream, rows] of Object.entries(corpus) as Array<[StreamName, unknown[]]>) {
+    it(stream, async () => {
+      const spec = STREAMS[stream]
+      const lines = rows.map((r) => (typeof r === 'string' && r.startsWith('{') ? r : JSON.stringify(r)))
+      const file = join(p.dataDir, `${stream}.ndjson`)
+      writeFileSync(file, lines.join('\n') + '\n')
+      const compiled = compileStream(spec, 'Asia/Shanghai')
+      const source = `(SELECT toUInt64(_row_number + 1) AS row, line FROM file({path:String}, 'LineAsString'))`
+      const sqlRows = await queryRows<Record<string, unknown> & { row: number; ok: number | boolean; errors: Array<{ field: string; code: string; message: string }> }>(
+        p.warehouse,
+        `SELECT * FROM (${compiled.select(source)}) ORDER BY row`,
+        { path: file, now: epochSeconds(now), known_units: ['U1', 'U2'], known_items: ['I1'] },
+      )
+      expect(sqlRows).toHaveLength(rows.length)
+      lines.forEach((line, i) => {
+        let value: unknown
+        let parsed = true
+        try {
+          value = JSON.parse(line)
+        } catch {
+          parsed = false
+        }
+        const sql = sqlRows[i]!
+        const label = `${stream} row ${i + 1}: ${line.slice(0, 100)}`
+        if (!parsed) {
+          expect(sql.errors.map((e) => e.code), label).toEqual(['invalid_json'])
+          return
+        }
+        const js = validateRecord(spec, value, i + 1, ctx)
+        const jsErrors = js.ok ? [] : js.errors.map((e) => `${e.field ?? ''}:${e.code}`).sort()
+        expect(sql.errors.map((e) => `${e.field}:${e.code}`).sort(), label).toEqual(jsErrors)
+        if (!js.ok) {
+          // the messages say the same things
+          for (const e of js.errors) expect(sql.errors.find((s) => s.field === (e.field ?? '') && s.code === e.code)?.message, label).toBe(e.message)
+          return
+        }
+        for (const [k, v] of Object.entries(js.row)) {
+          const s = sql[k]
+          if (v === null) expect(s, `${label} ${k}`).toBeNull()
+          else if (/_at$/.test(k)) expect(Date.parse(String(s).replace(' ', 'T') + '+08:00') / 1000, `${label} ${k}`).toBeCloseTo(Number(v), 3)
+          else if (k === 'attrs' && v !== '') expect(JSON.parse(String(s)), `${label} ${k}`).toEqual(JSON.parse(String(v)))
+          else if (k === 'period') expect(String(s)).toBe(v)
+          else if (k === 'amount') expect(Number(s), `${label} ${k}`).toBe(Number(v))
+          else expect(typeof v === 'boolean' ? Boolean(s) : typeof v === 'number' ? Number(s) : String(s), `${label} ${k}`).toBe(v)
+        }
+      })
+    })
+  }
+})

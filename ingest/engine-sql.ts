@@ -1,0 +1,174 @@
+// The contract's field specs compiled to ClickHouse SQL, so the engine validates and normalises
+// rows itself, at its own speed: JavaScript never touches a row of a stream body. The checks and
+// messages mirror validate.ts (which validates reference data and is this compiler's test oracle).
+import type { FieldSpec, FieldType, StreamSpec } from './contract.ts'
+import { expectedText } from './validate.ts'
+
+/** A SQL string literal (for constant text of our own, never for values from a request). */
+export const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+
+const RFC3339_SQL = lit(
+  '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])[Tt ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?([Zz]|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$',
+)
+
+/** What was received, as the message shows it: the JSON text, cut at 80 characters. */
+const got = (raw: string) => `if(lengthUTF8(${raw}) > 80, concat(substringUTF8(${raw}, 1, 77), '…'), ${raw})`
+
+interface FieldSql {
+  /** The normalised value (Nullable) for the warehouse row. */
+  value: string
+  /** Error tuples (field, code, message) this field can raise; '' code when none. */
+  error: string
+}
+
+function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
+  const raw = `r_${f.name}`
+  const str = `s_${f.name}`
+  const present = `(${raw} != '' AND ${raw} != 'null')`
+  const isString = `startsWith(${raw}, '"')`
+  const at = (code: string, message: string) => `(${lit(f.name)}, ${lit(code)}, ${message})`
+  const rowField = `concat('row ', toString(row), ', field ${f.name}: `
+  const wrong = (code: string, detail = "''") =>
+    at(code, `${rowField}expected ${expectedText(f.type).replace(/'/g, "\\'")}, got ', ${got(raw)}, ${detail})`)
+  const required =
+    f.required === true ? 'true' : f.required === false ? 'false' : `ifNull(s_${f.required.when}, '') IN (${f.required.in.map(lit).join(', ')})`
+  const requiredText = typeof f.required === 'boolean' ? 'required' : `required when ${f.required.when} is ${f.required.in.join(' or ')}`
+  const missing = at('missing_field', `concat('row ', toString(row), ': field ${f.name} is ${requiredText}: expected ${expectedText(f.type).replace(/'/g, "\\'")}')`)
+
+  // [condition, error] pairs checked in order when the field is present
+  const checks: Array<[string, string]> = []
+  let value: string
+  const t: FieldType = f.type
+  switch (t.kind) {
+    case 'id':
+    case 'string':
+      checks.push([`NOT ${isString}`, wrong('invalid_type')])
+      if (t.kind === 'id') checks.push([`${str} = ''`, wrong('invalid_value', "' (it is empty)'")])
+      checks.push([`lengthUTF8(${str}) > ${t.max}`, wrong('too_long', `concat(' (it has ', toString(lengthUTF8(${str})), ' characters)')`)])
+      value = str
+      break
+    case 'enum':
+      checks.push([`NOT ${isString}`, wrong('invalid_type')], [`${str} NOT IN (${t.values.map(lit).join(', ')})`, wrong('invalid_value')])
+      value = str
+      break
+    case 'timestamp':
+      checks.push(
+        [`NOT ${isString}`, wrong('invalid_type')],
+        [`NOT match(${str}, ${RFC3339_SQL}) OR ts_${f.name} IS NULL`, wrong('invalid_timestamp')],
+      )
+      if (f.notFuture) {
+        checks.push([
+          `ts_${f.name} > {now:DateTime64(3, '${tz}')} + INTERVAL 24 HOUR`,
+          at('future_timestamp', `concat('row ', toString(row), ', field ${f.name}: ', ${got(raw)}, ' is more than 24 hours in the future; expected a moment that has happened')`),
+        ])
+      }
+      value = `ts_${f.name}`
+      break
+    case 'boolean':
+      checks.push([`${raw} NOT IN ('true', 'false')`, wrong('invalid_type')])
+      value = `${raw} = 'true'`
+      break
+    case 'integer':
+      checks.push([`NOT match(${raw}, '^-?[0-9]+(\\\\.0+)?$')`, wrong('invalid_type')], [`NOT (toFloat64OrZero(${raw}) BETWEEN ${t.min} AND ${t.max})`, wrong('out_of_range')])
+      value = `toInt64OrNull(splitByChar('.', ${raw})[1])`
+      break
+    case 'number':
+      checks.push([`${isString} OR toFloat64OrNull(${raw}) IS NULL OR NOT isFinite(toFloat64OrNull(${raw}))`, wrong('invalid_type')], [`toFloat64OrNull(${raw}) < ${t.min}`, wrong('out_of_range')])
+      value = `toFloat64OrNull(${raw})`
+      break
+    case 'decimal':
+      checks.push(
+        [`NOT ${isString} AND toFloat64OrNull(${raw}) IS NULL`, wrong('invalid_type')],
+        [`NOT match(trimBoth(${str}), '^-?[0-9]{1,16}(\\\\.[0-9]+)?$')`, wrong('invalid_value')],
+        [`length(splitByChar('.', trimBoth(${str}))[2]) > ${t.scale}`, wrong('invalid_value', `concat(' (it has ', toString(length(splitByChar('.', trimBoth(${str}))[2])), ' decimal places)')`)],
+      )
+      value = `toDecimal128OrNull(trimBoth(${str}), ${t.scale})`
+      break
+    case 'month':
+      checks.push([`NOT ${isString}`, wrong('invalid_type')], [`NOT match(${str}, '^[0-9]{4}-(0[1-9]|1[0-2])$')`, wrong('invalid_value')])
+      value = `toDateOrNull(concat(${str}, '-01'))`
+      break
+    case 'object':
+      checks.push([`NOT startsWith(${raw}, '{')`, wrong('invalid_type')])
+      value = raw
+      break
+    case 'date':
+      checks.push([`NOT ${isString}`, wrong('invalid_type')], [`toDateOrNull(${str}) IS NULL OR NOT match(${str}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')`, wrong('invalid_value')])
+      value = `toDateOrNull(${str})`
+      break
+    case 'integer_list':
+      throw new Error(`${stream}.${f.name}: list fields are not used by streams`)
+  }
+  if (f.references) {
+    const param = f.references === 'unit' ? '{known_units:Array(String)}' : '{known_items:Array(String)}'
+    const what = f.references === 'unit' ? 'unit_id (see the units reference data)' : 'item_code (see the items reference data)'
+    checks.push([`${str} NOT IN ${param}`, at(f.references === 'unit' ? 'unknown_unit' : 'unknown_item', `${rowField}expected a known ${what}, got ', ${got(raw)})`)])
+  }
+  const chain = checks.map(([cond, err]) => `${cond}, ${err}`).join(',\n      ')
+  const error = `multiIf(NOT ${present}, if(${required}, ${missing}, ('', '', '')),\n      ${chain},\n      ('', '', ''))`
+  return { value: `if(${present}, ${value}, NULL)`, error }
+}
+
+export interface CompiledStream {
+  /** Output columns of the validation select, besides row/line/ok/errors/record_id/unit/content_hash. */
+  columns: string[]
+  /**
+   * SELECT row, line, ok, errors, the stream's columns (normalised), record_id, unit, content_hash
+   * FROM a relation `(row UInt64, line String)` given as `source`.
+   */
+  select(source: string): string
+}
+
+/** Compiles a stream's spec; the query binds {now:DateTime64}, {known_units:…}, {known_items:…}. */
+export function compileStream(spec: StreamSpec, tz: string): CompiledStream {
+  const fields = spec.fields.map((f) => ({ f, sql: fieldSql(f, tz, spec.name) }))
+  const known = spec.fields.map((f) => lit(f.name)).join(', ')
+  const attrsHint = spec.fields.some((f) => f.name === 'attrs') ? 'put extra data in attrs' : 'leave it out'
+
+  // per-field raw JSON text, string value and parsed timestamp, from one parse of the line
+  const extract = spec.fields.flatMap((f) => {
+    const out = [`m[${lit(f.name)}] AS r_${f.name}`, `if(startsWith(r_${f.name}, '"'), JSONExtractString(r_${f.name}), r_${f.name}) AS s_${f.name}`]
+    if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
+    return out
+  })
+
+  const normalised = new Map(spec.fields.map((f) => [f.name, `v_${f.name}`]))
+  // stream-specific normalisation, the same as validate.ts normaliseStream
+  if (spec.name === 'case-events') normalised.set('attrs', `ifNull(v_attrs, '')`)
+  if (spec.name === 'evaluations') {
+    normalised.set('rating', `if(ifNull(v_rating_scheme, 'stars') = 'gbt39046', 6 - v_rating, v_rating)`)
+    normalised.set('rating_scheme_received', `ifNull(v_rating_scheme, 'stars')`)
+    normalised.delete('rating_scheme')
+    normalised.set('active', `ifNull(v_active, true)`)
+    normalised.set('follow_up', `ifNull(v_follow_up, false)`)
+  }
+  const columns = [...normalised.keys()]
+  const hashInput = columns.map((c) => `ifNull(toString(${c}), '\\\\N')`).join(', ')
+
+  return {
+    columns,
+    select: (source: string) => `
+SELECT row, line, length(errors) = 0 AS ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
+  ifNull(${spec.idField}, '') AS record_id, ifNull(${spec.unitField}, '') AS unit,
+  cityHash64(arrayStringConcat([${hashInput}], '\\0')) AS content_hash
+FROM (
+  SELECT row, line,
+    ${fields.map(({ f, sql }) => `${sql.value} AS v_${f.name}`).join(',\n    ')},
+    ${[...normalised].map(([c, e]) => `${e} AS ${c}`).join(',\n    ')},
+    if(NOT is_json, [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))],
+      if(NOT is_object, [('', 'not_an_object', concat('row ', toString(row), ': expected a JSON object with the fields of ${spec.name}, got ', ${got('trimBoth(line)')}))],
+        arrayConcat(
+          arrayMap(k -> (k, 'unknown_field', concat('row ', toString(row), ': field ', k, ' is not part of the ${spec.name} contract; ${attrsHint}')),
+                   arrayFilter(k -> k NOT IN (${known}), mapKeys(m))),
+          arrayFilter(e -> e.2 != '', [
+      ${fields.map(({ sql }) => sql.error).join(',\n      ')}
+          ])))) AS errors
+  FROM (
+    SELECT row, line, isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
+      if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,
+      ${extract.join(',\n      ')}
+    FROM ${source}
+  )
+)`,
+  }
+}

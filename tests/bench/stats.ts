@@ -1,0 +1,20 @@
+// Small helpers for printing benchmark figures.
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]!
+}
+
+export async function timeRepeated(n: number, fn: () => Promise<unknown>): Promise<{ p50: number; p95: number; max: number }> {
+  const times: number[] = []
+  await fn() // warm-up
+  for (let i = 0; i < n; i++) {
+    const t = performance.now()
+    await fn()
+    times.push(performance.now() - t)
+  }
+  times.sort((a, b) => a - b)
+  return { p50: percentile(times, 50), p95: percentile(times, 95), max: times[times.length - 1]! }
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
