@@ -17,6 +17,8 @@ const got = (raw: string) => `if(lengthUTF8(${raw}) > 80, concat(substringUTF8($
 interface FieldSql {
   /** The normalised value (Nullable) for the warehouse row. */
   value: string
+  /** True when the field has any error: cheap, no message built (most rows are fine). */
+  bad: string
   /** Error tuples (field, code, message) this field can raise; '' code when none. */
   error: string
 }
@@ -100,13 +102,14 @@ function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
       throw new Error(`${stream}.${f.name}: list fields are not used by streams`)
   }
   if (f.references) {
-    const param = f.references === 'unit' ? '{known_units:Array(String)}' : '{known_items:Array(String)}'
+    const param = f.references === 'unit' ? '(SELECT arrayJoin({known_units:Array(String)}))' : '(SELECT arrayJoin({known_items:Array(String)}))'
     const what = f.references === 'unit' ? 'unit_id (see the units reference data)' : 'item_code (see the items reference data)'
     checks.push([`${str} NOT IN ${param}`, at(f.references === 'unit' ? 'unknown_unit' : 'unknown_item', `${rowField}expected a known ${what}, got ', ${got(raw)})`)])
   }
   const chain = checks.map(([cond, err]) => `${cond}, ${err}`).join(',\n      ')
   const error = `multiIf(NOT ${present}, if(${required}, ${missing}, ('', '', '')),\n      ${chain},\n      ('', '', ''))`
-  return { value: `if(${present}, ${value}, NULL)`, error }
+  const bad = `if(${present}, ${checks.map(([cond]) => `(${cond})`).join(' OR ')}, ${required})`
+  return { value: `if(${present}, ${value}, NULL)`, error, bad }
 }
 
 export interface CompiledStream {
@@ -143,26 +146,28 @@ export function compileStream(spec: StreamSpec, tz: string): CompiledStream {
     normalised.set('follow_up', `ifNull(v_follow_up, false)`)
   }
   const columns = [...normalised.keys()]
-  const hashInput = columns.map((c) => `ifNull(toString(${c}), '\\\\N')`).join(', ')
+  const hashInput = columns.map((c) => `isNull(${c}), assumeNotNull(${c})`).join(', ')
 
   return {
     columns,
     select: (source: string) => `
-SELECT row, line, length(errors) = 0 AS ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
+SELECT row, line, ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
   ifNull(${spec.idField}, '') AS record_id, ifNull(${spec.unitField}, '') AS unit,
-  cityHash64(arrayStringConcat([${hashInput}], '\\0')) AS content_hash
+  cityHash64(${hashInput}) AS content_hash
 FROM (
   SELECT row, line,
     ${fields.map(({ f, sql }) => `${sql.value} AS v_${f.name}`).join(',\n    ')},
     ${[...normalised].map(([c, e]) => `${e} AS ${c}`).join(',\n    ')},
-    if(NOT is_json, [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))],
+    is_object AND NOT arrayExists(k -> k NOT IN (${known}), mapKeys(m))
+      AND NOT (${fields.map(({ sql }) => sql.bad).join(')\n      AND NOT (')}) AS ok,
+    if(ok, [], if(NOT is_json, [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))],
       if(NOT is_object, [('', 'not_an_object', concat('row ', toString(row), ': expected a JSON object with the fields of ${spec.name}, got ', ${got('trimBoth(line)')}))],
         arrayConcat(
           arrayMap(k -> (k, 'unknown_field', concat('row ', toString(row), ': field ', k, ' is not part of the ${spec.name} contract; ${attrsHint}')),
                    arrayFilter(k -> k NOT IN (${known}), mapKeys(m))),
           arrayFilter(e -> e.2 != '', [
       ${fields.map(({ sql }) => sql.error).join(',\n      ')}
-          ])))) AS errors
+          ]))))) AS errors
   FROM (
     SELECT row, line, isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
       if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,

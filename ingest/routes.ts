@@ -1,12 +1,16 @@
 // HTTP surface of ingest: POST /api/v1/ingest/{stream} and PUT /api/v1/reference/{kind}.
+import { randomUUID } from 'node:crypto'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
+import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpError, requireRole, type Platform } from '../warehouse/index.ts'
 import { isStreamName, STREAMS, type RecordSpec } from './contract.ts'
 import { parseCsv, parseJsonArray, parseNdjson } from './formats.ts'
 import { applyReference, calendarRowsFromHolidayCn, REFERENCE_KINDS, REFERENCE_SPECS, type ReferenceKind } from './reference.ts'
 import { IngestService, ScopeError, WarehouseUnavailableError, type ParsedRecord } from './service.ts'
+import { BodyFormatError, MEDIA_TYPES } from './sources.ts'
+import { BodyTooLargeError, spool, UnreadableBodyError } from './spool.ts'
 
 const gunzipAsync = promisify(gunzip)
 
@@ -17,30 +21,104 @@ export interface IngestRouteOptions {
   bodyLimit: number
 }
 
-export const SUPPORTED_TYPES = ['application/x-ndjson', 'application/json', 'text/csv'] as const
-
 function mediaType(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
-async function decodedBody(request: FastifyRequest, bodyLimit: number): Promise<Buffer> {
-  const body = request.body
-  if (!Buffer.isBuffer(body)) throw new HttpError(400, 'empty_body', 'The request has no body: send the records in it.')
+function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
   const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim()
-  if (encoding === 'identity') return body
-  if (encoding !== 'gzip') throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; send gzip or no encoding.`)
-  try {
-    return await gunzipAsync(body, { maxOutputLength: bodyLimit })
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new HttpError(413, 'body_too_large', `The body is larger than ${bodyLimit} bytes once decompressed; split it into smaller batches.`)
-    }
-    throw new HttpError(400, 'unreadable_body', `The gzip body cannot be decompressed (${(err as Error).message}).`)
-  }
+  if (encoding === 'identity' || encoding === 'gzip') return encoding
+  throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; send gzip or no encoding.`)
 }
 
-/** Body → records for one spec, by content type; 400/415 when the body cannot be read at all. */
-export function parseBody(type: string, body: Buffer, spec: RecordSpec): ParsedRecord[] {
+/** Stream bodies: spooled to a file and read by the engine, so memory does not grow with them. */
+async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  const { platform, service, bodyLimit } = opts
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+
+  app.post<{ Params: { stream: string } }>('/api/v1/ingest/:stream', {
+    // the key is checked before the body is read
+    onRequest: async (request) => {
+      requireRole(request, platform.keys, ['source', 'admin'])
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    const { stream } = request.params
+    if (!isStreamName(stream)) throw new HttpError(404, 'unknown_stream', `There is no stream ${JSON.stringify(stream)}; the streams are ${Object.keys(STREAMS).join(', ')}.`)
+    const type = mediaType(request)
+    const format = MEDIA_TYPES[type]
+    if (!format) throw new HttpError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`)
+    const gzip = contentEncoding(request) === 'gzip'
+    if (!request.body) throw new HttpError(400, 'empty_body', 'The request has no body: send the records in it.')
+    let spooled
+    try {
+      spooled = await spool(request.body as Readable, { dir: service.spoolDir, name: `${randomUUID()}.${format}`, limit: bodyLimit, gzip })
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new HttpError(413, err.code, err.message)
+      if (err instanceof UnreadableBodyError) throw new HttpError(400, err.code, err.message)
+      throw err
+    }
+    try {
+      if (spooled.bytes === 0) throw new HttpError(400, 'empty_body', 'The request body is empty: send the records in it.')
+      return await service.ingestFile(stream, { format, path: spooled.path }, principal)
+    } catch (err) {
+      if (err instanceof ScopeError) throw new HttpError(403, err.code, err.message, { rows: err.rows, total: err.total })
+      if (err instanceof BodyFormatError) throw new HttpError(400, err.code, err.message)
+      if (err instanceof WarehouseUnavailableError) {
+        request.log.warn({ err: err.cause }, 'ingest refused: warehouse unavailable')
+        throw new HttpError(503, err.code, err.message)
+      }
+      throw err
+    } finally {
+      spooled.remove()
+    }
+  })
+}
+
+/** Reference bodies are small and applied whole: read into memory and validated here. */
+async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  const { platform, bodyLimit } = opts
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
+
+  app.put<{ Params: { kind: string } }>('/api/v1/reference/:kind', {
+    onRequest: async (request) => {
+      requireRole(request, platform.keys, ['admin'])
+    },
+  }, async (request) => {
+    const { kind } = request.params
+    if (!(REFERENCE_KINDS as readonly string[]).includes(kind)) {
+      throw new HttpError(404, 'unknown_reference', `There is no reference data ${JSON.stringify(kind)}; it is one of ${REFERENCE_KINDS.join(', ')}.`)
+    }
+    if (!Buffer.isBuffer(request.body)) throw new HttpError(400, 'empty_body', 'The request has no body.')
+    let body = request.body
+    if (contentEncoding(request) === 'gzip') {
+      try {
+        body = await gunzipAsync(body, { maxOutputLength: bodyLimit })
+      } catch (err) {
+        throw new HttpError((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 413 : 400, 'unreadable_body', `The gzip body cannot be decompressed within ${bodyLimit} bytes.`)
+      }
+    }
+    const type = mediaType(request)
+    let records: ParsedRecord[] | undefined
+    if (kind === 'calendar' && type === 'application/json') {
+      try {
+        records = calendarRowsFromHolidayCn(JSON.parse(body.toString('utf8')))
+      } catch {
+        records = undefined // not that shape: read as rows below, which reports the problem
+      }
+    }
+    records ??= parseReferenceBody(type, body, REFERENCE_SPECS[kind as ReferenceKind])
+    const result = await applyReference(platform, kind as ReferenceKind, records)
+    if (!result.ok) {
+      throw new HttpError(400, 'invalid_reference', `Nothing was stored: ${result.errors.length} problem(s) in the body, the first: ${result.errors[0]!.message}`, { errors: result.errors.slice(0, 100) })
+    }
+    return result
+  })
+}
+
+function parseReferenceBody(type: string, body: Buffer, spec: RecordSpec): ParsedRecord[] {
   let parsed: ParsedRecord[] | { error: string }
   switch (type) {
     case 'application/x-ndjson':
@@ -53,63 +131,13 @@ export function parseBody(type: string, body: Buffer, spec: RecordSpec): ParsedR
       parsed = parseCsv(body, spec)
       break
     default:
-      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted here; send one of ${SUPPORTED_TYPES.join(', ')}.`)
+      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted here; send application/json, application/x-ndjson or text/csv.`)
   }
   if ('error' in parsed) throw new HttpError(400, 'unreadable_body', parsed.error)
   return parsed
 }
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
-  const { platform, service, bodyLimit } = opts
-  // Bodies are read raw here and parsed by format; fastify's JSON parser would build one huge object.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
-
-  app.post<{ Params: { stream: string } }>('/api/v1/ingest/:stream', {
-    // the key is checked before the body is read
-    onRequest: async (request) => {
-      requireRole(request, platform.keys, ['source', 'admin'])
-    },
-    schema: { params: { type: 'object', properties: { stream: { type: 'string' } }, required: ['stream'] } },
-  }, async (request) => {
-    const principal = requireRole(request, platform.keys, ['source', 'admin'])
-    const { stream } = request.params
-    if (!isStreamName(stream)) throw new HttpError(404, 'unknown_stream', `There is no stream ${JSON.stringify(stream)}; the streams are ${Object.keys(STREAMS).join(', ')}.`)
-    const body = await decodedBody(request, bodyLimit)
-    const records = parseBody(mediaType(request), body, STREAMS[stream])
-    try {
-      return await service.ingest(stream, records, principal)
-    } catch (err) {
-      if (err instanceof ScopeError) throw new HttpError(403, err.code, err.message, { rows: err.rows.slice(0, 100) })
-      if (err instanceof WarehouseUnavailableError) throw new HttpError(503, err.code, err.message)
-      throw err
-    }
-  })
-
-  app.put<{ Params: { kind: string } }>('/api/v1/reference/:kind', {
-    onRequest: async (request) => {
-      requireRole(request, platform.keys, ['admin'])
-    },
-  }, async (request) => {
-    const { kind } = request.params
-    if (!(REFERENCE_KINDS as readonly string[]).includes(kind)) {
-      throw new HttpError(404, 'unknown_reference', `There is no reference data ${JSON.stringify(kind)}; it is one of ${REFERENCE_KINDS.join(', ')}.`)
-    }
-    const body = await decodedBody(request, bodyLimit)
-    const type = mediaType(request)
-    let records: ParsedRecord[] | undefined
-    if (kind === 'calendar' && type === 'application/json') {
-      try {
-        records = calendarRowsFromHolidayCn(JSON.parse(body.toString('utf8')))
-      } catch {
-        records = undefined // not that shape: read as rows below, which reports the problem
-      }
-    }
-    records ??= parseBody(type, body, REFERENCE_SPECS[kind as ReferenceKind])
-    const result = await applyReference(platform, kind as ReferenceKind, records)
-    if (!result.ok) {
-      throw new HttpError(400, 'invalid_reference', `Nothing was stored: ${result.errors.length} problem(s) in the body, the first: ${result.errors[0]!.message}`, { errors: result.errors.slice(0, 100) })
-    }
-    return result
-  })
+  await app.register(streamRoutes, opts)
+  await app.register(referenceRoutes, opts)
 }

@@ -1,15 +1,23 @@
-// One batch of one stream, from parsed records to a receipt: validate, check the key's scope,
-// drop duplicates (within the batch and against what is stored), store, quarantine the rest.
+// One body of one stream, from a spooled file to a receipt, inside the engine: validate every row
+// (engine-sql.ts), check the key's scope, find duplicates within the body and against what is
+// stored, store the new rows, quarantine the rest with their reasons. JavaScript handles only the
+// batch: no row passes through it.
 //
 // Exactly-once rests on three facts (see README.md): the duplicate lookup reads the stored rows
-// themselves (through the by_event_id projection, written atomically with each part); writes of
+// themselves (through each table's id projection, written atomically with each part); writes of
 // one stream are serialised in this process; and a receipt is sent only after the insert returns.
 import { randomUUID } from 'node:crypto'
-import { nowSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
-import { STREAMS, type StreamName } from './contract.ts'
-import { contentHash, describe, validateRecord, type RowError, type ValidationContext, type WarehouseRow } from './validate.ts'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
+import { STREAMS, type StreamName, type StreamSpec } from './contract.ts'
+import { compileStream, type CompiledStream } from './engine-sql.ts'
+import { arrowColumns, BodyFormatError, csvHeader, fileSource, type BodyFormat } from './sources.ts'
+import { linesOf } from './transcode.ts'
+import type { RowError } from './validate.ts'
 
-/** A record as it came out of the body: a value to validate, or the reason it could not be read. */
+/** A record as it came out of a body: a value, or text that could not be read as one. */
 export type ParsedRecord = { row: number; raw: string; value: unknown } | { row: number; raw: string; error: RowError }
 
 export interface Receipt {
@@ -26,9 +34,9 @@ export const MAX_ERRORS_IN_RECEIPT = 100
 /** A row for a unit outside the key's scope: the whole batch is refused (HTTP 403). */
 export class ScopeError extends Error {
   readonly code = 'out_of_scope'
-  constructor(readonly rows: Array<{ row: number; unit_id: string }>) {
+  constructor(readonly rows: Array<{ row: number; unit_id: string }>, readonly total: number) {
     const first = rows.slice(0, 5).map((r) => `row ${r.row} (unit ${r.unit_id})`).join(', ')
-    super(`This key may not write for ${rows.length} row(s) of this body: ${first}${rows.length > 5 ? ', …' : ''}. Nothing was stored.`)
+    super(`This key may not write for ${total} row(s) of this body: ${first}${total > 5 ? ', …' : ''}. Nothing was stored.`)
   }
 }
 
@@ -50,175 +58,196 @@ class Mutex {
   }
 }
 
-interface Accepted {
-  row: number
-  id: string
-  hash: string
-  values: WarehouseRow
+export interface SpooledBody {
+  format: BodyFormat
+  path: string
 }
+
+type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
+
+/** Engine errors that mean the body itself cannot be read in its format (HTTP 400, not 503). */
+const UNREADABLE = /CANNOT_PARSE|INCORRECT_DATA|CANNOT_READ|INCORRECT_NUMBER_OF_COLUMNS|ARROW|CANNOT_EXTRACT_TABLE_STRUCTURE|UNKNOWN_FORMAT|TOO_LARGE_STRING_SIZE|BAD_ARGUMENTS/
 
 export class IngestService {
   private locks = new Map<StreamName, Mutex>()
+  private compiled = new Map<StreamName, CompiledStream>()
 
   constructor(private readonly platform: Platform) {}
 
-  validationContext(nowMs = Date.now()): ValidationContext {
-    const { reference, warehouse } = this.platform
-    return {
-      timezone: warehouse.timezone,
-      nowMs,
-      unitExists: (id) => reference.units.has(id),
-      itemExists: (code) => reference.items.has(code),
+  /** Where bodies are spooled: beside the embedded warehouse, or the system's temp dir. */
+  get spoolDir(): string {
+    return join(this.platform.warehouse.dataDir ?? (process.env.TMPDIR ?? '/tmp'), 'ingest-spool')
+  }
+
+  private compile(stream: StreamName): CompiledStream {
+    let c = this.compiled.get(stream)
+    if (!c) this.compiled.set(stream, (c = compileStream(STREAMS[stream], this.platform.warehouse.timezone)))
+    return c
+  }
+
+  /** Records already in memory (the demo generator, tests): written as NDJSON, then ingested. */
+  async ingest(stream: StreamName, records: ParsedRecord[], principal: IngestPrincipal): Promise<Receipt> {
+    mkdirSync(this.spoolDir, { recursive: true })
+    const path = join(this.spoolDir, `${randomUUID()}.ndjson`)
+    writeFileSync(path, records.map((r) => ('value' in r ? JSON.stringify(r.value) : r.raw.replace(/\n/g, ' '))).join('\n') + '\n')
+    try {
+      return await this.ingestFile(stream, { format: 'ndjson', path }, principal)
+    } finally {
+      rmSync(path, { force: true })
     }
   }
 
-  async ingest(streamName: StreamName, records: ParsedRecord[], principal: Pick<Principal, 'key_id' | 'name' | 'writableUnits'>): Promise<Receipt> {
-    const spec = STREAMS[streamName]
-    const ctx = this.validationContext()
-    const batchId = randomUUID()
-    const errors: RowError[] = []
-    const rejected = new Map<number, string>() // row → raw text, for quarantine
-    const valid: Accepted[] = []
-    let rawByRow: Map<number, string> | undefined
-    const rawOf = (row: number) => (rawByRow ??= new Map(records.map((r) => [r.row, r.raw]))).get(row) ?? ''
-
-    for (const r of records) {
-      if ('error' in r) {
-        errors.push(r.error)
-        rejected.set(r.row, r.raw)
-        continue
-      }
-      const result = validateRecord(spec, r.value, r.row, ctx)
-      if (result.ok) valid.push({ row: r.row, id: result.row[spec.idField] as string, hash: contentHash(spec, result.row), values: result.row })
-      else {
-        errors.push(...result.errors)
-        rejected.set(r.row, r.raw)
-      }
+  /** A spooled body of one stream → receipt. */
+  async ingestFile(stream: StreamName, body: SpooledBody, principal: IngestPrincipal): Promise<Receipt> {
+    const spec = STREAMS[stream]
+    const batch = randomUUID()
+    const extra = {
+      csvHeader: body.format === 'csv' ? csvHeader(body.path, spec) : undefined,
+      arrow: body.format === 'arrow' ? await arrowColumns(body.path, spec) : undefined,
     }
-
-    const writable = principal.writableUnits()
-    if (writable !== undefined) {
-      const allowed = new Set(writable)
-      const outside = valid.filter((v) => !allowed.has(v.values[spec.unitField] as string)).map((v) => ({ row: v.row, unit_id: v.values[spec.unitField] as string }))
-      if (outside.length > 0) throw new ScopeError(outside)
-    }
-
-    // Within the body: the first occurrence of an id stands.
-    const firstById = new Map<string, Accepted>()
-    const unique: Accepted[] = []
-    let duplicates = 0
-    for (const v of valid) {
-      const first = firstById.get(v.id)
-      if (!first) {
-        firstById.set(v.id, v)
-        unique.push(v)
-      } else if (first.hash === v.hash) duplicates++
-      else {
-        errors.push(conflict(spec.idField, v.row, v.id, `row ${first.row} of this body`))
-        rejected.set(v.row, rawOf(v.row))
+    const lock = this.locks.get(stream) ?? new Mutex()
+    this.locks.set(stream, lock)
+    return lock.run(async () => {
+      let source: string
+      const params: Record<string, unknown> = {
+        batch,
+        now: epochSeconds(Date.now()),
+        known_units: [...this.platform.reference.units.keys()],
+        known_items: [...this.platform.reference.items.keys()],
+        stream,
+        source_key: principal.key_id,
       }
-    }
+      if (this.platform.warehouse.kind === 'embedded') {
+        source = fileSource(body.format, spec, extra)
+        params.path = body.path
+      } else {
+        // a ClickHouse server cannot read our files: the body's lines go to it first
+        await this.stageLines(batch, body, spec, extra)
+        source = `(SELECT row, line FROM ingest_lines WHERE batch_id = {batch:UUID})`
+      }
+      return this.runBatch(spec, batch, source, params, principal)
+    })
+  }
 
-    const lock = this.locks.get(streamName) ?? new Mutex()
-    this.locks.set(streamName, lock)
-    let accepted = 0
+  private async runBatch(spec: StreamSpec, batch: string, source: string, params: Record<string, unknown>, principal: IngestPrincipal): Promise<Receipt> {
+    const { warehouse } = this.platform
+    const client = warehouse.client
+    const validated = this.compile(spec.name).select(source)
+    // Lazy (short-circuit) evaluation would re-parse each row's JSON once per branch of the
+    // validator. A SETTINGS clause, not clickhouse_settings: chdb turns those into session-wide SETs.
+    const run = async (query: string) => client.command({ query: `${query}\nSETTINGS short_circuit_function_evaluation = 'disable'`, query_params: params })
+    const rows = <T>(query: string) => queryRows<T>(warehouse, query, params)
+
+    // 1. Validate every row in the engine; keep what the batch needs to know about each.
     try {
-      await lock.run(async () => {
-        const stored = await this.storedHashes(spec.table, spec.idField, batchId, unique.map((u) => u.id))
-        const fresh: Accepted[] = []
-        for (const u of unique) {
-          const hash = stored.get(u.id)
-          if (hash === undefined) fresh.push(u)
-          else if (hash === u.hash) duplicates++
-          else {
-            errors.push(conflict(spec.idField, u.row, u.id, 'a row stored earlier'))
-            rejected.set(u.row, rawOf(u.row))
-          }
-        }
-        const ingestedAt = nowSeconds()
-        if (streamName === 'case-events') {
-          await this.platform.cases.queueRefresh(batchId, valid.map((v) => v.values.case_id as string))
-        }
-        if (fresh.length > 0) {
-          await this.platform.warehouse.client.insert({
-            table: spec.table,
-            format: 'JSONEachRow',
-            values: fresh.map((f) => ({ ...f.values, content_hash: f.hash, batch_id: batchId, source_key: principal.key_id, ingested_at: ingestedAt })),
-          })
-        }
-        accepted = fresh.length
-        if (streamName === 'case-events' && valid.length > 0) await this.platform.cases.refreshBatch(batchId)
-      })
+      await run(`INSERT INTO ingest_rows (batch_id, row, ok, record_id, unit, case_id, content_hash, staged_at)
+        SELECT {batch:UUID}, row, ok, record_id, unit, ${spec.name === 'case-events' ? "ifNull(case_id, '')" : "''"}, content_hash, {now:DateTime64(3)}
+        FROM (${validated})`)
     } catch (err) {
+      if (err instanceof Error && UNREADABLE.test(`${(err as { type?: string }).type ?? ''} ${err.message}`)) {
+        throw new BodyFormatError(`The body cannot be read as ${spec.name} records: ${err.message.split('\n')[0]!.replace(/\(in file\/uri [^)]*\)/, '').slice(0, 400)}`)
+      }
       throw new WarehouseUnavailableError(err)
     }
 
-    errors.sort((a, b) => a.row - b.row)
-    await this.record(streamName, batchId, principal, records.length, accepted, duplicates, rejected, errors)
-    return {
-      batch_id: batchId,
-      received: records.length,
-      accepted,
-      duplicates,
-      rejected: rejected.size,
-      errors: errors.slice(0, MAX_ERRORS_IN_RECEIPT),
-    }
-  }
+    try {
+      const [counts] = await rows<{ received: string; invalid: string }>(
+        `SELECT count() AS received, countIf(NOT ok) AS invalid FROM ingest_rows WHERE batch_id = {batch:UUID}`,
+      )
+      const received = Number(counts?.received ?? 0)
+      const invalid = Number(counts?.invalid ?? 0)
 
-  /** content_hash of every id of the batch that is already stored, looked up in one join. */
-  private async storedHashes(table: string, idField: string, batchId: string, ids: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>()
-    if (ids.length === 0) return out
-    const staged_at = nowSeconds()
-    await this.platform.warehouse.client.insert({
-      table: 'ingest_batch_ids',
-      format: 'JSONEachRow',
-      values: ids.map((id) => ({ batch_id: batchId, id, staged_at })),
-    })
-    const rows = await queryRows<{ id: string; content_hash: string }>(
-      this.platform.warehouse,
-      `SELECT ${idField} AS id, toString(any(content_hash)) AS content_hash FROM ${table}
-       WHERE ${idField} IN (SELECT id FROM ingest_batch_ids WHERE batch_id = {batch:UUID})
-       GROUP BY ${idField}`,
-      { batch: batchId },
-    )
-    for (const r of rows) out.set(r.id, r.content_hash)
-    return out
-  }
+      // 2. The key's scope: a row for a unit outside it refuses the whole body.
+      const writable = principal.writableUnits()
+      if (writable !== undefined) {
+        const outside = await queryRows<{ row: string; unit: string; total: string }>(
+          warehouse,
+          `SELECT row, unit, count() OVER () AS total FROM ingest_rows
+           WHERE batch_id = {batch:UUID} AND ok AND unit NOT IN (SELECT arrayJoin({writable:Array(String)})) ORDER BY row LIMIT 100`,
+          { ...params, writable },
+        )
+        if (outside.length > 0) throw new ScopeError(outside.map((o) => ({ row: Number(o.row), unit_id: o.unit })), Number(outside[0]!.total))
+      }
 
-  /** Quarantine and ingest log. Best effort after the rows are stored: the receipt is what counts. */
-  private async record(
-    stream: StreamName, batchId: string, principal: Pick<Principal, 'key_id' | 'name'>, received: number,
-    accepted: number, duplicates: number, rejected: Map<number, string>, errors: RowError[],
-  ): Promise<void> {
-    const received_at = nowSeconds()
-    const client = this.platform.warehouse.client
-    if (rejected.size > 0) {
-      const byRow = new Map<number, RowError[]>()
-      for (const e of errors) byRow.set(e.row, [...(byRow.get(e.row) ?? []), e])
+      // 3. Rows that are not new: repeated in this body, or already stored (same or other content).
+      const idColumn = spec.idField
+      await run(`INSERT INTO ingest_row_status (batch_id, row, status, first_row, staged_at)
+        SELECT {batch:UUID}, row, status, first_row, {now:DateTime64(3)} FROM (
+          SELECT r.row AS row, r.first_row AS first_row,
+            multiIf(s.found, if(s.stored_hash = r.content_hash, 'duplicate', 'conflict_stored'),
+                    r.first_row != r.row, if(r.first_hash = r.content_hash, 'duplicate', 'conflict_batch'),
+                    'new') AS status
+          FROM (
+            SELECT row, record_id, content_hash,
+              first_value(row) OVER w AS first_row, first_value(content_hash) OVER w AS first_hash
+            FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok
+            WINDOW w AS (PARTITION BY record_id ORDER BY row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+          ) AS r
+          LEFT JOIN (
+            SELECT ${idColumn} AS record_id, any(content_hash) AS stored_hash, true AS found FROM ${spec.table}
+            WHERE ${idColumn} IN (SELECT record_id FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok)
+            GROUP BY ${idColumn}
+          ) AS s ON s.record_id = r.record_id
+        ) WHERE status != 'new'`)
+      const statusCounts = new Map(
+        (await rows<{ status: string; n: string }>(`SELECT status, count() AS n FROM ingest_row_status WHERE batch_id = {batch:UUID} GROUP BY status`))
+          .map((r) => [r.status, Number(r.n)]),
+      )
+      const duplicates = statusCounts.get('duplicate') ?? 0
+      const conflicts = (statusCounts.get('conflict_batch') ?? 0) + (statusCounts.get('conflict_stored') ?? 0)
+      const accepted = received - invalid - duplicates - conflicts
+
+      // 4. Store: case ids are queued for their state refresh first (crash repair needs that).
+      if (spec.name === 'case-events') {
+        await run(`INSERT INTO case_refresh_queue (batch_id, case_id, queued_at)
+          SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok GROUP BY case_id`)
+      }
+      const columns = this.compile(spec.name).columns
+      if (accepted > 0) {
+        await run(`INSERT INTO ${spec.table} (${columns.join(', ')}, content_hash, batch_id, source_key, ingested_at)
+          SELECT ${columns.join(', ')}, content_hash, {batch:UUID}, {source_key:String}, {now:DateTime64(3)}
+          FROM (${validated})
+          WHERE ok AND row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`)
+      }
+
+      // 5. Quarantine every rejected row with its reasons; the receipt lists the first 100.
+      let errors: RowError[] = []
+      if (invalid + conflicts > 0) {
+        await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
+          SELECT {batch:UUID}, {stream:String}, {source_key:String}, v.row, substringUTF8(v.line, 1, 100000),
+            if(st.status = '', v.errors, [('${idColumn}', 'conflicting_duplicate', concat('row ', toString(v.row), ', field ${idColumn}: ', toJSONString(v.record_id),
+              ' was already received with different content (', if(st.status = 'conflict_batch', concat('row ', toString(st.first_row), ' of this body'), 'a row stored earlier'),
+              '); the first stored version stands. Send a new ${idColumn} for a new record.'))]),
+            {now:DateTime64(3)}
+          FROM (${validated}) AS v
+          LEFT JOIN (SELECT row, status, first_row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status LIKE 'conflict%') AS st ON st.row = v.row
+          WHERE NOT v.ok OR st.status != ''`)
+        errors = (await rows<{ row: string; field: string; code: string; message: string }>(
+          `SELECT row, e.field AS field, e.code AS code, e.message AS message FROM quarantine ARRAY JOIN errors AS e
+           WHERE stream = {stream:String} AND batch_id = {batch:UUID} ORDER BY row LIMIT ${MAX_ERRORS_IN_RECEIPT}`,
+        )).map((e) => ({ row: Number(e.row), field: e.field === '' ? null : e.field, code: e.code, message: e.message }))
+      }
+
+      if (spec.name === 'case-events' && received > invalid) await this.platform.cases.refreshBatch(batch)
       await client.insert({
-        table: 'quarantine',
+        table: 'ingest_batches',
         format: 'JSONEachRow',
-        values: [...rejected].map(([row, raw]) => ({
-          batch_id: batchId, stream, source_key: principal.key_id, row, raw,
-          errors: (byRow.get(row) ?? []).map((e) => ({ field: e.field ?? '', code: e.code, message: e.message })), received_at,
-        })),
+        values: [{ batch_id: batch, stream: spec.name, source_key: principal.key_id, source_name: principal.name, received, accepted, duplicates, rejected: invalid + conflicts, received_at: params.now }],
       })
+      return { batch_id: batch, received, accepted, duplicates, rejected: invalid + conflicts, errors }
+    } catch (err) {
+      if (err instanceof ScopeError) throw err
+      throw new WarehouseUnavailableError(err)
     }
-    await client.insert({
-      table: 'ingest_batches',
-      format: 'JSONEachRow',
-      values: [{ batch_id: batchId, stream, source_key: principal.key_id, source_name: principal.name, received, accepted, duplicates, rejected: rejected.size, received_at }],
-    })
   }
-}
 
-function conflict(idField: string, row: number, id: string, where: string): RowError {
-  return {
-    row,
-    field: idField,
-    code: 'conflicting_duplicate',
-    message: `row ${row}, field ${idField}: ${describe(id)} was already received with different content (${where}); the first stored version stands. Send a new ${idField} for a new record.`,
+  /** For a ClickHouse server: the body's records as JSON lines in ingest_lines. */
+  private async stageLines(batch: string, body: SpooledBody, spec: StreamSpec, extra: Parameters<typeof linesOf>[2]): Promise<void> {
+    const staged_at = epochSeconds(Date.now())
+    const values = Readable.from((async function* () {
+      for await (const { row, line } of linesOf(body, spec, extra)) yield { batch_id: batch, row, line, staged_at }
+    })())
+    await this.platform.warehouse.client.insert({ table: 'ingest_lines', values, format: 'JSONEachRow' })
   }
 }
 

@@ -78,7 +78,8 @@ FROM (
       arrayFirstIndex(e -> e.type = 'accepted', ev) AS acc_i,
       arrayFirstIndex(e -> e.type IN ('completed', 'rejected'), ev) AS stop_i,
       arrayFirstIndex(e -> e.type = 'withdrawn', ev) AS wd_i,
-      multiIf(stop_i > 0 AND (wd_i = 0 OR stop_i < wd_i), toString(ev[stop_i].type),
+      -- ev is never empty here; index 0 would be a default tuple whose enum has no name
+      multiIf(stop_i > 0 AND (wd_i = 0 OR stop_i < wd_i), toString(ev[greatest(stop_i, 1)].type),
               wd_i > 0, 'withdrawn', 'open') AS status,
       status IN ('completed', 'rejected') AS stopped,
       acc_i > 0 AS clock_started,

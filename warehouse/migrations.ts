@@ -130,10 +130,18 @@ export const migrations: Migration[] = [
     version: 4,
     name: 'ingest bookkeeping: batch ids, quarantine, ingest log',
     statements: (tz) => [
-      // A batch's ids land here first, so the duplicate lookup is one join in the engine however
-      // large the batch (no id list in a URL, no id set in JavaScript).
-      `CREATE TABLE IF NOT EXISTS ingest_batch_ids (batch_id UUID, id String, staged_at DateTime64(3, '${tz}'))
-        ENGINE = MergeTree ORDER BY (batch_id, id) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
+      // Per-batch working tables of the ingest pipeline (ingest/service.ts): one row per record
+      // with its id, unit and content hash; the rows that are not new; and, where the engine
+      // cannot read the body as a file (a ClickHouse server), the body's lines.
+      `CREATE TABLE IF NOT EXISTS ingest_rows (
+        batch_id UUID, row UInt64, ok Bool, record_id String, unit String, case_id String, content_hash UInt64,
+        staged_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (batch_id, record_id, row) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
+      `CREATE TABLE IF NOT EXISTS ingest_row_status (
+        batch_id UUID, row UInt64, status LowCardinality(String), first_row UInt64, staged_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (batch_id, row) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
+      `CREATE TABLE IF NOT EXISTS ingest_lines (batch_id UUID, row UInt64, line String, staged_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (batch_id, row) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
       `CREATE TABLE IF NOT EXISTS quarantine (
         batch_id UUID, stream LowCardinality(String), source_key LowCardinality(String), row UInt32, raw String,
         errors Array(Tuple(field String, code String, message String)), received_at DateTime64(3, '${tz}'))

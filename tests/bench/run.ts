@@ -56,9 +56,8 @@ async function main(): Promise<void> {
   })
   t = performance.now()
   await engine.client.command({
-    query: `INSERT INTO raw_case_events SELECT * FROM file({path:String}, 'JSONEachRow')`,
+    query: `INSERT INTO raw_case_events SELECT * FROM file({path:String}, 'JSONEachRow') SETTINGS date_time_input_format = 'best_effort'`,
     query_params: { path: file },
-    clickhouse_settings: { date_time_input_format: 'best_effort', input_format_skip_unknown_fields: 1 },
   })
   const engineSeconds = (performance.now() - t) / 1000
   const engineRate = events / engineSeconds

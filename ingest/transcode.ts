@@ -1,0 +1,63 @@
+// For a ClickHouse server, which cannot read this process's files: a spooled body's records as
+// JSON lines (row, line), the same lines the embedded engine derives itself (sources.ts).
+import { createReadStream, readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { parse } from 'csv-parse'
+import { RecordBatchStreamReader } from 'apache-arrow'
+import type { StreamSpec } from './contract.ts'
+import type { SpooledBody } from './service.ts'
+import { BodyFormatError, type ArrowColumn } from './sources.ts'
+import { coerceCsvRecord } from './validate.ts'
+
+export async function* linesOf(body: SpooledBody, spec: StreamSpec, extra: { csvHeader?: string[]; arrow?: ArrowColumn[] }): AsyncGenerator<{ row: number; line: string }> {
+  switch (body.format) {
+    case 'ndjson': {
+      let row = 0
+      for await (const line of createInterface({ input: createReadStream(body.path), crlfDelay: Infinity })) {
+        row++
+        if (line.trim() !== '') yield { row, line: row === 1 ? line.replace(/^\ufeff/, '') : line }
+      }
+      return
+    }
+    case 'json': {
+      let value: unknown
+      try {
+        value = JSON.parse(readFileSync(body.path, 'utf8').replace(/^\ufeff/, ''))
+      } catch (err) {
+        throw new BodyFormatError(`The body is not valid JSON (${(err as Error).message}).`)
+      }
+      const list = Array.isArray(value) ? value : [value]
+      for (let i = 0; i < list.length; i++) yield { row: i + 1, line: JSON.stringify(list[i]) }
+      return
+    }
+    case 'csv': {
+      const header = extra.csvHeader!
+      let row = 0
+      const parser = createReadStream(body.path).pipe(parse({ bom: true, from_line: 2, relax_column_count: true }))
+      for await (const cells of parser as AsyncIterable<string[]>) {
+        row++
+        const record: Record<string, string> = {}
+        header.forEach((h, i) => (record[h] = cells[i] ?? ''))
+        yield { row, line: JSON.stringify(coerceCsvRecord(spec, record)) }
+      }
+      return
+    }
+    case 'arrow': {
+      const reader = await RecordBatchStreamReader.from(createReadStream(body.path))
+      const timestamps = new Set((extra.arrow ?? []).filter((c) => c.timestamp).map((c) => c.name))
+      let row = 0
+      for await (const batch of reader) {
+        for (const r of batch) {
+          row++
+          const obj: Record<string, unknown> = {}
+          for (const [k, v] of Object.entries((r as { toJSON(): Record<string, unknown> }).toJSON())) {
+            if (v === null || v === undefined) continue
+            // Arrow timestamps arrive as epoch milliseconds; the contract wants RFC 3339
+            obj[k] = timestamps.has(k) ? new Date(Number(v)).toISOString() : typeof v === 'bigint' ? Number(v) : v
+          }
+          yield { row, line: JSON.stringify(obj) }
+        }
+      }
+    }
+  }
+}
