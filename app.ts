@@ -15,8 +15,9 @@ export interface AppOptions {
 
 export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<{ app: FastifyInstance; ingest: IngestService; metrics: MetricsService }> {
   const bodyLimit = options.bodyLimit ?? 256 * 1024 * 1024
-  const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, bodyLimit, disableRequestLogging: true })
+  const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, bodyLimit })
   const ingest = new IngestService(platform)
+  await ingest.dropLeftoverStages()
   const metrics = new MetricsService(platform)
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {

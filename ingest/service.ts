@@ -65,6 +65,9 @@ export interface SpooledBody {
 
 type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
 
+/** The per-batch working table; its name comes from our own UUID, never from a request. */
+const stageTable = (batch: string) => `ingest_stage_${batch.replace(/-/g, '')}`
+
 /** Engine errors that mean the body itself cannot be read in its format (HTTP 400, not 503). */
 const UNREADABLE = /CANNOT_PARSE|INCORRECT_DATA|CANNOT_READ|INCORRECT_NUMBER_OF_COLUMNS|ARROW|CANNOT_EXTRACT_TABLE_STRUCTURE|UNKNOWN_FORMAT|TOO_LARGE_STRING_SIZE|BAD_ARGUMENTS/
 
@@ -135,15 +138,23 @@ export class IngestService {
     const validated = this.compile(spec.name).select(source)
     // Lazy (short-circuit) evaluation would re-parse each row's JSON once per branch of the
     // validator. A SETTINGS clause, not clickhouse_settings: chdb turns those into session-wide SETs.
-    const run = async (query: string) => client.command({ query: `${query}\nSETTINGS short_circuit_function_evaluation = 'disable'`, query_params: params })
+    const trace = process.env.TIERSCOPE_TRACE_INGEST ? (label: string, t0: number) => console.error(`[ingest ${batch.slice(0, 8)}] ${label}: ${(performance.now() - t0).toFixed(0)} ms`) : undefined
+    const run = async (query: string) => {
+      const t0 = performance.now()
+      await client.command({ query: `${query}\nSETTINGS short_circuit_function_evaluation = 'disable'`, query_params: params })
+      trace?.(query.trim().split('\n')[0]!.slice(0, 60), t0)
+    }
     const rows = <T>(query: string) => queryRows<T>(warehouse, query, params)
 
-    // 1. Validate every row in the engine; keep what the batch needs to know about each.
+    // 1. Validate every row in the engine, once, into a per-batch in-memory table: every later
+    //    step reads typed columns from it instead of parsing the body again.
+    const stage = stageTable(batch)
     try {
-      await run(`INSERT INTO ingest_rows (batch_id, row, ok, record_id, unit, case_id, content_hash, staged_at)
-        SELECT {batch:UUID}, row, ok, record_id, unit, ${spec.name === 'case-events' ? "ifNull(case_id, '')" : "''"}, content_hash, {now:DateTime64(3)}
-        FROM (${validated})`)
+      // error messages are built later, for the rejected rows only
+      await run(`CREATE TABLE ${stage} ENGINE = Memory AS
+        SELECT * EXCEPT (errors) FROM (${validated})`)
     } catch (err) {
+      await client.command({ query: `DROP TABLE IF EXISTS ${stage}` }).catch(() => undefined)
       if (err instanceof Error && UNREADABLE.test(`${(err as { type?: string }).type ?? ''} ${err.message}`)) {
         throw new BodyFormatError(`The body cannot be read as ${spec.name} records: ${err.message.split('\n')[0]!.replace(/\(in file\/uri [^)]*\)/, '').slice(0, 400)}`)
       }
@@ -152,7 +163,7 @@ export class IngestService {
 
     try {
       const [counts] = await rows<{ received: string; invalid: string }>(
-        `SELECT count() AS received, countIf(NOT ok) AS invalid FROM ingest_rows WHERE batch_id = {batch:UUID}`,
+        `SELECT count() AS received, countIf(NOT ok) AS invalid FROM ${stage}`,
       )
       const received = Number(counts?.received ?? 0)
       const invalid = Number(counts?.invalid ?? 0)
@@ -162,8 +173,8 @@ export class IngestService {
       if (writable !== undefined) {
         const outside = await queryRows<{ row: string; unit: string; total: string }>(
           warehouse,
-          `SELECT row, unit, count() OVER () AS total FROM ingest_rows
-           WHERE batch_id = {batch:UUID} AND ok AND unit NOT IN (SELECT arrayJoin({writable:Array(String)})) ORDER BY row LIMIT 100`,
+          `SELECT row, unit, count() OVER () AS total FROM ${stage}
+           WHERE ok AND unit NOT IN (SELECT arrayJoin({writable:Array(String)})) ORDER BY row LIMIT 100`,
           { ...params, writable },
         )
         if (outside.length > 0) throw new ScopeError(outside.map((o) => ({ row: Number(o.row), unit_id: o.unit })), Number(outside[0]!.total))
@@ -180,12 +191,12 @@ export class IngestService {
           FROM (
             SELECT row, record_id, content_hash,
               first_value(row) OVER w AS first_row, first_value(content_hash) OVER w AS first_hash
-            FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok
+            FROM ${stage} WHERE ok
             WINDOW w AS (PARTITION BY record_id ORDER BY row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
           ) AS r
           LEFT JOIN (
             SELECT ${idColumn} AS record_id, any(content_hash) AS stored_hash, true AS found FROM ${spec.table}
-            WHERE ${idColumn} IN (SELECT record_id FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok)
+            WHERE ${idColumn} IN (SELECT record_id FROM ${stage} WHERE ok)
             GROUP BY ${idColumn}
           ) AS s ON s.record_id = r.record_id
         ) WHERE status != 'new'`)
@@ -200,13 +211,13 @@ export class IngestService {
       // 4. Store: case ids are queued for their state refresh first (crash repair needs that).
       if (spec.name === 'case-events') {
         await run(`INSERT INTO case_refresh_queue (batch_id, case_id, queued_at)
-          SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ingest_rows WHERE batch_id = {batch:UUID} AND ok GROUP BY case_id`)
+          SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ${stage} WHERE ok GROUP BY case_id`)
       }
       const columns = this.compile(spec.name).columns
       if (accepted > 0) {
         await run(`INSERT INTO ${spec.table} (${columns.join(', ')}, content_hash, batch_id, source_key, ingested_at)
           SELECT ${columns.join(', ')}, content_hash, {batch:UUID}, {source_key:String}, {now:DateTime64(3)}
-          FROM (${validated})
+          FROM ${stage}
           WHERE ok AND row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`)
       }
 
@@ -215,12 +226,13 @@ export class IngestService {
       if (invalid + conflicts > 0) {
         await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
           SELECT {batch:UUID}, {stream:String}, {source_key:String}, v.row, substringUTF8(v.line, 1, 100000),
-            if(st.status = '', v.errors, [('${idColumn}', 'conflicting_duplicate', concat('row ', toString(v.row), ', field ${idColumn}: ', toJSONString(v.record_id),
+            if(st.status = '', e.errors, [('${idColumn}', 'conflicting_duplicate', concat('row ', toString(v.row), ', field ${idColumn}: ', toJSONString(v.record_id),
               ' was already received with different content (', if(st.status = 'conflict_batch', concat('row ', toString(st.first_row), ' of this body'), 'a row stored earlier'),
               '); the first stored version stands. Send a new ${idColumn} for a new record.'))]),
             {now:DateTime64(3)}
-          FROM (${validated}) AS v
+          FROM ${stage} AS v
           LEFT JOIN (SELECT row, status, first_row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status LIKE 'conflict%') AS st ON st.row = v.row
+          LEFT JOIN (SELECT row, errors FROM (${this.compile(spec.name).select(`(SELECT row, line FROM ${stage} WHERE NOT ok)`)})) AS e ON e.row = v.row
           WHERE NOT v.ok OR st.status != ''`)
         errors = (await rows<{ row: string; field: string; code: string; message: string }>(
           `SELECT row, e.field AS field, e.code AS code, e.message AS message FROM quarantine ARRAY JOIN errors AS e
@@ -228,7 +240,9 @@ export class IngestService {
         )).map((e) => ({ row: Number(e.row), field: e.field === '' ? null : e.field, code: e.code, message: e.message }))
       }
 
+      const t0 = performance.now()
       if (spec.name === 'case-events' && received > invalid) await this.platform.cases.refreshBatch(batch)
+      trace?.('case state refresh', t0)
       await client.insert({
         table: 'ingest_batches',
         format: 'JSONEachRow',
@@ -238,7 +252,15 @@ export class IngestService {
     } catch (err) {
       if (err instanceof ScopeError) throw err
       throw new WarehouseUnavailableError(err)
+    } finally {
+      await client.command({ query: `DROP TABLE IF EXISTS ${stage}` }).catch(() => undefined)
     }
+  }
+
+  /** Working tables of batches a crash interrupted (their contents died with the process). */
+  async dropLeftoverStages(): Promise<void> {
+    const tables = await queryRows<{ name: string }>(this.platform.warehouse, `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'ingest\\_stage\\_%'`)
+    for (const { name } of tables) await this.platform.warehouse.client.command({ query: `DROP TABLE IF EXISTS ${name}` })
   }
 
   /** For a ClickHouse server: the body's records as JSON lines in ingest_lines. */

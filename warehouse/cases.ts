@@ -85,9 +85,9 @@ export class CaseStore {
   ) {}
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  clock(asOfMs: number): { sql: string; params: Record<string, unknown> } {
+  clock(asOfMs: number, caseFilter?: string): { sql: string; params: Record<string, unknown> } {
     return {
-      sql: caseClockSql(this.warehouse.timezone),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter),
       params: { ...clockParams(this.calendar, asOfMs, this.options.warningDays) },
     }
   }
@@ -137,7 +137,7 @@ export class CaseStore {
   }
 
   async get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    const [row] = await this.runClock(asOfMs, `WHERE case_id = {case_id:String}`, { case_id: caseId })
+    const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}')
     if (!row) return undefined
     const tz = this.warehouse.timezone
     const events = await queryRows<Record<string, unknown>>(
@@ -177,13 +177,14 @@ export class CaseStore {
     if (filter.status !== undefined) (where.push('status = {status:String}'), (params.status = filter.status))
     if (filter.overdue !== undefined) (where.push('overdue = {overdue:Bool}'), (params.overdue = filter.overdue))
     if (filter.warning !== undefined) (where.push('warning = {warning:Bool}'), (params.warning = filter.warning))
-    if (filter.after !== undefined) (where.push('case_id > {after:String}'), (params.after = filter.after))
+    if (filter.after !== undefined) params.after = filter.after
     const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
-    return this.runClock(asOfMs, clause, params)
+    // the cursor is on case_state's sort key: applied before the clock is computed
+    return this.runClock(asOfMs, clause, params, filter.after !== undefined ? 'case_id > {after:String}' : undefined)
   }
 
-  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>): Promise<CaseRow[]> {
-    const clock = this.clock(asOfMs)
+  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter?: string): Promise<CaseRow[]> {
+    const clock = this.clock(asOfMs, caseFilter)
     const rows = await this.withCalendarCheck(asOfMs, () =>
       queryRows<ClockRowRaw>(this.warehouse, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
     )

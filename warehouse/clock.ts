@@ -29,9 +29,10 @@ export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, had_supplement. Times are DateTime64 in the district's zone.
+ * first_at, had_supplement. Times are DateTime64 in the district's zone. `caseFilter` narrows the
+ * cases read from case_state (by its sort key, case_id) before any clock work is done.
  */
-export function caseClockSql(tz: string): string {
+export function caseClockSql(tz: string, caseFilter?: string): string {
   const asOf = `{as_of:DateTime64(3, '${tz}')}`
   return `
 SELECT
@@ -100,7 +101,7 @@ FROM (
                arrayFilter(e -> e.type IN ('supplement_requested', 'suspended') AND clock_started AND e.at <= end_at, ev)) AS suspensions,
       arrayExists(e -> e.type = 'supplement_requested' AND e.at <= end_at, ev) AS had_supplement
     FROM case_state FINAL
-    WHERE first_at <= ${asOf}
+    WHERE first_at <= ${asOf}${caseFilter ? ` AND (${caseFilter})` : ''}
   ) AS c
   LEFT JOIN (SELECT item_code, promised_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
 )

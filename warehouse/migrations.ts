@@ -130,13 +130,9 @@ export const migrations: Migration[] = [
     version: 4,
     name: 'ingest bookkeeping: batch ids, quarantine, ingest log',
     statements: (tz) => [
-      // Per-batch working tables of the ingest pipeline (ingest/service.ts): one row per record
-      // with its id, unit and content hash; the rows that are not new; and, where the engine
-      // cannot read the body as a file (a ClickHouse server), the body's lines.
-      `CREATE TABLE IF NOT EXISTS ingest_rows (
-        batch_id UUID, row UInt64, ok Bool, record_id String, unit String, case_id String, content_hash UInt64,
-        staged_at DateTime64(3, '${tz}'))
-        ENGINE = MergeTree ORDER BY (batch_id, record_id, row) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
+      // Working tables of the ingest pipeline (ingest/service.ts): the rows of a batch that are
+      // not new; and, where the engine cannot read the body as a file (a ClickHouse server), the
+      // body's lines. (Each batch's validated rows live in a Memory table of their own.)
       `CREATE TABLE IF NOT EXISTS ingest_row_status (
         batch_id UUID, row UInt64, status LowCardinality(String), first_row UInt64, staged_at DateTime64(3, '${tz}'))
         ENGINE = MergeTree ORDER BY (batch_id, row) TTL toDateTime(staged_at) + INTERVAL 1 DAY`,
