@@ -1,6 +1,8 @@
 // The one process: API and dashboard, assembled from each module's routes. Fastify plugins keep
 // each module's content-type parsers and hooks to itself (encapsulation).
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { MetricsService, metricsRoutes } from './metrics/index.ts'
@@ -31,6 +33,17 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side; the request can be retried. The server log has the details.' })
   })
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` }))
+
+  // The API described from its route schemas: /api/v1/openapi.json, browsable at /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'tierscope API', version: '1', description: 'Ingest, cases and indicators of a district\'s three-tier government service system.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key (POST /api/v1/keys)' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   await app.register(warehouseRoutes, { platform })
   await app.register(ingestRoutes, { platform, service: ingest, bodyLimit })

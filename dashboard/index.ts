@@ -6,5 +6,5 @@ import type { Platform } from '../warehouse/index.ts'
 import { startPage } from './start-page.ts'
 
 export async function dashboardRoutes(app: FastifyInstance, _opts: { platform: Platform }): Promise<void> {
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(startPage))
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(startPage))
 }

@@ -11,6 +11,8 @@ import { applyReference, calendarRowsFromHolidayCn, REFERENCE_KINDS, REFERENCE_S
 import { IngestService, ScopeError, WarehouseUnavailableError, type ParsedRecord } from './service.ts'
 import { BodyFormatError, MEDIA_TYPES } from './sources.ts'
 import { BodyTooLargeError, spool, UnreadableBodyError } from './spool.ts'
+import { ingestLog, listQuarantine } from './quarantine.ts'
+import { contractDocument } from './contract-schema.ts'
 
 const gunzipAsync = promisify(gunzip)
 
@@ -38,6 +40,11 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
 
   app.post<{ Params: { stream: string } }>('/api/v1/ingest/:stream', {
+    schema: {
+      tags: ['ingest'],
+      summary: 'Send records of one stream (NDJSON, JSON array, CSV or Arrow IPC stream; gzip allowed); answers with a receipt',
+      params: { type: 'object', properties: { stream: { type: 'string', enum: Object.keys(STREAMS) } } },
+    },
     // the key is checked before the body is read
     onRequest: async (request) => {
       requireRole(request, platform.keys, ['source', 'admin'])
@@ -83,6 +90,11 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
 
   app.put<{ Params: { kind: string } }>('/api/v1/reference/:kind', {
+    schema: {
+      tags: ['reference'],
+      summary: 'Upsert reference data (admin): units, items, calendar or targets, as JSON, NDJSON or CSV; applied whole or not at all',
+      params: { type: 'object', properties: { kind: { type: 'string', enum: [...REFERENCE_KINDS] } } },
+    },
     onRequest: async (request) => {
       requireRole(request, platform.keys, ['admin'])
     },
@@ -137,7 +149,63 @@ function parseReferenceBody(type: string, body: Buffer, spec: RecordSpec): Parse
   return parsed
 }
 
+interface QuarantineQuery { batch_id?: string; stream?: string; source?: string; code?: string; limit?: number; cursor?: string }
+
+/** The quarantine and the ingest log: an admin sees every source, a source key its own. */
+async function logRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  const { platform } = opts
+  app.get<{ Querystring: QuarantineQuery }>('/api/v1/ingest/quarantine', {
+    schema: {
+      tags: ['ingest'],
+      summary: 'Rejected rows with their reasons (a source key sees its own)',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          batch_id: { type: 'string', format: 'uuid' },
+          stream: { type: 'string', enum: Object.keys(STREAMS) },
+          source: { type: 'string', minLength: 1 },
+          code: { type: 'string', minLength: 1, maxLength: 64 },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          cursor: { type: 'string' },
+        },
+      },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    const q = request.query
+    const source = principal.role === 'source' ? principal.key_id : q.source
+    let after: { received_ms: number; batch_id: string; row: number } | undefined
+    if (q.cursor) {
+      try {
+        after = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8'))
+        if (typeof after?.received_ms !== 'number' || typeof after.batch_id !== 'string' || typeof after.row !== 'number') throw new Error('shape')
+      } catch {
+        throw new HttpError(400, 'invalid_parameter', 'cursor: expected the next_cursor of a previous page, unchanged')
+      }
+    }
+    const limit = q.limit ?? 100
+    const rows = await listQuarantine(platform, { batch_id: q.batch_id, stream: q.stream, source, code: q.code, after, limit: limit + 1 })
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    const next = rows.length > limit && last
+      ? Buffer.from(JSON.stringify({ received_ms: Date.parse(last.received_at), batch_id: last.batch_id, row: last.row })).toString('base64url')
+      : null
+    return { rows: page, next_cursor: next }
+  })
+
+  app.get<{ Querystring: { source?: string } }>('/api/v1/ingest/log', {
+    schema: { tags: ['ingest'], summary: 'Per source and stream: batches, rows accepted, duplicate and rejected, last received', querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', minLength: 1 } } } },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    return { rows: await ingestLog(platform, principal.role === 'source' ? principal.key_id : request.query.source) }
+  })
+}
+
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  const contract = contractDocument()
+  app.get('/api/v1/contract', { schema: { tags: ['ingest'], summary: 'The data-exchange contract as JSON Schema', security: [] } }, async () => contract)
   await app.register(streamRoutes, opts)
   await app.register(referenceRoutes, opts)
+  await app.register(logRoutes, opts)
 }

@@ -45,7 +45,8 @@ function cellToJson(type: FieldType | undefined, cell: string): string {
 /** `{"name": value, …}` from per-column JSON expressions, leaving out NULL cells. */
 function objectLine(parts: Array<{ name: string; isNull: string; json: string }>): string {
   const members = parts.map((p) => `if(${p.isNull}, '', concat(${lit(JSON.stringify(p.name))}, ':', ${p.json}))`)
-  return `concat('{', arrayStringConcat(arrayFilter(x -> x != '', [${members.join(', ')}]), ','), '}')`
+  // ifNull: nullable input columns must not make the line (and so every later column) Nullable
+  return `ifNull(concat('{', arrayStringConcat(arrayFilter(x -> x != '', [${members.join(', ')}]), ','), '}'), '')`
 }
 
 /** Reads the header row of a spooled CSV (csv-parse handles quotes and a BOM). */
@@ -108,6 +109,7 @@ function arrowAccepts(type: FieldType, field: Field): boolean {
 export interface ArrowColumn {
   name: string
   timestamp: boolean
+  text: boolean
 }
 
 /** Reads the schema of a spooled Arrow IPC stream and checks each column's type. */
@@ -131,7 +133,8 @@ export async function arrowColumns(path: string, spec: StreamSpec): Promise<Arro
   const missing = spec.fields.filter((f) => f.required === true && !fields.some((c) => c.name === f.name)).map((f) => f.name)
   if (missing.length) problems.push(`missing columns: ${missing.join(', ')}`)
   if (problems.length) throw new BodyFormatError(`The Arrow stream does not fit ${spec.name}: ${problems.join('; ')}.`)
-  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp }))
+  const text = (f: Field) => [Type.Utf8, Type.LargeUtf8, Type.Dictionary].includes(f.type.typeId)
+  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp, text: text(f) }))
 }
 
 /** `(row, line)` relation over a spooled file, for the embedded engine's file() function. */
@@ -152,14 +155,18 @@ export function fileSource(format: BodyFormat, spec: StreamSpec, extra: { csvHea
     }
     case 'arrow': {
       const cols = extra.arrow!
+      const types = new Map(spec.fields.map((f) => [f.name, f.type]))
       const line = objectLine(cols.map((c) => ({
         name: c.name,
         isNull: `${ident(c.name)} IS NULL`,
         json: c.timestamp
           ? `toJSONString(concat(formatDateTime(assumeNotNull(${ident(c.name)}), '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Milli(toDateTime64(assumeNotNull(${ident(c.name)}), 3)) % 1000), 3, '0'), 'Z'))`
-          : `toJSONString(assumeNotNull(${ident(c.name)}))`,
+          : c.text
+            ? cellToJson(types.get(c.name), `toString(assumeNotNull(${ident(c.name)}))`) // JSON text of an object stays an object
+            : `toJSONString(assumeNotNull(${ident(c.name)}))`,
       })))
-      return `(SELECT toUInt64(_row_number + 1) AS row, ${line} AS line FROM file({path:String}, 'ArrowStream'))`
+      // ArrowStream has no _row_number: number the rows as they are read, in one thread
+      return `(SELECT toUInt64(rowNumberInAllBlocks() + 1) AS row, ${line} AS line FROM file({path:String}, 'ArrowStream') SETTINGS max_threads = 1)`
     }
   }
 }

@@ -11,7 +11,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
   const { platform, metrics } = opts
   const tz = platform.warehouse.timezone
 
-  app.get('/api/v1/metrics', async (request) => {
+  app.get('/api/v1/metrics', { schema: { tags: ['metrics'], summary: 'The indicator catalogue with definitions' } }, async (request) => {
     requireRole(request, platform.keys, READER_ROLES)
     return {
       metrics: INDICATORS.map((i) => ({
@@ -25,6 +25,9 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
     '/api/v1/metrics/:metric_id',
     {
       schema: {
+        tags: ['metrics'],
+        summary: 'One indicator for a period, scope and grouping: rows of value, numerator, denominator',
+        params: { type: 'object', properties: { metric_id: { type: 'string' } } },
         querystring: {
           type: 'object',
           additionalProperties: false,

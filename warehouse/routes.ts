@@ -53,7 +53,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   const { platform } = opts
   const tz = platform.warehouse.timezone
 
-  app.get('/api/v1/health', async () => {
+  app.get('/api/v1/health', { schema: { tags: ['system'], summary: 'Engine, time zone and calendar coverage', security: [] } }, async () => {
     const years = platform.calendar.loadedYears()
     await platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())
     return {
@@ -68,6 +68,8 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
 
   app.post<{ Body: { name: string; role: Role; units?: string[] } }>('/api/v1/keys', {
     schema: {
+      tags: ['keys'],
+      summary: 'Make an API key (admin); the token is shown once',
       body: {
         type: 'object',
         required: ['name', 'role'],
@@ -93,7 +95,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   })
 
   app.get<{ Params: { case_id: string }; Querystring: { as_of?: string } }>('/api/v1/cases/:case_id', {
-    schema: { querystring: { type: 'object', properties: { as_of: { type: 'string' } } } },
+    schema: { tags: ['cases'], summary: 'One case with its clock and timeline, as of a moment', params: { type: 'object', properties: { case_id: { type: 'string' } } }, querystring: { type: 'object', properties: { as_of: { type: 'string' } } } },
   }, async (request) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
     const asOf = asOfParam(request.query.as_of, tz)
@@ -110,6 +112,8 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     Querystring: { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; as_of?: string; limit?: number; cursor?: string }
   }>('/api/v1/cases', {
     schema: {
+      tags: ['cases'],
+      summary: 'Cases with the clock: filters of the contract, cursor paging',
       querystring: {
         type: 'object',
         additionalProperties: false,

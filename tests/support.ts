@@ -1,0 +1,73 @@
+// Shared by the cross-module tests: an app on a fresh embedded warehouse with a small district,
+// and helpers to write records in each body format.
+import { Bool, Float64, Int32, Table, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../app.ts'
+import { STREAMS, type StreamName } from '../ingest/index.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+
+export const ADMIN = 'admin-test-token'
+export const auth = (token: string) => ({ authorization: `Bearer ${token}` })
+
+export async function openTestApp(opts: { bodyLimit?: number } = {}) {
+  const platform = await openTestPlatform()
+  const { app } = await buildApp(platform, { bodyLimit: opts.bodyLimit })
+  await platform.keys.bootstrapAdmin(ADMIN)
+  return { platform, app, close: async () => (await app.close(), await platform.close()) }
+}
+
+/** A centre, two street halls (S1 with a station), and three items. */
+export async function loadSmallDistrict(app: FastifyInstance): Promise<void> {
+  const units = [
+    { unit_id: 'CENTRE', name: '区政务服务中心', tier: 1, kind: 'district_centre' },
+    { unit_id: 'S1', name: '东华门街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
+    { unit_id: 'S2', name: '景山街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
+    { unit_id: 'S1-C1', name: '多福巷社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1' },
+  ]
+  const items = [
+    { item_code: 'I3', name: '居住证办理', category: 'public_service', statutory_days: 10, promised_days: 3, tiers: [2, 3] },
+    { item_code: 'I0', name: '证明开具', category: 'public_service', promised_days: 0, tiers: [2] },
+    { item_code: 'NL', name: '咨询', category: 'other', tiers: [2] },
+  ]
+  for (const [kind, rows] of [['units', units], ['items', items]] as const) {
+    const r = await app.inject({ method: 'PUT', url: `/api/v1/reference/${kind}`, headers: { 'content-type': 'application/json', ...auth(ADMIN) }, payload: rows })
+    if (r.statusCode !== 200) throw new Error(`reference ${kind}: ${r.body}`)
+  }
+}
+
+export async function makeKey(app: FastifyInstance, role: string, units: string[] = []): Promise<string> {
+  const r = await app.inject({ method: 'POST', url: '/api/v1/keys', headers: auth(ADMIN), payload: { name: `${role} ${units.join(',')}`, role, units } })
+  if (r.statusCode !== 201) throw new Error(`key: ${r.body}`)
+  return r.json().token
+}
+
+export const toNdjson = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n'
+
+/** CSV with a header of every field used; objects as JSON text, as the contract says. */
+export function toCsv(records: Array<Record<string, unknown>>): string {
+  const header = [...new Set(records.flatMap((r) => Object.keys(r)))]
+  const cell = (v: unknown) => {
+    if (v === undefined || v === null) return ''
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v)
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+  }
+  return [header.join(','), ...records.map((r) => header.map((h) => cell(r[h])).join(','))].join('\r\n') + '\r\n'
+}
+
+/** An Arrow IPC stream with the column types the contract's field types call for. */
+export function toArrow(stream: StreamName, records: Array<Record<string, unknown>>, override: Record<string, DataType> = {}): Uint8Array {
+  const spec = STREAMS[stream]
+  const used = spec.fields.filter((f) => records.some((r) => r[f.name] !== undefined))
+  const columns: Record<string, Vector> = {}
+  for (const f of used) {
+    const type: DataType = override[f.name] ?? (f.type.kind === 'boolean' ? new Bool() : f.type.kind === 'integer' ? new Int32() : f.type.kind === 'number' ? new Float64() : new Utf8())
+    const values = records.map((r) => {
+      const v = r[f.name]
+      if (v === undefined || v === null) return null
+      if (type instanceof Utf8) return typeof v === 'object' ? JSON.stringify(v) : String(v)
+      return v
+    })
+    columns[f.name] = vectorFromArray(values as never[], type) as Vector
+  }
+  return tableToIPC(new Table(columns), 'stream')
+}
