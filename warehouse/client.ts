@@ -1,7 +1,7 @@
 // One factory hands every module the same @clickhouse/client API, whether the engine is
 // embedded (chdb, in this process) or a ClickHouse server reached over HTTP.
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Settings } from './config.ts'
@@ -34,6 +34,7 @@ export async function openWarehouse(settings: WarehouseSettings): Promise<Wareho
   } else {
     dataDir = resolve(settings.dataDir)
     mkdirSync(dataDir, { recursive: true })
+    lockDataDir(dataDir)
     // libchdb holds one data directory per process: the second distinct path is refused by chdb itself.
     // chdb types its connection against @clickhouse/client-common, which @clickhouse/client now
     // bundles under its own path: the shapes are the same, the type identities are not.
@@ -45,15 +46,57 @@ export async function openWarehouse(settings: WarehouseSettings): Promise<Wareho
     kind: settings.clickhouse ? 'server' : 'embedded',
     timezone: settings.timezone,
     dataDir,
-    close: () => client.close(),
+    close: async () => {
+      await client.close()
+      if (dataDir) unlockDataDir(dataDir)
+    },
   }
   try {
     await migrate(warehouse)
   } catch (err) {
-    await client.close()
+    await warehouse.close()
     throw err
   }
   return warehouse
+}
+
+/** The warehouse directory is held by another live process (a running server, a CLI load). */
+export class DataDirLockedError extends Error {
+  readonly code = 'data_dir_locked'
+  constructor(readonly dataDir: string, readonly pid: number) {
+    super(`The warehouse in ${dataDir} is in use by process ${pid} (a running tierscope server?). Send data through its API (tierscope ingest --url …), or stop it first.`)
+  }
+}
+
+// Two engines writing one directory would corrupt it, and libchdb does not lock it itself.
+const lockFile = (dir: string) => join(dir, 'tierscope.lock')
+
+function lockDataDir(dir: string): void {
+  try {
+    const pid = Number(readFileSync(lockFile(dir), 'utf8').trim())
+    if (pid && pid !== process.pid && processAlive(pid)) throw new DataDirLockedError(dir, pid)
+  } catch (err) {
+    if (err instanceof DataDirLockedError) throw err
+    // no lock file, or an unreadable one: take it
+  }
+  writeFileSync(lockFile(dir), String(process.pid))
+}
+
+function unlockDataDir(dir: string): void {
+  try {
+    if (Number(readFileSync(lockFile(dir), 'utf8').trim()) === process.pid) rmSync(lockFile(dir), { force: true })
+  } catch {
+    // already gone
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 function quoteIdentifier(name: string): string {

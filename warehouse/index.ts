@@ -8,7 +8,7 @@ import { KeyStore } from './access.ts'
 import { CaseStore } from './cases.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
-export { openWarehouse, queryRows, type Warehouse, type WarehouseSettings } from './client.ts'
+export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings } from './client.ts'
 export { Calendar, CalendarMissingError, officialCalendarFromPackage, type CalendarDay } from './calendar.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
