@@ -43,7 +43,7 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
     schema: {
       tags: ['ingest'],
       summary: 'Send records of one stream (NDJSON, JSON array, CSV or Arrow IPC stream; gzip allowed); answers with a receipt',
-      params: { type: 'object', properties: { stream: { type: 'string', enum: Object.keys(STREAMS) } } },
+      params: { type: 'object', properties: { stream: { type: 'string', description: `one of ${Object.keys(STREAMS).join(', ')}` } } },
     },
     // the key is checked before the body is read
     onRequest: async (request) => {
@@ -93,7 +93,7 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
     schema: {
       tags: ['reference'],
       summary: 'Upsert reference data (admin): units, items, calendar or targets, as JSON, NDJSON or CSV; applied whole or not at all',
-      params: { type: 'object', properties: { kind: { type: 'string', enum: [...REFERENCE_KINDS] } } },
+      params: { type: 'object', properties: { kind: { type: 'string', description: `one of ${REFERENCE_KINDS.join(', ')}` } } },
     },
     onRequest: async (request) => {
       requireRole(request, platform.keys, ['admin'])

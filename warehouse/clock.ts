@@ -19,8 +19,7 @@ export function clockParams(calendar: Calendar, asOfMs: number, warningDays: num
 
 /** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). */
 const W = (date: string) =>
-  `if(dateDiff('day', {cal_start:Date}, ${date}) BETWEEN 0 AND length({cal_w:Array(Int32)}) - 1,
-      {cal_w:Array(Int32)}[dateDiff('day', {cal_start:Date}, ${date}) + 1], -1)`
+  `if(dateDiff('day', cal_start, ${date}) BETWEEN 0 AND length(cal_w) - 1, cal_w[dateDiff('day', cal_start, ${date}) + 1], -1)`
 
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
 export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
@@ -34,7 +33,9 @@ export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
  */
 export function caseClockSql(tz: string, caseFilter?: string): string {
   const asOf = `{as_of:DateTime64(3, '${tz}')}`
+  // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
+WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start
 SELECT
   case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
   if(clock_started, toInt32(w_end - w_start - suspended_days_raw), NULL) AS elapsed_days,
