@@ -120,18 +120,51 @@ export interface CompiledStream {
    * FROM a relation `(row UInt64, line String)` given as `source`.
    */
   select(source: string): string
+  /** SETTINGS clause the query must run with. */
+  settings: string
 }
 
-/** Compiles a stream's spec; the query binds {now:DateTime64}, {known_units:…}, {known_items:…}. */
-export function compileStream(spec: StreamSpec, tz: string): CompiledStream {
+/** A typed column of a columnar body (Arrow), as the source relation names it: `c_<field>`. */
+export interface TypedColumn {
+  name: string
+  kind: 'text' | 'number' | 'bool' | 'timestamp'
+}
+
+/**
+ * Compiles a stream's spec; the query binds {now:DateTime64}, {known_units:…}, {known_items:…}.
+ * Without `typed`, the source is `(row, line)` with one JSON object per line. With `typed`, the
+ * source has typed columns `c_<field>` (their types already checked against the contract) and a
+ * `line` of JSON text that is computed only for rejected rows, whose messages are then built
+ * from it by the JSON form; valid rows never pass through JSON at all.
+ */
+export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[]): CompiledStream {
   const fields = spec.fields.map((f) => ({ f, sql: fieldSql(f, tz, spec.name) }))
   const known = spec.fields.map((f) => lit(f.name)).join(', ')
   const attrsHint = spec.fields.some((f) => f.name === 'attrs') ? 'put extra data in attrs' : 'leave it out'
 
-  // per-field raw JSON text, string value and parsed timestamp, from one parse of the line
+  // per field: its raw JSON text r_, string value s_ and parsed timestamp ts_; from one parse of
+  // the line, or straight from a typed column
+  const typedBy = new Map((typed ?? []).map((c) => [c.name, c.kind]))
   const extract = spec.fields.flatMap((f) => {
-    const out = [`m[${lit(f.name)}] AS r_${f.name}`, `if(startsWith(r_${f.name}, '"'), JSONExtractString(r_${f.name}), r_${f.name}) AS s_${f.name}`]
-    if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
+    const r = `r_${f.name}`
+    const c = `c_${f.name}`
+    if (!typed) {
+      const out = [`m[${lit(f.name)}] AS ${r}`, `if(startsWith(${r}, '"'), JSONExtractString(${r}), ${r}) AS s_${f.name}`]
+      if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
+      return out
+    }
+    const kind = typedBy.get(f.name)
+    const out: string[] = []
+    if (kind === undefined) out.push(`'' AS ${r}`, `'' AS s_${f.name}`)
+    else if (kind === 'text') {
+      const quoted = f.type.kind === 'object' ? `if(isValidJSON(${c}) AND startsWith(trimLeft(${c}), '{'), ${c}, toJSONString(${c}))` : `concat('"', ${c}, '"')`
+      out.push(`if(${c} IS NULL, '', ${quoted}) AS ${r}`, `ifNull(toString(${c}), '') AS s_${f.name}`)
+    } else if (kind === 'number') out.push(`if(${c} IS NULL, '', toString(${c})) AS ${r}`, `${r} AS s_${f.name}`)
+    else if (kind === 'bool') out.push(`if(${c} IS NULL, '', if(${c}, 'true', 'false')) AS ${r}`, `${r} AS s_${f.name}`)
+    else out.push(`if(${c} IS NULL, '', formatDateTime(${c}, '%Y-%m-%dT%H:%i:%SZ', 'UTC')) AS s_${f.name}`, `if(${c} IS NULL, '', concat('"', s_${f.name}, '"')) AS ${r}`)
+    if (f.type.kind === 'timestamp') {
+      out.push(kind === 'timestamp' ? `toDateTime64(${c}, 3, '${tz}') AS ts_${f.name}` : `parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
+    }
     return out
   })
 
@@ -150,8 +183,11 @@ export function compileStream(spec: StreamSpec, tz: string): CompiledStream {
 
   return {
     columns,
+    // JSON: lazy evaluation would re-parse each line once per branch of the checks. Typed
+    // columns cost nothing to read twice, and laziness keeps the JSON line to rejected rows.
+    settings: typed ? '' : `SETTINGS short_circuit_function_evaluation = 'disable'`,
     select: (source: string) => `
-SELECT row, line, ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
+SELECT row, ${typed ? "if(ok, '', line) AS line" : 'line'}, ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
   ifNull(${spec.idField}, '') AS record_id, ifNull(${spec.unitField}, '') AS unit,
   cityHash64(${hashInput}) AS content_hash
 FROM (
@@ -160,17 +196,23 @@ FROM (
     ${[...normalised].map(([c, e]) => `${e} AS ${c}`).join(',\n    ')},
     is_object AND NOT arrayExists(k -> k NOT IN (${known}), mapKeys(m))
       AND NOT (${fields.map(({ sql }) => sql.bad).join(')\n      AND NOT (')}) AS ok,
-    if(ok, [], if(NOT is_json, [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))],
+    if(ok, [], if(NOT is_utf8, [('', 'invalid_encoding', concat('row ', toString(row), ': the line is not valid UTF-8'))],
+      if(NOT is_json, if(countSubstrings(line, '{') + countSubstrings(line, '[') > 900,
+        [('', 'too_deep', concat('row ', toString(row), ': the JSON is nested deeper than the 1,000 levels that are read; flatten it (attrs too)'))],
+        [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))]),
       if(NOT is_object, [('', 'not_an_object', concat('row ', toString(row), ': expected a JSON object with the fields of ${spec.name}, got ', ${got('trimBoth(line)')}))],
         arrayConcat(
           arrayMap(k -> (k, 'unknown_field', concat('row ', toString(row), ': field ', k, ' is not part of the ${spec.name} contract; ${attrsHint}')),
                    arrayFilter(k -> k NOT IN (${known}), mapKeys(m))),
           arrayFilter(e -> e.2 != '', [
       ${fields.map(({ sql }) => sql.error).join(',\n      ')}
-          ]))))) AS errors
+          ])))))) AS errors
   FROM (
-    SELECT row, line, isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
-      if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,
+    SELECT row, line,
+      ${typed
+        ? `true AS is_utf8, true AS is_json, true AS is_object, CAST(map(), 'Map(String, String)') AS m,`
+        : `isValidUTF8(line) AS is_utf8, is_utf8 AND isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
+      if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,`}
       ${extract.join(',\n      ')}
     FROM ${source}
   )

@@ -12,8 +12,9 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
 import { STREAMS, type StreamName, type StreamSpec } from './contract.ts'
-import { compileStream, type CompiledStream } from './engine-sql.ts'
-import { arrowColumns, BodyFormatError, csvHeader, fileSource, type BodyFormat } from './sources.ts'
+import { compileStream, type CompiledStream, type TypedColumn } from './engine-sql.ts'
+import { arrowColumns, BodyFormatError, csvHeader, fileSource, JSON_ARRAY_CHECK, jsonArrayProblem, type BodyFormat } from './sources.ts'
+import { csvToNdjson, type PreRejected } from './csv-ndjson.ts'
 import { linesOf } from './transcode.ts'
 import type { RowError } from './validate.ts'
 
@@ -82,7 +83,8 @@ export class IngestService {
     return join(this.platform.warehouse.dataDir ?? (process.env.TMPDIR ?? '/tmp'), 'ingest-spool')
   }
 
-  private compile(stream: StreamName): CompiledStream {
+  private compile(stream: StreamName, typed?: TypedColumn[]): CompiledStream {
+    if (typed) return compileStream(STREAMS[stream], this.platform.warehouse.timezone, typed)
     let c = this.compiled.get(stream)
     if (!c) this.compiled.set(stream, (c = compileStream(STREAMS[stream], this.platform.warehouse.timezone)))
     return c
@@ -104,44 +106,69 @@ export class IngestService {
   async ingestFile(stream: StreamName, body: SpooledBody, principal: IngestPrincipal): Promise<Receipt> {
     const spec = STREAMS[stream]
     const batch = randomUUID()
-    const extra = {
-      csvHeader: body.format === 'csv' ? csvHeader(body.path, spec) : undefined,
-      arrow: body.format === 'arrow' ? await arrowColumns(body.path, spec) : undefined,
+    let pre: PreRejected[] = []
+    let transcoded: string | undefined
+    if (body.format === 'csv') {
+      transcoded = `${body.path}.ndjson`
+      try {
+        pre = await csvToNdjson(body.path, transcoded, spec, csvHeader(body.path, spec))
+      } catch (err) {
+        rmSync(transcoded, { force: true })
+        throw err
+      }
+      body = { format: 'ndjson', path: transcoded }
     }
-    const lock = this.locks.get(stream) ?? new Mutex()
-    this.locks.set(stream, lock)
-    return lock.run(async () => {
-      let source: string
-      const params: Record<string, unknown> = {
-        batch,
-        now: epochSeconds(Date.now()),
-        known_units: [...this.platform.reference.units.keys()],
-        known_items: [...this.platform.reference.items.keys()],
-        stream,
-        source_key: principal.key_id,
+    try {
+      const arrow = body.format === 'arrow' ? await arrowColumns(body.path, spec) : undefined
+      const embedded = this.platform.warehouse.kind === 'embedded'
+      if (body.format === 'json' && embedded) {
+        const [check] = await queryRows<{ utf8: number; valid: number; type: string }>(this.platform.warehouse, JSON_ARRAY_CHECK, { path: body.path })
+        const problem = jsonArrayProblem(check)
+        if (problem) throw new BodyFormatError(problem)
       }
-      if (this.platform.warehouse.kind === 'embedded') {
-        source = fileSource(body.format, spec, extra)
-        params.path = body.path
-      } else {
-        // a ClickHouse server cannot read our files: the body's lines go to it first
-        await this.stageLines(batch, body, spec, extra)
-        source = `(SELECT row, line FROM ingest_lines WHERE batch_id = {batch:UUID})`
-      }
-      return this.runBatch(spec, batch, source, params, principal)
-    })
+      const lock = this.locks.get(stream) ?? new Mutex()
+      this.locks.set(stream, lock)
+      return await lock.run(async () => {
+        const params: Record<string, unknown> = {
+          batch,
+          now: epochSeconds(Date.now()),
+          known_units: [...this.platform.reference.units.keys()],
+          known_items: [...this.platform.reference.items.keys()],
+          stream,
+          source_key: principal.key_id,
+        }
+        let source: string
+        if (embedded) {
+          source = fileSource(body.format, spec, { arrow })
+          params.path = body.path
+        } else {
+          // a ClickHouse server cannot read our files: the body's lines go to it first
+          await this.stageLines(batch, body, spec, { arrow })
+          source = `(SELECT row, line FROM ingest_lines WHERE batch_id = {batch:UUID})`
+        }
+        // an Arrow body the engine reads itself is validated column by column
+        const typed = embedded && arrow ? arrow.map((c) => ({ name: c.name, kind: c.kind })) : undefined
+        return this.runBatch(spec, batch, source, params, principal, typed, pre)
+      })
+    } finally {
+      if (transcoded) rmSync(transcoded, { force: true })
+    }
   }
 
-  private async runBatch(spec: StreamSpec, batch: string, source: string, params: Record<string, unknown>, principal: IngestPrincipal): Promise<Receipt> {
+  private async runBatch(
+    spec: StreamSpec, batch: string, source: string, params: Record<string, unknown>, principal: IngestPrincipal,
+    typed: TypedColumn[] | undefined, pre: PreRejected[],
+  ): Promise<Receipt> {
     const { warehouse } = this.platform
     const client = warehouse.client
-    const validated = this.compile(spec.name).select(source)
+    const compiled = this.compile(spec.name, typed)
+    const validated = compiled.select(source)
     // Lazy (short-circuit) evaluation would re-parse each row's JSON once per branch of the
     // validator. A SETTINGS clause, not clickhouse_settings: chdb turns those into session-wide SETs.
     const trace = process.env.TIERSCOPE_TRACE_INGEST ? (label: string, t0: number) => console.error(`[ingest ${batch.slice(0, 8)}] ${label}: ${(performance.now() - t0).toFixed(0)} ms`) : undefined
     const run = async (query: string) => {
       const t0 = performance.now()
-      await client.command({ query: `${query}\nSETTINGS short_circuit_function_evaluation = 'disable'`, query_params: params })
+      await client.command({ query: `${query}\n${compiled.settings}`, query_params: params })
       trace?.(query.trim().split('\n')[0]!.slice(0, 60), t0)
     }
     const rows = <T>(query: string) => queryRows<T>(warehouse, query, params)
@@ -165,8 +192,9 @@ export class IngestService {
       const [counts] = await rows<{ received: string; invalid: string }>(
         `SELECT count() AS received, countIf(NOT ok) AS invalid FROM ${stage}`,
       )
-      const received = Number(counts?.received ?? 0)
-      const invalid = Number(counts?.invalid ?? 0)
+      // rows rejected before the engine saw them (CSV rows of the wrong shape) count here too
+      const received = Number(counts?.received ?? 0) + pre.length
+      const invalid = Number(counts?.invalid ?? 0) + pre.length
 
       // 2. The key's scope: a row for a unit outside it refuses the whole body.
       const writable = principal.writableUnits()
@@ -223,6 +251,16 @@ export class IngestService {
 
       // 5. Quarantine every rejected row with its reasons; the receipt lists the first 100.
       let errors: RowError[] = []
+      if (pre.length > 0) {
+        await client.insert({
+          table: 'quarantine',
+          format: 'JSONEachRow',
+          values: pre.map((p) => ({
+            batch_id: batch, stream: spec.name, source_key: principal.key_id, row: p.row, raw: p.raw,
+            errors: [{ field: p.error.field ?? '', code: p.error.code, message: p.error.message }], received_at: params.now,
+          })),
+        })
+      }
       if (invalid + conflicts > 0) {
         await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
           SELECT {batch:UUID}, {stream:String}, {source_key:String}, v.row, substringUTF8(v.line, 1, 100000),
@@ -257,8 +295,9 @@ export class IngestService {
     }
   }
 
-  /** Working tables of batches a crash interrupted (their contents died with the process). */
+  /** Working tables and spooled bodies of batches a crash interrupted (never acknowledged). */
   async dropLeftoverStages(): Promise<void> {
+    rmSync(this.spoolDir, { recursive: true, force: true })
     const tables = await queryRows<{ name: string }>(this.platform.warehouse, `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'ingest\\_stage\\_%'`)
     for (const { name } of tables) await this.platform.warehouse.client.command({ query: `DROP TABLE IF EXISTS ${name}` })
   }

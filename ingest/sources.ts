@@ -110,6 +110,7 @@ export interface ArrowColumn {
   name: string
   timestamp: boolean
   text: boolean
+  kind: 'text' | 'number' | 'bool' | 'timestamp'
 }
 
 /** Reads the schema of a spooled Arrow IPC stream and checks each column's type. */
@@ -134,25 +135,34 @@ export async function arrowColumns(path: string, spec: StreamSpec): Promise<Arro
   if (missing.length) problems.push(`missing columns: ${missing.join(', ')}`)
   if (problems.length) throw new BodyFormatError(`The Arrow stream does not fit ${spec.name}: ${problems.join('; ')}.`)
   const text = (f: Field) => [Type.Utf8, Type.LargeUtf8, Type.Dictionary].includes(f.type.typeId)
-  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp, text: text(f) }))
+  const kind = (f: Field): ArrowColumn['kind'] =>
+    f.type.typeId === Type.Timestamp ? 'timestamp' : f.type.typeId === Type.Bool ? 'bool' : text(f) ? 'text' : 'number'
+  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp, text: text(f), kind: kind(f) }))
+}
+
+/** SQL answering whether a spooled JSON body is an array (the engine reads it; nothing in JS). */
+export const JSON_ARRAY_CHECK = `SELECT isValidUTF8(raw_blob) AS utf8, isValidJSON(raw_blob) AS valid, JSONType(raw_blob) AS type
+  FROM file({path:String}, 'RawBLOB', 'raw_blob String')`
+
+export function jsonArrayProblem(check: { utf8: number | boolean; valid: number | boolean; type: string } | undefined): string | undefined {
+  if (!check) return 'The body is empty: expected a JSON array of objects.'
+  if (!Number(check.utf8)) return 'The body is not valid UTF-8.'
+  if (!Number(check.valid)) return 'The body is not valid JSON (truncated, or nested deeper than 1,000 levels?): expected a JSON array of objects.'
+  if (check.type !== 'Array') return `The body is a JSON ${String(check.type).toLowerCase()}: expected a JSON array of objects (or send application/x-ndjson).`
+  return undefined
 }
 
 /** `(row, line)` relation over a spooled file, for the embedded engine's file() function. */
 export function fileSource(format: BodyFormat, spec: StreamSpec, extra: { csvHeader?: string[]; arrow?: ArrowColumn[] }): string {
   switch (format) {
     case 'ndjson':
-      return `(SELECT toUInt64(_row_number + 1) AS row, line FROM file({path:String}, 'LineAsString') WHERE notEmpty(trimBoth(line)))`
+      return `(SELECT toUInt64(_row_number + 1) AS row, line FROM file({path:String}, 'LineAsString') WHERE notEmpty(trim(BOTH ' \\t\\r' FROM line)))`
     case 'json':
-      return `(SELECT toUInt64(_row_number + 1) AS row, json AS line FROM file({path:String}, 'JSONAsString'))`
-    case 'csv': {
-      const header = extra.csvHeader!
-      const types = new Map(spec.fields.map((f) => [f.name, f.type]))
-      const structure = header.map((h, i) => `c${i} Nullable(String)`).join(', ')
-      const line = objectLine(header.map((h, i) => ({ name: h, isNull: `c${i} IS NULL`, json: cellToJson(types.get(h), `assumeNotNull(c${i})`) })))
-      return `(SELECT toUInt64(_row_number + 1) AS row, ${line} AS line
-        FROM file({path:String}, 'CSVWithNames', ${lit(structure)})
-        SETTINGS input_format_csv_allow_variable_number_of_columns = 1, input_format_with_names_use_header = 0)`
-    }
+      // the array's elements, each as JSON text; the engine parses the body once (checked by jsonArrayCheck)
+      return `(SELECT toUInt64(e.1) AS row, e.2 AS line
+        FROM (SELECT arrayJoin(arrayZip(arrayEnumerate(a), a)) AS e FROM (SELECT JSONExtractArrayRaw(raw_blob) AS a FROM file({path:String}, 'RawBLOB', 'raw_blob String'))))`
+    case 'csv':
+      throw new Error('CSV bodies are turned into NDJSON first (csvToNdjson)')
     case 'arrow': {
       const cols = extra.arrow!
       const types = new Map(spec.fields.map((f) => [f.name, f.type]))
@@ -165,8 +175,10 @@ export function fileSource(format: BodyFormat, spec: StreamSpec, extra: { csvHea
             ? cellToJson(types.get(c.name), `toString(assumeNotNull(${ident(c.name)}))`) // JSON text of an object stays an object
             : `toJSONString(assumeNotNull(${ident(c.name)}))`,
       })))
-      // ArrowStream has no _row_number: number the rows as they are read, in one thread
-      return `(SELECT toUInt64(rowNumberInAllBlocks() + 1) AS row, ${line} AS line FROM file({path:String}, 'ArrowStream') SETTINGS max_threads = 1)`
+      // typed columns c_<field> for the typed validator, and the JSON line for rejected rows;
+      // ArrowStream has no _row_number: the rows are numbered as they are read, in one thread
+      const typedColumns = cols.map((c) => `${ident(c.name)} AS ${ident('c_' + c.name)}`).join(', ')
+      return `(SELECT toUInt64(rowNumberInAllBlocks() + 1) AS row, ${line} AS line, ${typedColumns} FROM file({path:String}, 'ArrowStream') SETTINGS max_threads = 1)`
     }
   }
 }

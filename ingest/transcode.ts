@@ -2,14 +2,12 @@
 // JSON lines (row, line), the same lines the embedded engine derives itself (sources.ts).
 import { createReadStream, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { parse } from 'csv-parse'
 import { RecordBatchStreamReader } from 'apache-arrow'
 import type { StreamSpec } from './contract.ts'
 import type { SpooledBody } from './service.ts'
 import { BodyFormatError, type ArrowColumn } from './sources.ts'
-import { coerceCsvRecord } from './validate.ts'
 
-export async function* linesOf(body: SpooledBody, spec: StreamSpec, extra: { csvHeader?: string[]; arrow?: ArrowColumn[] }): AsyncGenerator<{ row: number; line: string }> {
+export async function* linesOf(body: SpooledBody, _spec: StreamSpec, extra: { arrow?: ArrowColumn[] }): AsyncGenerator<{ row: number; line: string }> {
   switch (body.format) {
     case 'ndjson': {
       let row = 0
@@ -26,22 +24,12 @@ export async function* linesOf(body: SpooledBody, spec: StreamSpec, extra: { csv
       } catch (err) {
         throw new BodyFormatError(`The body is not valid JSON (${(err as Error).message}).`)
       }
-      const list = Array.isArray(value) ? value : [value]
-      for (let i = 0; i < list.length; i++) yield { row: i + 1, line: JSON.stringify(list[i]) }
+      if (!Array.isArray(value)) throw new BodyFormatError('Expected a JSON array of objects (or send application/x-ndjson).')
+      for (let i = 0; i < value.length; i++) yield { row: i + 1, line: JSON.stringify(value[i]) }
       return
     }
-    case 'csv': {
-      const header = extra.csvHeader!
-      let row = 0
-      const parser = createReadStream(body.path).pipe(parse({ bom: true, from_line: 2, relax_column_count: true }))
-      for await (const cells of parser as AsyncIterable<string[]>) {
-        row++
-        const record: Record<string, string> = {}
-        header.forEach((h, i) => (record[h] = cells[i] ?? ''))
-        yield { row, line: JSON.stringify(coerceCsvRecord(spec, record)) }
-      }
-      return
-    }
+    case 'csv':
+      throw new Error('CSV bodies are turned into NDJSON first (csvToNdjson)')
     case 'arrow': {
       const reader = await RecordBatchStreamReader.from(createReadStream(body.path))
       const timestamps = new Set((extra.arrow ?? []).filter((c) => c.timestamp).map((c) => c.name))
