@@ -2,7 +2,6 @@
 // and CSV by lines (csv-parse keeps quoted newlines inside a record), Arrow by record batches.
 // Parquet is turned into an Arrow stream by the engine first (see bulk.ts).
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { parse } from 'csv-parse'
@@ -35,18 +34,30 @@ function open(path: string, gzip: boolean): { stream: Readable; bytes: () => num
   return { stream: gzip ? file.pipe(createGunzip()) : file, bytes: () => file.bytesRead }
 }
 
+/** NDJSON cut at line ends by scanning bytes: lines are neither decoded nor copied one by one. */
 export async function* ndjsonChunks(path: string, gzip: boolean, size: number): AsyncGenerator<Chunk> {
   const { stream, bytes } = open(path, gzip)
-  let lines: string[] = []
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-    if (line.trim() === '') continue
-    lines.push(line)
-    if (lines.length >= size) {
-      yield { format: 'ndjson', body: Buffer.from(lines.join('\n') + '\n'), records: lines.length, bytesRead: bytes() }
-      lines = []
+  let pending: Buffer[] = []
+  let lines = 0
+  for await (const data of stream as AsyncIterable<Buffer>) {
+    let from = 0 // where the part of `data` not yet in a body starts
+    let pos = 0
+    for (let nl = data.indexOf(0x0a, pos); nl !== -1; nl = data.indexOf(0x0a, pos)) {
+      lines++
+      pos = nl + 1
+      if (lines >= size) {
+        pending.push(data.subarray(from, pos))
+        yield { format: 'ndjson', body: Buffer.concat(pending), records: lines, bytesRead: bytes() }
+        pending = []
+        lines = 0
+        from = pos
+      }
     }
+    if (from < data.length) pending.push(data.subarray(from))
   }
-  if (lines.length) yield { format: 'ndjson', body: Buffer.from(lines.join('\n') + '\n'), records: lines.length, bytesRead: bytes() }
+  const last = Buffer.concat(pending)
+  // a last line without its newline still counts
+  if (last.toString('utf8').trim() !== '') yield { format: 'ndjson', body: last, records: lines + (last[last.length - 1] === 0x0a ? 0 : 1), bytesRead: bytes() }
 }
 
 export async function* csvChunks(path: string, gzip: boolean, size: number): AsyncGenerator<Chunk> {

@@ -157,6 +157,22 @@ describe('case ingest', () => {
     expect((await post('case-events', Buffer.from([0x1f, 0x8b, 0x00]), keys.source!, { 'content-encoding': 'gzip' })).statusCode).toBe(400)
   })
 
+  it('answers 503 when the warehouse cannot take the rows, and a resend then stores them once', async () => {
+    // accepted and completed the same day: it does not change the counts the later tests check
+    const rows = [ev('w1', 'C-503', 'accepted', '2025-03-03T10:00:00+08:00', { item_code: 'I3' }), ev('w2', 'C-503', 'completed', '2025-03-03T15:00:00+08:00')]
+    await p.warehouse.client.command({ query: 'DETACH TABLE case_events' })
+    try {
+      const refused = await post('case-events', ndjson(rows))
+      expect(refused.statusCode).toBe(503)
+      expect(refused.json()).toMatchObject({ error: 'warehouse_unavailable' })
+      expect(refused.json().message).toMatch(/sending it again is safe/)
+    } finally {
+      await p.warehouse.client.command({ query: 'ATTACH TABLE case_events' })
+    }
+    expect((await post('case-events', ndjson(rows))).json()).toMatchObject({ accepted: 2, duplicates: 0 })
+    expect((await post('case-events', ndjson(rows))).json()).toMatchObject({ accepted: 0, duplicates: 2 })
+  })
+
   it('keeps rejected rows in quarantine with their reasons', async () => {
     const r = await post('case-events', ndjson(['not json at all']))
     const batch = r.json().batch_id

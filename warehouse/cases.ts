@@ -111,10 +111,9 @@ export class CaseStore {
           arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
           min(occurred_at), max(occurred_at), now64(3)
         FROM (
-          SELECT * FROM case_events
+          SELECT case_id, event_id, occurred_at, type, unit_id, to_unit_id, due_at, item_code, channel FROM case_events
           WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})
-          ORDER BY ingested_at
-          LIMIT 1 BY event_id -- belt and braces: a stored duplicate can never count twice
+          LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
         )
         GROUP BY case_id`,
       query_params: { batch: batchId },
