@@ -1,64 +1,197 @@
-// The indicator catalogue: each indicator declared once. The compiler (compile.ts) turns a
-// declaration plus (period, scope, by, as_of) into one parameterised ClickHouse query.
+// The indicator catalogue: each indicator declared once. A value is Σ numerator ÷ Σ denominator
+// (times `scale`; `1 − ratio` where `complement`), and both parts travel with every figure. The
+// compiler (compile.ts) turns a declaration plus (period, scope, by, as_of) into parameterised SQL.
+import { SOURCES, type SourceId } from './sources.ts'
 
 export type Category = 'cost' | 'efficiency' | 'timeliness' | 'satisfaction'
 export type Direction = 'higher_is_better' | 'lower_is_better'
+export type Unit = 'ratio' | 'cases' | 'working_days' | 'minutes' | 'yuan' | 'per_10k_cases' | 'cases_per_fte' | 'points'
 
-/** Aggregates over the case clock relation (warehouse caseClockSql), one row per case. */
-export interface CaseIndicator {
+/** An aggregate over one source's rows in the period. */
+export interface Part {
+  source: SourceId
+  sql: string
+  /** What it counts, in words. */
+  text: { zh: string; en: string }
+}
+
+export interface Indicator {
   id: string
   name: { zh: string; en: string }
   category: Category
-  unit: 'ratio' | 'cases' | 'working_days'
+  unit: Unit
   direction: Direction
   tiers: number[]
-  source: 'stopped_cases'
-  /** SQL aggregate of the numerator over the cases stopped in the period. */
-  numerator: string
-  /** SQL aggregate of the denominator; null for a count. */
-  denominator: string | null
-  /**
-   * Open cases judged at the end of each period are added to the numerator (overdue counts):
-   * the condition they must meet then.
-   */
-  openAtPeriodEnd?: string
+  numerator: Part
+  /** null for a count: the value is the numerator. */
+  denominator: Part | null
+  scale?: number
+  /** value = 1 − numerator ÷ denominator (a speed-up against a limit). */
+  complement?: boolean
+  /** A value that is no ratio (a quantile): computed by this aggregate; numerator = value, denominator = count. */
+  quantile?: Part
+  /** Added to the numerator: open cases meeting a condition at the end of each period. */
+  plusOpenAtEnd?: Part
   definition: { zh: string; en: string }
 }
 
-export type Indicator = CaseIndicator
+const part = (source: SourceId, sql: string, zh: string, en: string): Part => ({ source, sql, text: { zh, en } })
+
+const stoppedWithVerdict = part('stopped_cases', 'countIf(on_time IS NOT NULL)', '有时限判定的办结件数', 'stopped cases with an on-time verdict')
+const completed = part('stopped_cases', "countIf(status = 'completed')", '办结件数', 'completed cases')
+const stopped = part('stopped_cases', 'count()', '办结（含不予许可）件数', 'stopped cases (completed or rejected)')
+const activeRatings = part('evaluations', 'countIf(active)', '主动评价数', 'active ratings')
+const withStatutory = 'isNotNull(statutory_days) AND statutory_days > 0'
 
 export const INDICATORS: Indicator[] = [
+  // ── timeliness
   {
-    id: 'on_time_rate',
-    name: { zh: '按时办结率', en: 'On-time completion rate' },
-    category: 'timeliness',
-    unit: 'ratio',
-    direction: 'higher_is_better',
-    tiers: [1, 2, 3],
-    source: 'stopped_cases',
-    numerator: `countIf(on_time = true)`,
-    denominator: `countIf(on_time IS NOT NULL)`,
-    definition: {
-      zh: '办结（或不予许可/退件）的办件中按时的件数 ÷ 有时限判定的办结件数。按办结日期计入期间；撤回件不计。',
-      en: 'Stopped cases (completed or rejected) that were on time ÷ stopped cases with an on-time verdict. A case counts in the period of its stop date; withdrawn cases are left out.',
-    },
+    id: 'on_time_rate', name: { zh: '按时办结率', en: 'On-time completion rate' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'countIf(on_time = true)', '按时办结件数', 'stopped cases on time'),
+    denominator: stoppedWithVerdict,
+    definition: { zh: '办结件中按时的件数 ÷ 有时限判定的办结件数；撤回件不计。', en: 'Stopped cases on time ÷ stopped cases with an on-time verdict; withdrawn cases are left out.' },
   },
   {
-    id: 'overdue_cases',
-    name: { zh: '超期件数', en: 'Overdue cases' },
-    category: 'timeliness',
-    unit: 'cases',
-    direction: 'lower_is_better',
-    tiers: [1, 2, 3],
-    source: 'stopped_cases',
-    numerator: `countIf(on_time = false)`,
+    id: 'overdue_cases', name: { zh: '超期件数', en: 'Overdue cases' }, category: 'timeliness', unit: 'cases', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'countIf(on_time = false)', '超期办结件数', 'stopped cases that were late'),
     denominator: null,
-    openAtPeriodEnd: `status = 'open' AND overdue`,
-    definition: {
-      zh: '期间内办结但超期的件数，加上期末仍在办且已超期的件数（按期末时点判定）。',
-      en: 'Cases stopped in the period that were late, plus cases still open and overdue at the end of the period (judged at that moment).',
-    },
+    plusOpenAtEnd: part('open_cases', 'countIf(overdue)', '期末在办且超期的件数', 'cases open and overdue at the end of the period'),
+    definition: { zh: '期间内办结但超期的件数，加上期末仍在办且已超期的件数（按期末时点判定）。', en: 'Cases stopped in the period that were late, plus cases still open and overdue at the end of the period (judged at that moment).' },
+  },
+  {
+    id: 'overdue_open', name: { zh: '在办超期件', en: 'Open overdue cases' }, category: 'timeliness', unit: 'cases', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('open_cases', 'countIf(overdue)', '期末在办且超期的件数', 'cases open and overdue at the end of the period'),
+    denominator: null,
+    definition: { zh: '期末（或查询时点）仍在办且已超过时限的件数（红牌）。', en: 'Cases still open and past their limit at the end of the period or the moment asked (red cards).' },
+  },
+  {
+    id: 'avg_overdue_days', name: { zh: '平均超期工作日', en: 'Average working days overdue' }, category: 'timeliness', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'sumIf(days_over, on_time = false)', '超期办结件的超期工作日合计', 'working days over the limit, summed over late stopped cases'),
+    denominator: part('stopped_cases', 'countIf(on_time = false)', '超期办结件数', 'stopped cases that were late'),
+    definition: { zh: '超期办结件超出时限的工作日之和 ÷ 超期办结件数。', en: 'Working days over the limit of late stopped cases ÷ late stopped cases.' },
+  },
+  {
+    id: 'complaint_resolved_on_time_rate', name: { zh: '投诉按期办结率', en: 'Complaints resolved on time' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'countIf(limit_passed AND resolved_in_time)', '期限已过且按期办结的投诉数', 'complaints whose limit has passed that were resolved within it'),
+    denominator: part('complaints', 'countIf(limit_passed)', '办理期限已过的投诉数', 'complaints whose limit has passed'),
+    definition: { zh: '受理后办理期限（工作日，设置项，默认15个）已过的投诉中，在期限内办结的比例。', en: 'Of complaints whose handling limit (working days, a setting, default 15) has passed, the share resolved within it.' },
+  },
+  // ── efficiency
+  {
+    id: 'avg_elapsed_days', name: { zh: '平均办理用时', en: 'Average working days to complete' }, category: 'efficiency', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'sum(ifNull(elapsed_days, 0))', '办结件用时（工作日）合计', 'elapsed working days, summed over stopped cases'),
+    denominator: part('stopped_cases', 'countIf(elapsed_days IS NOT NULL)', '办结件数', 'stopped cases'),
+    definition: { zh: '办结件的办理用时（受理次日起算的工作日，扣除补正和特别程序）之和 ÷ 办结件数。', en: 'Elapsed working days of stopped cases (from the day after acceptance, without suspensions) ÷ stopped cases.' },
+  },
+  {
+    id: 'first_time_right_rate', name: { zh: '一次办结率', en: 'Completed without a supplement' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'countIf(NOT had_supplement)', '未经补正的办结件数', 'stopped cases that never had a supplement request'),
+    denominator: stopped,
+    definition: { zh: '从未补正告知的办结件数 ÷ 办结件数。', en: 'Stopped cases that never had supplement_requested ÷ stopped cases.' },
+  },
+  {
+    id: 'online_rate', name: { zh: '网办率', en: 'Online share' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('accepted_cases', "countIf(accepted_channel IN ('online', 'mobile'))", '网上或掌上受理件数', 'cases accepted online or on mobile'),
+    denominator: part('accepted_cases', 'count()', '受理件数', 'accepted cases'),
+    definition: { zh: '受理渠道为网办或掌上办的件数 ÷ 受理件数。', en: 'Cases whose accepted channel is online or mobile ÷ accepted cases.' },
+  },
+  {
+    id: 'instant_rate', name: { zh: '即办件占比', en: 'Share of on-the-spot items' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', 'countIf(limit_days = 0)', '即办件（承诺时限0）办结件数', 'stopped cases of items with a promised limit of 0'),
+    denominator: stopped,
+    definition: { zh: '承诺时限为0（即办件）的办结件数 ÷ 办结件数。', en: 'Stopped cases of items promised on the spot (0 days) ÷ stopped cases.' },
+  },
+  {
+    id: 'promise_compression_rate', name: { zh: '承诺时限压缩率', en: 'Promised-limit compression' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', `sumIf(statutory_days - limit_days, ${withStatutory} AND isNotNull(limit_days))`, '（法定时限 − 承诺时限）合计', 'statutory minus promised working days, summed'),
+    denominator: part('stopped_cases', `sumIf(statutory_days, ${withStatutory} AND isNotNull(limit_days))`, '法定时限合计', 'statutory working days, summed'),
+    definition: { zh: '办结件（法定时限 − 承诺时限）之和 ÷ 法定时限之和（有法定和承诺时限的事项）。', en: 'Σ (statutory − promised limit) ÷ Σ statutory limit over stopped cases of items that have both.' },
+  },
+  {
+    id: 'actual_speedup_rate', name: { zh: '实际提速率', en: 'Actual speed-up' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('stopped_cases', `sumIf(ifNull(elapsed_days, 0), ${withStatutory})`, '实际用时（工作日）合计', 'elapsed working days, summed'),
+    denominator: part('stopped_cases', `sumIf(statutory_days, ${withStatutory})`, '法定时限合计', 'statutory working days, summed'),
+    complement: true,
+    definition: { zh: '1 − 办结件实际用时之和 ÷ 法定时限之和（有法定时限的事项）。', en: '1 − Σ elapsed working days ÷ Σ statutory limit, over stopped cases of items with a statutory limit.' },
+  },
+  {
+    id: 'queue_wait_avg', name: { zh: '平均排队等候', en: 'Average queue wait' }, category: 'efficiency', unit: 'minutes', direction: 'lower_is_better', tiers: [1, 2],
+    numerator: part('queue_tickets', 'sumIf(wait_minutes, called_at IS NOT NULL)', '已叫号票等候分钟合计', 'minutes from issue to call, summed over called tickets'),
+    denominator: part('queue_tickets', 'countIf(called_at IS NOT NULL)', '已叫号票数', 'called tickets'),
+    definition: { zh: '取号到叫号的等候分钟之和 ÷ 已叫号票数。', en: 'Minutes from issue to call ÷ called tickets.' },
+  },
+  {
+    id: 'queue_wait_p90', name: { zh: '排队等候（90分位）', en: 'Queue wait, 90th percentile' }, category: 'efficiency', unit: 'minutes', direction: 'lower_is_better', tiers: [1, 2],
+    numerator: part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited'),
+    denominator: part('queue_tickets', 'countIf(called_at IS NOT NULL)', '已叫号票数', 'called tickets'),
+    quantile: part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited'),
+    definition: { zh: '已叫号票取号到叫号等候分钟的90分位数（分子即该值，分母为票数）。', en: 'The 90th percentile of minutes from issue to call (the numerator is that value, the denominator the tickets).' },
+  },
+  {
+    id: 'cases_per_staff', name: { zh: '人均办件量', en: 'Cases per staff' }, category: 'efficiency', unit: 'cases_per_fte', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: completed,
+    denominator: part('costs', "sumIf(staff_fte, category = 'staff') / {months:Float64}", '月均在岗人员（全时当量）', 'staff FTE per month, averaged over the period'),
+    definition: { zh: '办结件数 ÷ 期间月均人员全时当量（人员经费台账的 staff_fte）。', en: 'Completed cases ÷ average monthly staff FTE of the period (staff_fte of staff cost entries).' },
+  },
+  // ── cost
+  {
+    id: 'cost_per_case', name: { zh: '件均成本', en: 'Cost per case' }, category: 'cost', unit: 'yuan', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('costs', 'sum(amount)', '期间成本（元）', 'cost in the period, yuan'),
+    denominator: completed,
+    definition: { zh: '期间成本台账金额之和 ÷ 期间办结件数。', en: 'Cost ledger amounts of the period ÷ cases completed in the period.' },
+  },
+  {
+    id: 'purchased_service_share', name: { zh: '购买服务占比', en: 'Purchased-service share' }, category: 'cost', unit: 'ratio', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('costs', "sumIf(amount, category = 'purchased_service')", '政府购买服务金额', 'purchased services, yuan'),
+    denominator: part('costs', 'sum(amount)', '成本合计', 'all costs, yuan'),
+    definition: { zh: '政府购买服务金额 ÷ 成本合计。', en: 'Purchased services ÷ all costs.' },
+  },
+  // ── satisfaction
+  {
+    id: 'satisfaction_rate', name: { zh: '好评率', en: 'Satisfaction rate' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('evaluations', 'countIf(active AND rating >= 3)', '主动评价中3–5星数', 'active ratings of 3–5 stars'),
+    denominator: activeRatings,
+    definition: { zh: '主动评价中基本满意及以上（3–5）的数量 ÷ 主动评价数。', en: 'Active ratings of 3–5 ÷ active ratings.' },
+  },
+  {
+    id: 'bad_review_rate', name: { zh: '差评率', en: 'Bad-rating rate' }, category: 'satisfaction', unit: 'ratio', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('evaluations', 'countIf(active AND rating <= 2)', '主动评价中1–2星数', 'active ratings of 1–2 stars'),
+    denominator: activeRatings,
+    definition: { zh: '主动评价中不满意及以下（1–2）的数量 ÷ 主动评价数；可按评价渠道（by=channel）分列。', en: 'Active ratings of 1–2 ÷ active ratings; by=channel gives it per rating channel.' },
+  },
+  {
+    id: 'evaluation_rate', name: { zh: '主动评价率', en: 'Active rating rate' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: activeRatings,
+    denominator: part('evaluations', 'count()', '全部评价数（含默认评价）', 'all ratings, default ones included'),
+    definition: { zh: '主动评价数 ÷ 全部评价数（含未主动评价时系统默认的评价）。', en: 'Active ratings ÷ all ratings, including the defaults given when a person did not rate.' },
+  },
+  {
+    id: 'bad_review_rectified_on_time_rate', name: { zh: '差评按期整改率', en: 'Bad ratings rectified on time' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(NOT dismissed AND limit_passed AND rectified_in_time)', '整改期限已过且按期整改的差评数', 'bad ratings past their limit that were rectified within it'),
+    denominator: part('bad_reviews', 'countIf(NOT dismissed AND limit_passed)', '整改期限已过的差评数', 'bad ratings whose rectification limit has passed'),
+    definition: { zh: '整改期限（工作日，设置项，默认15个）已过的差评中，在期限内整改的比例；核实为非服务问题（dismissed）的不计。', en: 'Of bad ratings whose rectification limit (working days, a setting, default 15) has passed, the share rectified within it; ratings dismissed as not about the service are left out.' },
+  },
+  {
+    id: 'revisit_rate', name: { zh: '差评回访率', en: 'Bad ratings revisited' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(NOT dismissed AND revisited)', '已回访的差评数', 'bad ratings revisited'),
+    denominator: part('bad_reviews', 'countIf(NOT dismissed)', '差评数（不含核实为非服务问题的）', 'bad ratings, dismissed ones left out'),
+    definition: { zh: '已回访的差评数 ÷ 差评数（不含核实为非服务问题的）。', en: 'Bad ratings revisited ÷ bad ratings not dismissed.' },
+  },
+  {
+    id: 'complaints_per_10k', name: { zh: '每万件投诉量', en: 'Complaints per 10,000 cases' }, category: 'satisfaction', unit: 'per_10k_cases', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'count()', '受理投诉数', 'complaints received'),
+    denominator: completed,
+    scale: 10_000,
+    definition: { zh: '期间受理的投诉数 ÷ 期间办结件数 × 10000。', en: 'Complaints received in the period ÷ cases completed in the period × 10,000.' },
   },
 ]
 
 export const INDICATOR_BY_ID = new Map(INDICATORS.map((i) => [i.id, i]))
+
+/** The date that places each part's rows in a period, for the definitions page. */
+export function periodRule(i: Indicator): { zh: string; en: string } {
+  const n = SOURCES[i.numerator.source].date
+  const d = i.denominator ? SOURCES[i.denominator.source].date : undefined
+  if (!d || d.en === n.en) return n
+  return { zh: `分子按${n.zh}，分母按${d.zh}`, en: `numerator by ${n.en}, denominator by ${d.en}` }
+}

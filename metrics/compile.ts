@@ -1,20 +1,15 @@
-// Indicator + (period, scope, by, as_of) → parameterised ClickHouse SQL over the case clock.
-// Every value is a bound parameter; a ratio is Σ numerator / Σ denominator with nullIf.
-import type { CaseIndicator } from './catalog.ts'
+// Parts of indicators + (period, scope, by) → one parameterised ClickHouse query per source.
+// Every value is a bound parameter ({from:Date}, {units:Array(String)}, …).
+import { CALENDAR_WITH } from '../warehouse/index.ts'
+import type { Part } from './catalog.ts'
+import { SOURCES, type SourceId } from './sources.ts'
 
-export const GROUPINGS = ['unit', 'tier', 'item', 'month', 'quarter', 'year'] as const
+export const GROUPINGS = ['unit', 'tier', 'item', 'channel', 'month', 'quarter', 'year'] as const
 export type Grouping = (typeof GROUPINGS)[number]
+export const TIME_GROUPINGS: readonly Grouping[] = ['month', 'quarter', 'year']
 
-export interface MetricQuery {
-  from: string
-  to: string
-  /** Units in scope; undefined = the whole district. */
-  units: string[] | undefined
-  by: Grouping | undefined
-}
-
-/** The SQL key of a row of the clock relation for a grouping; `dateColumn` places it in time. */
-export function keyExpression(by: Grouping | undefined, dateColumn: string): string {
+/** The SQL key of a source row for a grouping. */
+export function keyExpression(by: Grouping | undefined, periodKeyParam = false): string {
   switch (by) {
     case undefined:
       return `'all'`
@@ -24,35 +19,36 @@ export function keyExpression(by: Grouping | undefined, dateColumn: string): str
       return `toString({unit_tier:Map(String, UInt8)}[unit_id])`
     case 'item':
       return `ifNull(item_code, '')`
+    case 'channel':
+      return `ifNull(channel, '')`
     case 'month':
-      return `toString(toStartOfMonth(toDate(${dateColumn})))`
     case 'quarter':
-      return `toString(toStartOfQuarter(toDate(${dateColumn})))`
     case 'year':
-      return `toString(toStartOfYear(toDate(${dateColumn})))`
+      // open cases are placed in the period whose end they are judged at
+      if (periodKeyParam) return '{period_key:String}'
+      return `toString(toStartOf${by === 'month' ? 'Month' : by === 'quarter' ? 'Quarter' : 'Year'}(toDate(at)))`
   }
 }
 
-/** Cases stopped in [from, to], aggregated per key. */
-export function compileStopped(indicator: CaseIndicator, q: MetricQuery, clockSql: string): string {
-  const scope = q.units ? `AND unit_id IN {units:Array(String)}` : ''
-  return `
-SELECT ${keyExpression(q.by, 'stopped_at')} AS key,
-  toFloat64(${indicator.numerator}) AS numerator,
-  ${indicator.denominator ? `toFloat64(${indicator.denominator})` : 'NULL'} AS denominator
-FROM (${clockSql})
-WHERE status IN ('completed', 'rejected') AND toDate(stopped_at) BETWEEN {from:Date} AND {to:Date} ${scope}
-GROUP BY key`
+/** Whether a source has a column for the grouping. */
+export function sourceSupports(source: SourceId, by: Grouping | undefined): boolean {
+  if (by === 'item') return SOURCES[source].item
+  if (by === 'channel') return SOURCES[source].channel
+  return true
 }
 
-/** Open cases meeting `condition` at the clock's moment (one period end), counted per key. */
-export function compileOpenAt(condition: string, by: Grouping | undefined, units: string[] | undefined, clockSql: string): string {
-  const scope = units ? `AND unit_id IN {units:Array(String)}` : ''
-  // open cases are placed in the period whose end they are judged at
-  const key = by === 'month' || by === 'quarter' || by === 'year' ? `{period_key:String}` : keyExpression(by, 'stopped_at')
-  return `
-SELECT ${key} AS key, toFloat64(count()) AS numerator
-FROM (${clockSql})
-WHERE ${condition} ${scope}
+/**
+ * SELECT key, v0, v1, … FROM the source's rows in [from, to] (or, for open cases, at the moment of
+ * the clock), in scope, grouped by key. `clock` is the case clock SQL for the sources built on it.
+ */
+export function compileParts(source: SourceId, parts: Part[], by: Grouping | undefined, scoped: boolean, tz: string, clock: string): string {
+  const def = SOURCES[source]
+  const where: string[] = []
+  if (source !== 'open_cases') where.push('toDate(at) BETWEEN {from:Date} AND {to:Date}')
+  if (scoped) where.push('unit_id IN {units:Array(String)}')
+  return `${def.calendar ? CALENDAR_WITH : ''}
+SELECT ${keyExpression(by, source === 'open_cases')} AS key, ${parts.map((p, i) => `toFloat64(${p.sql}) AS v${i}`).join(', ')}
+FROM (${def.sql(tz, clock)})
+${where.length ? `WHERE ${where.join(' AND ')}` : ''}
 GROUP BY key`
 }

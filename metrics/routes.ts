@@ -1,9 +1,9 @@
 // HTTP surface of metrics: GET /api/v1/metrics (the catalogue) and /api/v1/metrics/{id}.
 import type { FastifyInstance } from 'fastify'
 import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
-import { INDICATORS } from './catalog.ts'
+import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
-import { MetricsService, UnknownMetricError } from './service.ts'
+import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
 
 const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
 
@@ -15,8 +15,13 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
     requireRole(request, platform.keys, READER_ROLES)
     return {
       metrics: INDICATORS.map((i) => ({
-        id: i.id, name: i.name.zh, name_en: i.name.en, category: i.category, unit: i.unit, direction: i.direction,
-        tiers: i.tiers, numerator: i.numerator, denominator: i.denominator, definition: i.definition.zh, definition_en: i.definition.en,
+        id: i.id, name: i.name.zh, name_en: i.name.en, category: i.category, unit: i.unit, direction: i.direction, tiers: i.tiers,
+        definition: i.definition.zh, definition_en: i.definition.en,
+        numerator: { text: i.numerator.text.zh, text_en: i.numerator.text.en, source: i.numerator.source, sql: i.numerator.sql },
+        denominator: i.denominator ? { text: i.denominator.text.zh, text_en: i.denominator.text.en, source: i.denominator.source, sql: i.denominator.sql } : null,
+        ...(i.scale ? { scale: i.scale } : {}),
+        ...(i.complement ? { formula: '1 − numerator ÷ denominator' } : {}),
+        period: periodRule(i).zh, period_en: periodRule(i).en,
       })),
     }
   })
@@ -65,6 +70,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
         return { ...result, scope, as_of: toRfc3339(asOfMs, tz) }
       } catch (err) {
         if (err instanceof UnknownMetricError) throw new HttpError(404, err.code, err.message)
+        if (err instanceof UnsupportedGroupingError) throw new HttpError(400, err.code, err.message)
         return calendarErrorToHttp(err)
       }
     },

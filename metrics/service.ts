@@ -1,8 +1,9 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { localDate, parseTimestamp, queryRows, type Platform } from '../warehouse/index.ts'
-import { INDICATOR_BY_ID, type Indicator } from './catalog.ts'
-import { compileOpenAt, compileStopped, type Grouping } from './compile.ts'
+import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
+import { compileParts, sourceSupports, TIME_GROUPINGS, type Grouping } from './compile.ts'
+import { SOURCES, type SourceId } from './sources.ts'
 
 export interface MetricRequest {
   from?: string
@@ -39,6 +40,22 @@ export class UnknownMetricError extends Error {
   }
 }
 
+export class UnsupportedGroupingError extends Error {
+  readonly code = 'unsupported_grouping'
+  constructor(id: string, by: string) {
+    super(`${id} cannot be grouped by ${by}: its records have no ${by}.`)
+  }
+}
+
+export interface MetricSettings {
+  /** Working days a bad rating has to be rectified in (差评整改期限). */
+  rectificationLimitDays: number
+  /** Working days a complaint has to be resolved in. */
+  complaintLimitDays: number
+}
+
+export const DEFAULT_METRIC_SETTINGS: MetricSettings = { rectificationLimitDays: 15, complaintLimitDays: 15 }
+
 const addMonths = (date: string, n: number) => {
   const d = new Date(date + 'T00:00:00Z')
   d.setUTCMonth(d.getUTCMonth() + n)
@@ -61,8 +78,13 @@ export function periodsOf(by: 'month' | 'quarter' | 'year', from: string, to: st
   return out
 }
 
+type Totals = Map<string, { numerator: number; denominator: number; quantile?: number }>
+
 export class MetricsService {
-  constructor(private readonly platform: Platform) {}
+  constructor(
+    private readonly platform: Platform,
+    private readonly settings: MetricSettings = DEFAULT_METRIC_SETTINGS,
+  ) {}
 
   indicator(id: string): Indicator {
     const indicator = INDICATOR_BY_ID.get(id)
@@ -76,56 +98,59 @@ export class MetricsService {
     const asOfDate = localDate(req.asOfMs, tz)
     const to = req.to ?? asOfDate
     const from = req.from ?? `${to.slice(0, 4)}-01-01`
-    const unitTier = Object.fromEntries([...this.platform.reference.units.values()].map((u) => [u.unit_id, u.tier]))
-    const scopeParams = { from, to, units: req.units, unit_tier: unitTier }
-    const { cases } = this.platform
+    const parts = [indicator.numerator, indicator.denominator, indicator.quantile, indicator.plusOpenAtEnd].filter((p): p is Part => p !== undefined && p !== null)
+    for (const p of parts) if (!sourceSupports(p.source, req.by)) throw new UnsupportedGroupingError(id, req.by!)
 
-    const totals = new Map<string, { numerator: number; denominator: number | null }>()
-    const add = (key: string, numerator: number, denominator: number | null) => {
-      const t = totals.get(key) ?? { numerator: 0, denominator: indicator.denominator ? 0 : null }
-      t.numerator += numerator
-      if (t.denominator !== null && denominator !== null) t.denominator += denominator
-      totals.set(key, t)
+    // months of the period up to as_of, for per-month averages (staff FTE)
+    const lastDay = to < asOfDate ? to : asOfDate
+    const months = Math.max(1, periodsOf('month', from, lastDay).length)
+    const params = {
+      from, to, units: req.units, months,
+      unit_tier: Object.fromEntries([...this.platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
+      rectification_limit: this.settings.rectificationLimitDays,
+      complaint_limit: this.settings.complaintLimitDays,
     }
 
-    const clock = cases.clock(req.asOfMs)
-    const stopped = await cases.withCalendarCheck(req.asOfMs, () =>
-      queryRows<{ key: string; numerator: number; denominator: number | null }>(
-        this.platform.warehouse,
-        compileStopped(indicator, { from, to, units: req.units, by: req.by }, clock.sql),
-        { ...clock.params, ...scopeParams },
-      ),
-    )
-    for (const r of stopped) add(r.key, Number(r.numerator), r.denominator === null ? null : Number(r.denominator))
-
-    if (indicator.openAtPeriodEnd) {
-      // Open cases are judged at the end of each period (or at as_of, if that comes first).
-      const ends = req.by === 'month' || req.by === 'quarter' || req.by === 'year'
-        ? periodsOf(req.by, from, to).map((p) => ({ key: p.key, last: p.last < to ? p.last : to }))
+    // Each source once, with every aggregate the indicator needs from it.
+    const bySource = new Map<SourceId, Part[]>()
+    for (const p of parts) if (p.source !== 'open_cases') bySource.set(p.source, [...new Set([...(bySource.get(p.source) ?? []), p])])
+    const results = new Map<Part, Map<string, number>>()
+    for (const [source, sourceParts] of bySource) {
+      const got = await this.aggregate(source, sourceParts, req, params, req.asOfMs)
+      sourceParts.forEach((p, i) => results.set(p, got[i]!))
+    }
+    // Open cases are judged at the end of each period (or at as_of, if that comes first).
+    const openParts = parts.filter((p) => p.source === 'open_cases')
+    if (openParts.length) {
+      const ends = req.by && TIME_GROUPINGS.includes(req.by)
+        ? periodsOf(req.by as 'month', from, to).map((p) => ({ key: p.key, last: p.last < to ? p.last : to }))
         : [{ key: '', last: to }]
+      for (const p of openParts) results.set(p, new Map())
       for (const period of ends) {
         const endMs = Math.min(parseTimestamp(`${period.last}T23:59:59.999`, tz)!, req.asOfMs)
         if (localDate(endMs, tz) < from || (period.key && period.key > asOfDate)) continue
-        const atEnd = cases.clock(endMs)
-        const open = await cases.withCalendarCheck(endMs, () =>
-          queryRows<{ key: string; numerator: number }>(
-            this.platform.warehouse,
-            compileOpenAt(indicator.openAtPeriodEnd!, req.by, req.units, atEnd.sql),
-            { ...atEnd.params, ...scopeParams, period_key: period.key },
-          ),
-        )
-        for (const r of open) add(r.key, Number(r.numerator), null)
+        const got = await this.aggregate('open_cases', openParts, req, { ...params, period_key: period.key }, endMs)
+        openParts.forEach((p, i) => {
+          for (const [k, v] of got[i]!) results.get(p)!.set(k, (results.get(p)!.get(k) ?? 0) + v)
+        })
       }
+    }
+
+    const keys = new Set<string>()
+    for (const m of results.values()) for (const k of m.keys()) keys.add(k)
+    const totals: Totals = new Map()
+    for (const key of keys) {
+      const v = (p: Part | null | undefined) => (p ? results.get(p)?.get(key) ?? 0 : 0)
+      totals.set(key, {
+        numerator: v(indicator.numerator) + v(indicator.plusOpenAtEnd),
+        denominator: v(indicator.denominator),
+        quantile: indicator.quantile ? results.get(indicator.quantile)?.get(key) : undefined,
+      })
     }
 
     const rows: MetricRow[] = [...totals]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, t]) => ({
-        key: req.by === 'tier' ? Number(key) : key,
-        value: t.denominator === null ? t.numerator : t.denominator === 0 ? null : t.numerator / t.denominator,
-        numerator: t.numerator,
-        denominator: t.denominator,
-      }))
+      .map(([key, t]) => ({ key: req.by === 'tier' ? Number(key) : key, ...valueOf(indicator, t) }))
     return {
       metric: indicator.id,
       name: indicator.name.zh,
@@ -138,4 +163,24 @@ export class MetricsService {
       rows,
     }
   }
+
+  /** One query over a source: per key, the value of each part. */
+  private async aggregate(source: SourceId, parts: Part[], req: MetricRequest, params: Record<string, unknown>, asOfMs: number): Promise<Array<Map<string, number>>> {
+    const { cases, warehouse } = this.platform
+    const clock = cases.clock(asOfMs)
+    const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
+    const needsCalendar = SOURCES[source].clock || SOURCES[source].calendar
+    const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, { ...clock.params, ...params })
+    const rows = needsCalendar ? await cases.withCalendarCheck(asOfMs, run) : await run()
+    return parts.map((_, i) => new Map(rows.map((r) => [String(r.key), Number(r[`v${i}`] ?? 0)])))
+  }
+}
+
+/** value, numerator and denominator of one row, by the indicator's rule. */
+function valueOf(i: Indicator, t: { numerator: number; denominator: number; quantile?: number }): Omit<MetricRow, 'key'> {
+  if (i.quantile) return { value: Number.isFinite(t.quantile) && t.denominator > 0 ? t.quantile! : null, numerator: t.quantile ?? 0, denominator: t.denominator }
+  if (!i.denominator) return { value: t.numerator, numerator: t.numerator, denominator: null }
+  if (t.denominator === 0) return { value: null, numerator: t.numerator, denominator: t.denominator }
+  const ratio = t.numerator / t.denominator
+  return { value: (i.complement ? 1 - ratio : ratio) * (i.scale ?? 1), numerator: t.numerator, denominator: t.denominator }
 }

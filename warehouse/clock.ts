@@ -17,8 +17,11 @@ export function clockParams(calendar: Calendar, asOfMs: number, warningDays: num
   return { as_of: epochSeconds(asOfMs), cal_start: index.start, cal_w: index.ordinals, warn_days: warningDays }
 }
 
-/** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). */
-const W = (date: string) =>
+/** Binds the calendar once, as `cal_w` and `cal_start`, for W() in the query it starts. */
+export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start`
+
+/** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH. */
+export const W = (date: string) =>
   `if(dateDiff('day', cal_start, ${date}) BETWEEN 0 AND length(cal_w) - 1, cal_w[dateDiff('day', cal_start, ${date}) + 1], -1)`
 
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
@@ -28,14 +31,14 @@ export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, had_supplement. Times are DateTime64 in the district's zone. `caseFilter` narrows the
+ * first_at, had_supplement, statutory_days. Times are DateTime64 in the district's zone. `caseFilter` narrows the
  * cases read from case_state (by its sort key, case_id) before any clock work is done.
  */
 export function caseClockSql(tz: string, caseFilter?: string): string {
   const asOf = `{as_of:DateTime64(3, '${tz}')}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
-WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start
+${CALENDAR_WITH}
 SELECT
   case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
   if(clock_started, toInt32(w_end - w_start - suspended_days_raw), NULL) AS elapsed_days,
@@ -60,11 +63,12 @@ SELECT
   multiIf(NOT overdue, NULL,
           isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, ' + asOf + '))')}) - (${W('toDate(due_at)')}))),
           toInt32(elapsed_days - limit_days)) AS days_over,
-  accepted_channel, first_at, had_supplement
+  accepted_channel, first_at, had_supplement, statutory_days
 FROM (
   SELECT
     c.*,
     it.promised_days AS limit_days,
+    it.statutory_days AS statutory_days,
     coalesce(it.warning_days, it.warning_share * it.promised_days, {warn_days:Float64}) AS warn_threshold,
     if(clock_started, ${W('toDate(accepted_at)')}, 0) AS w_start,
     if(clock_started, ${W('toDate(end_at)')}, 0) AS w_end,
@@ -104,7 +108,7 @@ FROM (
     FROM case_state FINAL
     WHERE first_at <= ${asOf}${caseFilter ? ` AND (${caseFilter})` : ''}
   ) AS c
-  LEFT JOIN (SELECT item_code, promised_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
+  LEFT JOIN (SELECT item_code, promised_days, statutory_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
 )
 WHERE calendar_check = 0`
 }

@@ -12,6 +12,7 @@ export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type Ware
 export { Calendar, CalendarMissingError, officialCalendarFromPackage, type CalendarDay } from './calendar.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
+export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
 export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, sendError } from './http.ts'

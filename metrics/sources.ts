@@ -1,0 +1,131 @@
+// The relations indicators aggregate over. Each yields one row per counted thing (a case, a
+// rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
+// it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
+// happened by then counts.
+import { CALENDAR_GAP_MARKER, workingDayOrdinalSql as W } from '../warehouse/index.ts'
+
+export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
+export type SourceId = (typeof SOURCE_IDS)[number]
+
+export interface SourceDefinition {
+  /** Which date places a row in a period, said in words for the definitions. */
+  date: { zh: string; en: string }
+  /** Groupings besides unit, tier and time that this source has a column for. */
+  item: boolean
+  channel: boolean
+  /** Needs the case clock relation (its SQL is passed in as `clock`). */
+  clock: boolean
+  /** Needs the calendar bound (CALENDAR_WITH) for working-day limits. */
+  calendar: boolean
+  sql(tz: string, clock: string): string
+}
+
+const asOf = (tz: string) => `{as_of:DateTime64(3, '${tz}')}`
+const calendarCheck = (...ordinals: string[]) =>
+  `throwIf(${ordinals.map((o) => `${o} < 0`).join(' OR ')}, '${CALENDAR_GAP_MARKER}') = 0`
+
+export const SOURCES: Record<SourceId, SourceDefinition> = {
+  stopped_cases: {
+    date: { zh: '办结日期', en: 'the stop date (completed or rejected)' },
+    item: true,
+    channel: true,
+    clock: true,
+    calendar: false,
+    sql: (_tz, clock) => `SELECT *, stopped_at AS at, accepted_channel AS channel FROM (${clock}) WHERE status IN ('completed', 'rejected')`,
+  },
+  accepted_cases: {
+    date: { zh: '受理日期', en: 'the acceptance date' },
+    item: true,
+    channel: true,
+    clock: true,
+    calendar: false,
+    sql: (_tz, clock) => `SELECT *, accepted_at AS at, accepted_channel AS channel FROM (${clock}) WHERE accepted_at IS NOT NULL`,
+  },
+  open_cases: {
+    date: { zh: '期末时点', en: 'the end of the period (cases open then)' },
+    item: true,
+    channel: true,
+    clock: true,
+    calendar: false,
+    sql: (_tz, clock) => `SELECT *, accepted_channel AS channel FROM (${clock}) WHERE status = 'open'`,
+  },
+  evaluations: {
+    date: { zh: '评价日期', en: 'the rating date' },
+    item: true,
+    channel: true,
+    clock: false,
+    calendar: false,
+    sql: (tz) => `SELECT toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up, occurred_at AS at
+      FROM evaluations WHERE occurred_at <= ${asOf(tz)}`,
+  },
+  bad_reviews: {
+    date: { zh: '差评日期', en: 'the date of the bad rating' },
+    item: true,
+    channel: true,
+    clock: false,
+    calendar: true,
+    // one row per active rating of 1–2 stars, with its handling and the working days it took
+    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed,
+        ${W('toDate(at)')} AS w_rated, ${W(`toDate(${asOf(tz)})`)} AS w_now,
+        if(rectified_at IS NULL, NULL, ${W('toDate(rectified_at)')}) AS w_rectified,
+        w_now - w_rated > {rectification_limit:Int32} AS limit_passed,
+        ifNull(w_rectified - w_rated <= {rectification_limit:Int32}, false) AS rectified_in_time
+      FROM (
+        SELECT toString(e.unit_id) AS unit_id, toString(e.item_code) AS item_code, toString(e.channel) AS channel, e.occurred_at AS at,
+          f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed
+        FROM evaluations AS e
+        LEFT JOIN (
+          SELECT evaluation_id, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
+            countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed
+          FROM evaluation_followups WHERE occurred_at <= ${asOf(tz)} GROUP BY evaluation_id
+        ) AS f ON f.evaluation_id = e.event_id
+        WHERE e.active AND e.rating <= 2 AND e.occurred_at <= ${asOf(tz)}
+      )
+      WHERE ${calendarCheck('w_rated', 'w_now', 'ifNull(w_rectified, 0)')}`,
+  },
+  complaints: {
+    date: { zh: '投诉受理日期', en: 'the date the complaint was received' },
+    item: false,
+    channel: true,
+    clock: false,
+    calendar: true,
+    // one row per complaint received, with its resolution and the working days it took
+    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated,
+        ${W('toDate(at)')} AS w_received, ${W(`toDate(${asOf(tz)})`)} AS w_now,
+        if(resolved_at IS NULL, NULL, ${W('toDate(resolved_at)')}) AS w_resolved,
+        w_now - w_received > {complaint_limit:Int32} AS limit_passed,
+        ifNull(w_resolved - w_received <= {complaint_limit:Int32}, false) AS resolved_in_time
+      FROM (
+        SELECT complaint_id, toString(argMinIf(unit_id, occurred_at, type = 'received')) AS unit_id, toString(argMinIf(source, occurred_at, type = 'received')) AS source,
+          minIf(occurred_at, type = 'received') AS at, minIfOrNull(occurred_at, type = 'resolved') AS resolved_at,
+          argMinIf(substantiated, occurred_at, type = 'resolved') AS substantiated
+        FROM complaints WHERE occurred_at <= ${asOf(tz)}
+        GROUP BY complaint_id HAVING countIf(type = 'received') > 0
+      )
+      WHERE ${calendarCheck('w_received', 'w_now', 'ifNull(w_resolved, 0)')}`,
+  },
+  queue_tickets: {
+    date: { zh: '取号日期', en: 'the date the ticket was issued' },
+    item: true,
+    channel: false,
+    clock: false,
+    calendar: false,
+    // one row per ticket issued, with its wait until called, in minutes
+    sql: (tz) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) / 60 AS wait_minutes, abandoned
+      FROM (
+        SELECT ticket_id, toString(argMinIf(unit_id, occurred_at, type = 'issued')) AS unit_id, toString(anyIf(item_code, type = 'issued')) AS item_code,
+          minIf(occurred_at, type = 'issued') AS at, minIfOrNull(occurred_at, type = 'called') AS called_at, countIf(type = 'abandoned') > 0 AS abandoned
+        FROM queue_tickets WHERE occurred_at <= ${asOf(tz)}
+        GROUP BY ticket_id HAVING countIf(type = 'issued') > 0
+      )`,
+  },
+  costs: {
+    date: { zh: '成本所属月份', en: 'the month the cost belongs to' },
+    item: false,
+    channel: false,
+    clock: false,
+    calendar: false,
+    sql: (tz) => `SELECT toString(unit_id) AS unit_id, toString(category) AS category, toFloat64(amount) AS amount, staff_fte, period AS at
+      FROM costs WHERE period <= toDate(${asOf(tz)})`,
+  },
+}
