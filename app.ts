@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
-import { MetricsService, metricsRoutes } from './metrics/index.ts'
+import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 
 export interface AppOptions {
@@ -47,7 +47,9 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
 
   await app.register(warehouseRoutes, { platform })
   await app.register(ingestRoutes, { platform, service: ingest, bodyLimit })
-  await app.register(metricsRoutes, { platform, metrics })
+  const assessment = new AssessmentService(platform, metrics)
+  await app.register(metricsRoutes, { platform, metrics, assessment })
+  await app.register(assessmentRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
   return { app, ingest, metrics }
 }

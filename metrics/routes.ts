@@ -4,11 +4,20 @@ import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, t
 import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
+import type { AssessmentService } from './assessment.ts'
 
 const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
 
-export async function metricsRoutes(app: FastifyInstance, opts: { platform: Platform; metrics: MetricsService }): Promise<void> {
-  const { platform, metrics } = opts
+const COMPOSITE = {
+  id: 'composite_score', name: '综合得分', name_en: 'Composite score', category: 'composite', unit: 'points', direction: 'higher_is_better', tiers: [1, 2, 3],
+  definition: '当年考核方案的加权得分（0–100）：各类别、各指标按方案的计分方法计分后加权；无数据的指标不计并重新分配权重。见 GET /api/v1/assessment 和 /indicators。',
+  definition_en: "The weighted score of the year's assessment scheme, 0–100: each indicator scored by the scheme's method, weighted by category and indicator; indicators without data are left out and the weights renormalised. See GET /api/v1/assessment and /indicators.",
+  numerator: { text: '综合得分', text_en: 'the score' }, denominator: { text: '满分100', text_en: 'full marks, 100' },
+  period: '考核年度至今', period_en: 'the assessment year to date',
+}
+
+export async function metricsRoutes(app: FastifyInstance, opts: { platform: Platform; metrics: MetricsService; assessment: AssessmentService }): Promise<void> {
+  const { platform, metrics, assessment } = opts
   const tz = platform.warehouse.timezone
 
   app.get('/api/v1/metrics', { schema: { tags: ['metrics'], summary: 'The indicator catalogue with definitions' } }, async (request) => {
@@ -22,7 +31,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
         ...(i.scale ? { scale: i.scale } : {}),
         ...(i.complement ? { formula: '1 − numerator ÷ denominator' } : {}),
         period: periodRule(i).zh, period_en: periodRule(i).en,
-      })),
+      })).concat([COMPOSITE as never]),
     }
   })
 
@@ -65,6 +74,18 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       }
       if (q.from && q.to && q.from > q.to) throw new HttpError(400, 'invalid_parameter', `from (${q.from}) is after to (${q.to})`)
       const asOfMs = asOfParam(q.as_of, tz)
+      if (request.params.metric_id === 'composite_score') {
+        if (q.by && q.by !== 'unit') throw new HttpError(400, 'unsupported_grouping', 'composite_score is a score per unit: use by=unit (or leave by out).')
+        const year = Number((q.to ?? new Date(asOfMs).toISOString()).slice(0, 4))
+        const wanted = units === undefined ? undefined : new Set(units)
+        const rows = []
+        for (const tier of [1, 2, 3] as const) {
+          if (wanted && !platform.reference.unitsOfTier(tier).some((u) => wanted.has(u))) continue
+          const a = await assessment.tier(year, tier, asOfMs).catch(calendarErrorToHttp)
+          for (const u of a.units) if (!wanted || wanted.has(u.unit_id)) rows.push({ key: u.unit_id, value: u.composite_score, numerator: u.composite_score ?? 0, denominator: 100 })
+        }
+        return { metric: 'composite_score', name: COMPOSITE.name, name_en: COMPOSITE.name_en, unit: 'points', direction: 'higher_is_better', scope, from: `${year}-01-01`, to: q.to ?? null, as_of: toRfc3339(asOfMs, tz), rows }
+      }
       try {
         const result = await metrics.run(request.params.metric_id, { from: q.from, to: q.to, units, by: q.by, asOfMs })
         return { ...result, scope, as_of: toRfc3339(asOfMs, tz) }

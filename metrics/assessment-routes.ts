@@ -1,0 +1,92 @@
+// HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
+// and the indicator catalogue as a readable document.
+import type { FastifyInstance } from 'fastify'
+import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform } from '../warehouse/index.ts'
+import { AssessmentService } from './assessment.ts'
+import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
+import { dongchengScheme } from './scheme.ts'
+
+const yearSchema = { type: 'integer', minimum: 2000, maximum: 2100 } as const
+const tierSchema = { type: 'integer', minimum: 1, maximum: 3 } as const
+
+export async function assessmentRoutes(app: FastifyInstance, opts: { platform: Platform; assessment: AssessmentService }): Promise<void> {
+  const { platform, assessment } = opts
+  const tz = platform.warehouse.timezone
+  const thisYear = () => Number(new Date().toISOString().slice(0, 4))
+
+  app.get<{ Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/assessment', {
+    schema: {
+      tags: ['assessment'],
+      summary: 'The year\'s assessment of every unit of a tier: composite score, grade, rank, points lost per indicator',
+      querystring: { type: 'object', additionalProperties: false, required: ['tier'], properties: { year: yearSchema, tier: tierSchema, as_of: { type: 'string' } } },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    const result = await assessment.tier(q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
+    const readable = principal.readableUnits()
+    // a unit leader sees its own units' rows (with their rank), not the others'
+    if (readable) result.units = result.units.filter((u) => readable.includes(u.unit_id))
+    return result
+  })
+
+  app.get<{ Params: { metric_id: string }; Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/rankings/:metric_id', {
+    schema: {
+      tags: ['assessment'],
+      summary: 'One indicator ranked within a tier (同级比较), with sample sizes; small samples ranked at their conservative bound',
+      params: { type: 'object', properties: { metric_id: { type: 'string' } } },
+      querystring: { type: 'object', additionalProperties: false, required: ['tier'], properties: { year: yearSchema, tier: tierSchema, as_of: { type: 'string' } } },
+    },
+  }, async (request) => {
+    requireRole(request, platform.keys, ['joint_meeting', 'inspector', 'admin'])
+    if (!INDICATOR_BY_ID.has(request.params.metric_id)) throw new HttpError(404, 'unknown_metric', `There is no indicator ${JSON.stringify(request.params.metric_id)}; GET /api/v1/metrics lists them.`)
+    const q = request.query
+    return assessment.ranking(request.params.metric_id, q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
+  })
+
+  app.get<{ Querystring: { year?: number; unit_id: string; as_of?: string } }>('/api/v1/targets', {
+    schema: {
+      tags: ['assessment'],
+      summary: 'A unit\'s targets (cascaded district → tier → unit), where it stands, and the year-end projection at the current pace',
+      querystring: { type: 'object', additionalProperties: false, required: ['unit_id'], properties: { year: yearSchema, unit_id: { type: 'string' }, as_of: { type: 'string' } } },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    if (!platform.reference.units.has(q.unit_id)) throw new HttpError(400, 'unknown_unit', `unit_id: ${JSON.stringify(q.unit_id)} is not a known unit`)
+    const readable = principal.readableUnits()
+    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+    return assessment.targets(q.year ?? thisYear(), q.unit_id, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
+  })
+
+  app.get<{ Querystring: { year?: number } }>('/indicators', { schema: { hide: true } }, async (request, reply) => {
+    const year = Number((request.query as { year?: string }).year) || thisYear()
+    return reply.type('text/html; charset=utf-8').send(indicatorDocument(year))
+  })
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+const CATEGORY_ZH = { timeliness: '时效', efficiency: '效率', satisfaction: '满意度', cost: '成本' } as const
+
+/** The catalogue as a published indicator-definitions volume, with the year's scheme weights. */
+export function indicatorDocument(year: number): string {
+  const scheme = dongchengScheme(year)
+  const weight = (id: string, tier: '1' | '2' | '3') => {
+    for (const [, c] of Object.entries(scheme.tiers[tier])) {
+      const i = c.indicators.find((x) => x.id === id)
+      if (i) return `${(c.weight * i.weight * 100).toFixed(1)}%（${i.method.kind}）`
+    }
+    return '—'
+  }
+  const rows = INDICATORS.map((i) => `<tr><td><code>${i.id}</code></td><td>${esc(i.name.zh)}<br><small>${esc(i.name.en)}</small></td><td>${CATEGORY_ZH[i.category]}</td>
+    <td>${i.direction === 'higher_is_better' ? '越高越好' : '越低越好'}</td><td>${esc(i.definition.zh)}<br><small>${esc(i.definition.en)}</small></td>
+    <td>${i.complement ? '1 − ' : ''}${esc(i.numerator.text.zh)}${i.denominator ? ` ÷ ${esc(i.denominator.text.zh)}` : ''}${i.scale ? ` × ${i.scale}` : ''}</td>
+    <td>${esc(periodRule(i).zh)}</td><td>${weight(i.id, '1')}</td><td>${weight(i.id, '2')}</td><td>${weight(i.id, '3')}</td></tr>`).join('\n')
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>指标定义 · ${year}</title>
+<style>body{font-family:"Noto Sans CJK SC","PingFang SC",sans-serif;margin:32px;color:#1f2933}table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid #cbd2d9;padding:6px;vertical-align:top}th{background:#f0f4f8}small{color:#616e7c}</style></head><body>
+<h1>东城区政务服务三级体系 · 绩效指标定义（${year}年）</h1>
+<p>每项比率为分子之和 ÷ 分母之和；每个数值都附分子和分母，可逐项核对。权重取自《${esc(scheme.name)}》（版本 ${esc(scheme.version)}）；等级：${scheme.grades.map((g) => `${g.grade} ≥ ${g.min}`).join('，')}。</p>
+<table><tr><th>编号</th><th>指标</th><th>类别</th><th>方向</th><th>定义</th><th>公式</th><th>计入期间</th><th>区级权重</th><th>街道权重</th><th>社区权重</th></tr>
+${rows}</table></body></html>`
+}

@@ -1,0 +1,134 @@
+// The assessment scheme's arithmetic (methods, grades, ties, the small-sample guard, the target
+// cascade) on hand-made numbers, and the whole assessment of the demo district's tiers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { IngestService } from '../ingest/index.ts'
+import { loadDemoDistrict } from '../ingest/demo/index.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+import { AssessmentService, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
+import { dongchengScheme, gradeOf } from './scheme.ts'
+import { MetricsService } from './service.ts'
+
+describe('scoring methods', () => {
+  it('scores against the target, capped at 100, both directions', () => {
+    expect(scoreValue({ kind: 'target' }, true, 0.95, { target: 0.98, tierValues: [] })).toBeCloseTo(100 * 0.95 / 0.98, 9)
+    expect(scoreValue({ kind: 'target' }, true, 0.99, { target: 0.98, tierValues: [] })).toBe(100)
+    expect(scoreValue({ kind: 'target' }, false, 0.04, { target: 0.02, tierValues: [] })).toBeCloseTo(50, 9)
+    expect(scoreValue({ kind: 'target' }, true, 0.9, { target: null, tierValues: [] })).toBeNull()
+  })
+  it('scores min–max within the tier', () => {
+    expect(scoreValue({ kind: 'minmax' }, true, 7, { tierValues: [5, 7, 9] })).toBe(50)
+    expect(scoreValue({ kind: 'minmax' }, false, 5, { tierValues: [5, 7, 9] })).toBe(100)
+    expect(scoreValue({ kind: 'minmax' }, false, 9, { tierValues: [5, 7, 9] })).toBe(0)
+    expect(scoreValue({ kind: 'minmax' }, true, 3, { tierValues: [3, 3] })).toBe(100)
+  })
+  it('scores stepped thresholds and deductions per event', () => {
+    const steps = { kind: 'stepped' as const, steps: [{ at_least: 0.99, score: 100 }, { at_least: 0.95, score: 75 }, { at_least: 0, score: 40 }] }
+    expect(scoreValue(steps, true, 0.99, { tierValues: [] })).toBe(100)
+    expect(scoreValue(steps, true, 0.97, { tierValues: [] })).toBe(75)
+    expect(scoreValue(steps, true, 0.5, { tierValues: [] })).toBe(40)
+    expect(scoreValue({ kind: 'deduction', per: 2, max: 30 }, false, 4, { tierValues: [] })).toBe(92)
+    expect(scoreValue({ kind: 'deduction', per: 2, max: 30 }, false, 40, { tierValues: [] })).toBe(70)
+    expect(scoreValue({ kind: 'minmax' }, true, null, { tierValues: [1] })).toBeNull()
+  })
+  it('grades by the bands: 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, else 不合格', () => {
+    const s = dongchengScheme(2025)
+    expect([95, 90, 89.99, 80, 60, 59.9, 0].map((x) => gradeOf(s, x).grade)).toEqual(['优秀', '优秀', '良好', '良好', '合格', '不合格', '不合格'])
+  })
+  it('has weights that add up to 1 in every tier and category', () => {
+    for (const tier of Object.values(dongchengScheme(2025).tiers)) {
+      expect(Object.values(tier).reduce((s, c) => s + c.weight, 0)).toBeCloseTo(1, 9)
+      for (const c of Object.values(tier)) expect(c.indicators.reduce((s, i) => s + i.weight, 0)).toBeCloseTo(1, 9)
+    }
+  })
+})
+
+describe('ranking', () => {
+  it('gives equal scores the same rank and skips the next ("1, 2, 2, 4")', () => {
+    const r = rankWithTies([{ key: 'a', score: 90 }, { key: 'b', score: 80 }, { key: 'c', score: 80 }, { key: 'd', score: 70 }, { key: 'e', score: null }])
+    expect([...r]).toEqual([['a', 1], ['b', 2], ['c', 2], ['d', 4], ['e', null]])
+  })
+  it('never puts three ratings at 100 % above three thousand at 98 %', () => {
+    const small = wilsonBound(3, 3, 'lower')
+    const big = wilsonBound(2940, 3000, 'lower')
+    expect(small).toBeLessThan(0.5)
+    expect(big).toBeGreaterThan(0.97)
+    const r = rankWithTies([{ key: 'small', score: small }, { key: 'big', score: big }])
+    expect(r.get('big')).toBe(1)
+    // and for a lower-is-better rate (bad ratings), the upper bound: none bad of 3 is no proof
+    expect(wilsonBound(0, 3, 'upper')).toBeGreaterThan(wilsonBound(30, 3000, 'upper'))
+  })
+  it('matches the Wilson interval', () => {
+    // 8 of 10 at 95 %: 0.4902 – 0.9433
+    expect(wilsonBound(8, 10, 'lower')).toBeCloseTo(0.4902, 3)
+    expect(wilsonBound(8, 10, 'upper')).toBeCloseTo(0.9433, 3)
+  })
+})
+
+describe('targets cascade district → tier → unit', () => {
+  const targets = [
+    { year: 2025, metric_id: 'on_time_rate', scope: 'district', value: 0.98 },
+    { year: 2025, metric_id: 'on_time_rate', scope: 'tier:2', value: 0.97 },
+    { year: 2025, metric_id: 'on_time_rate', scope: 'unit:S1', value: 0.99 },
+    { year: 2025, metric_id: 'online_rate', scope: 'district', value: 0.4 },
+  ]
+  it('takes the unit\'s own, else its tier\'s, else the district\'s', () => {
+    expect(resolveTarget(targets, 'on_time_rate', 'S1', 2)).toEqual({ value: 0.99, scope: 'unit:S1' })
+    expect(resolveTarget(targets, 'on_time_rate', 'S2', 2)).toEqual({ value: 0.97, scope: 'tier:2' })
+    expect(resolveTarget(targets, 'on_time_rate', 'B1', 1)).toEqual({ value: 0.98, scope: 'district' })
+    expect(resolveTarget(targets, 'online_rate', 'S1', 2)).toEqual({ value: 0.4, scope: 'district' })
+    expect(resolveTarget(targets, 'satisfaction_rate', 'S1', 2)).toBeNull()
+  })
+})
+
+describe('the assessment of the demo district', () => {
+  let p: Awaited<ReturnType<typeof openTestPlatform>>
+  let assessment: AssessmentService
+  const AS_OF = Date.parse('2025-06-30T23:59:59+08:00')
+  beforeAll(async () => {
+    p = await openTestPlatform()
+    await loadDemoDistrict(p, new IngestService(p), { cases: 3000, from: '2025-01-01', to: '2025-06-30' })
+    assessment = new AssessmentService(p, new MetricsService(p))
+  }, 300_000)
+  afterAll(async () => p?.close())
+
+  it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
+    const a = await assessment.tier(2025, tier, AS_OF)
+    expect(a.units.length).toBe(p.reference.unitsOfTier(tier).length)
+    const scheme = dongchengScheme(2025)
+    let previous = Infinity
+    for (const u of a.units) {
+      if (u.composite_score === null) continue
+      expect(u.composite_score).toBeGreaterThanOrEqual(0)
+      expect(u.composite_score).toBeLessThanOrEqual(100)
+      expect(u.grade).toBe(gradeOf(scheme, u.composite_score).grade)
+      // ranks compare scores to the hundredth of a point: equal there is a tie
+      const shown = Math.round(u.composite_score * 100) / 100
+      expect(shown).toBeLessThanOrEqual(previous)
+      previous = shown
+      const weights = u.indicators.reduce((s, i) => s + i.weight, 0)
+      expect(weights).toBeCloseTo(1, 9)
+      const points = u.indicators.reduce((s, i) => s + i.points, 0)
+      const lost = u.indicators.reduce((s, i) => s + i.points_lost, 0)
+      expect(points).toBeCloseTo(u.composite_score, 9)
+      expect(points + lost).toBeCloseTo(100, 9)
+    }
+    expect(a.units[0]!.rank).toBe(1)
+  })
+
+  it('ranks an indicator within a tier with sample sizes and small-sample flags', async () => {
+    const r = await assessment.ranking('satisfaction_rate', 2025, 3, AS_OF)
+    expect(r.rows.length).toBe(p.reference.unitsOfTier(3).length)
+    for (const row of r.rows) if (row.denominator !== null) expect(row.small_sample).toBe(row.denominator < r.min_sample)
+    const ranked = r.rows.filter((x) => x.rank !== null)
+    for (let i = 1; i < ranked.length; i++) expect(ranked[i]!.rank_value!).toBeLessThanOrEqual(ranked[i - 1]!.rank_value!)
+  })
+
+  it('gives a unit its cascaded targets, attainment and a year-end projection', async () => {
+    const t = await assessment.targets(2025, 'DC-S-DHM', AS_OF)
+    const onTime = t.rows.find((r) => r.metric === 'on_time_rate')!
+    expect(onTime.target_scope).toMatch(/^(unit:DC-S-DHM|tier:2|district)$/)
+    expect(onTime.attainment).toBeCloseTo(onTime.value! / onTime.target, 9)
+    // a rate stands where it is; the projection of a rate is its value to date
+    expect(onTime.projection).toBe(onTime.value)
+  })
+})
