@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
-import { AssessmentService, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
+import { AssessmentService, projectYearEnd, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
 import { dongchengScheme, gradeOf } from './scheme.ts'
 import { MetricsService } from './service.ts'
 
@@ -77,6 +77,16 @@ describe('targets cascade district → tier → unit', () => {
     expect(resolveTarget(targets, 'on_time_rate', 'B1', 1)).toEqual({ value: 0.98, scope: 'district' })
     expect(resolveTarget(targets, 'online_rate', 'S1', 2)).toEqual({ value: 0.4, scope: 'district' })
     expect(resolveTarget(targets, 'satisfaction_rate', 'S1', 2)).toBeNull()
+  })
+})
+
+describe('the year-end projection', () => {
+  it('extrapolates counts by the share of the year gone by, and leaves rates where they are', () => {
+    // 30 June 2025 is day 181 of 365
+    expect(projectYearEnd({ unit: 'cases' }, 181, 2025, '2025-06-30')).toBeCloseTo(365, 9)
+    expect(projectYearEnd({ unit: 'ratio' }, 0.97, 2025, '2025-06-30')).toBe(0.97)
+    expect(projectYearEnd({ unit: 'cases' }, 12, 2025, '2025-12-31')).toBe(12)
+    expect(projectYearEnd({ unit: 'cases' }, null, 2025, '2025-06-30')).toBeNull()
   })
 })
 

@@ -53,6 +53,19 @@ export function scoreValue(method: ScoringMethod, higherIsBetter: boolean, value
   }
 }
 
+/**
+ * Where a figure ends the year at the current pace: counts accumulate with the days of the year
+ * gone by; rates and averages stand where they are.
+ */
+export function projectYearEnd(ind: Pick<Indicator, 'unit'>, value: number | null, year: number, to: string): number | null {
+  if (value === null) return null
+  if (ind.unit !== 'cases') return value
+  const from = Date.parse(`${year}-01-01`)
+  const elapsed = (Date.parse(to) - from) / 86_400_000 + 1
+  const days = (Date.parse(`${year}-12-31`) - from) / 86_400_000 + 1
+  return (value * days) / elapsed
+}
+
 /** The target of a unit for a metric: its own, else its tier's, else the district's (指标层层分解). */
 export function resolveTarget(targets: Target[], metricId: string, unitId: string, tier: number): { value: number; scope: string } | null {
   for (const scope of [`unit:${unitId}`, `tier:${tier}`, 'district']) {
@@ -225,8 +238,6 @@ export class AssessmentService {
     if (!unit) throw new Error(`no unit ${unitId}`)
     const targets = await this.platform.reference.targets(year)
     const { from, to } = this.period(year, asOfMs)
-    const elapsed = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1
-    const days = (Date.parse(`${year}-12-31`) - Date.parse(from)) / 86_400_000 + 1
     const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
     const rows = []
     for (const id of ids) {
@@ -235,8 +246,7 @@ export class AssessmentService {
       const ind = INDICATOR_BY_ID.get(id)!
       const [row] = (await this.metrics.run(id, { from, to, units: this.platform.reference.withDescendants(unitId), asOfMs })).rows
       const value = row?.value ?? null
-      // counts accumulate through the year; rates and averages stand where they are
-      const projection = value === null ? null : ind.unit === 'cases' ? (value * days) / elapsed : value
+      const projection = projectYearEnd(ind, value, year, to)
       const higher = ind.direction === 'higher_is_better'
       const meets = (v: number | null) => (v === null ? null : higher ? v >= target.value : v <= target.value)
       rows.push({

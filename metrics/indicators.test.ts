@@ -238,6 +238,32 @@ describe('every indicator, by unit, against an independent computation', () => {
   })
 })
 
+describe('settings', () => {
+  it('takes the rectification limit from the district\'s settings', async () => {
+    const before = await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })
+    expect(before.rows.find((r) => r.key === 'S1')).toMatchObject({ numerator: 1, denominator: 1 })
+    await p.settings.update({ rectification_limit_days: 5 })
+    try {
+      // e2 (10 Mar) was rectified on 20 Mar: 8 working days, within 15 but not within 5
+      const after = await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })
+      expect(after.rows.find((r) => r.key === 'S1')).toMatchObject({ numerator: 0, denominator: 1 })
+    } finally {
+      await p.settings.update({ rectification_limit_days: 15 })
+    }
+  })
+
+  it('takes the warning threshold from the settings', async () => {
+    // c10, accepted Tue 30 Dec with 3 working days: 2 left on the 31st — in warning only from a threshold of 2
+    expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: false, elapsed_days: 1 })
+    await p.settings.update({ warning_days: 2 })
+    try {
+      expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: true })
+    } finally {
+      await p.settings.update({ warning_days: 1 })
+    }
+  })
+})
+
 describe('ratios are ratios of sums', () => {
   it('the district figure is Σ numerators ÷ Σ denominators of the units, not a mean of their rates', async () => {
     const byUnit = await metrics.run('on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })

@@ -47,14 +47,6 @@ export class UnsupportedGroupingError extends Error {
   }
 }
 
-export interface MetricSettings {
-  /** Working days a bad rating has to be rectified in (差评整改期限). */
-  rectificationLimitDays: number
-  /** Working days a complaint has to be resolved in. */
-  complaintLimitDays: number
-}
-
-export const DEFAULT_METRIC_SETTINGS: MetricSettings = { rectificationLimitDays: 15, complaintLimitDays: 15 }
 
 const addMonths = (date: string, n: number) => {
   const d = new Date(date + 'T00:00:00Z')
@@ -81,10 +73,7 @@ export function periodsOf(by: 'month' | 'quarter' | 'year', from: string, to: st
 type Totals = Map<string, { numerator: number; denominator: number; quantile?: number }>
 
 export class MetricsService {
-  constructor(
-    private readonly platform: Platform,
-    private readonly settings: MetricSettings = DEFAULT_METRIC_SETTINGS,
-  ) {}
+  constructor(private readonly platform: Platform) {}
 
   indicator(id: string): Indicator {
     const indicator = INDICATOR_BY_ID.get(id)
@@ -107,8 +96,9 @@ export class MetricsService {
     const params = {
       from, to, units: req.units, months,
       unit_tier: Object.fromEntries([...this.platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
-      rectification_limit: this.settings.rectificationLimitDays,
-      complaint_limit: this.settings.complaintLimitDays,
+      // the district's settings (PUT /api/v1/settings)
+      rectification_limit: this.platform.settings.get().rectification_limit_days,
+      complaint_limit: this.platform.settings.get().complaint_limit_days,
     }
 
     // Each source once, with every aggregate the indicator needs from it.

@@ -72,23 +72,20 @@ const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
   toUnixTimestamp64Milli(accepted_at) AS accepted_ms, toUnixTimestamp64Milli(stopped_at) AS stopped_ms,
   toUnixTimestamp64Milli(due_at) AS due_ms, limit_days, elapsed_days, suspended_days, on_time, overdue, warning, days_over`
 
-export interface CaseStoreOptions {
-  /** Warning (黄牌) threshold in working days where an item sets none. */
-  warningDays: number
-}
 
 export class CaseStore {
   constructor(
     private readonly warehouse: Warehouse,
     private readonly calendar: Calendar,
-    private readonly options: CaseStoreOptions = { warningDays: 1 },
+    /** Warning (黄牌) threshold in working days where an item sets none (a setting). */
+    private readonly warningDays: () => number = () => 1,
   ) {}
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
   clock(asOfMs: number, caseFilter?: string): { sql: string; params: Record<string, unknown> } {
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter),
-      params: { ...clockParams(this.calendar, asOfMs, this.options.warningDays) },
+      params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
   }
 

@@ -6,6 +6,7 @@ import { Calendar } from './calendar.ts'
 import { ReferenceData } from './reference.ts'
 import { KeyStore } from './access.ts'
 import { CaseStore } from './cases.ts'
+import { SettingsStore } from './settings.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
 export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings } from './client.ts'
@@ -13,6 +14,7 @@ export { Calendar, CalendarMissingError, officialCalendarFromPackage, type Calen
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
 export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
+export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, sendError } from './http.ts'
@@ -25,6 +27,7 @@ export interface Platform {
   reference: ReferenceData
   keys: KeyStore
   cases: CaseStore
+  settings: SettingsStore
   close(): Promise<void>
 }
 
@@ -34,12 +37,14 @@ export async function openPlatform(settings: Pick<Settings, 'dataDir' | 'timezon
     const calendar = new Calendar(warehouse)
     const reference = new ReferenceData(warehouse)
     const keys = new KeyStore(warehouse, reference)
-    const cases = new CaseStore(warehouse, calendar)
+    const settings = new SettingsStore(warehouse)
+    const cases = new CaseStore(warehouse, calendar, () => settings.get().warning_days)
+    await settings.load()
     await calendar.load()
     await reference.load()
     await keys.load()
     await cases.repair()
-    return { warehouse, calendar, reference, keys, cases, close: () => warehouse.close() }
+    return { warehouse, calendar, reference, keys, cases, settings, close: () => warehouse.close() }
   } catch (err) {
     await warehouse.close()
     throw err

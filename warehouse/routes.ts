@@ -5,6 +5,7 @@ import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
 import { CalendarMissingError } from './calendar.ts'
 import { HttpError, requireRole } from './http.ts'
 import type { Platform } from './index.ts'
+import type { TunableSettings } from './settings.ts'
 import { parseTimestamp } from './time.ts'
 
 export const READER_ROLES: readonly Role[] = ['joint_meeting', 'unit_leader', 'inspector', 'admin']
@@ -92,6 +93,31 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     }
     const token = await platform.keys.create({ name, role, units })
     return reply.code(201).send({ token, name, role, units })
+  })
+
+  app.get('/api/v1/settings', { schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning threshold, rectification and complaint limits' } }, async (request) => {
+    requireRole(request, platform.keys, READER_ROLES)
+    return platform.settings.get()
+  })
+
+  app.put<{ Body: Partial<TunableSettings> }>('/api/v1/settings', {
+    schema: {
+      tags: ['system'],
+      summary: 'Change settings (admin)',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: {
+          warning_days: { type: 'number', minimum: 0, maximum: 30 },
+          rectification_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+          complaint_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+        },
+      },
+    },
+  }, async (request) => {
+    requireRole(request, platform.keys, ['admin'])
+    return platform.settings.update(request.body)
   })
 
   app.get<{ Params: { case_id: string }; Querystring: { as_of?: string } }>('/api/v1/cases/:case_id', {
