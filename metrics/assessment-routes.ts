@@ -1,7 +1,7 @@
 // HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, queryRows, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import { dongchengScheme } from './scheme.ts'
@@ -57,6 +57,44 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     const readable = principal.readableUnits()
     if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
     return assessment.targets(q.year ?? thisYear(), q.unit_id, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
+  })
+
+  app.get<{ Querystring: { unit_id: string; bad?: string; from?: string; to?: string; limit?: number } }>('/api/v1/ratings', {
+    schema: {
+      tags: ['assessment'],
+      summary: 'The ratings behind a satisfaction figure: one unit\'s ratings (bad=true: the 1–2 star ones) with their handling',
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['unit_id'],
+        properties: {
+          unit_id: { type: 'string' }, bad: { type: 'string', enum: ['true', 'false'] },
+          from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    const readable = principal.readableUnits()
+    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+    const rows = await queryRows<Record<string, unknown>>(platform.warehouse, `
+      SELECT e.event_id AS event_id, toString(e.unit_id) AS unit_id, e.rating AS rating, e.active AS active, toString(e.channel) AS channel,
+        toUnixTimestamp64Milli(e.occurred_at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment,
+        arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling
+      FROM evaluations AS e LEFT JOIN evaluation_followups AS f ON f.evaluation_id = e.event_id
+      WHERE e.unit_id = {unit_id:String}
+        AND ({bad:UInt8} = 0 OR (e.active AND e.rating <= 2))
+        AND ({from:Nullable(Date)} IS NULL OR toDate(e.occurred_at) >= {from:Nullable(Date)})
+        AND ({to:Nullable(Date)} IS NULL OR toDate(e.occurred_at) <= {to:Nullable(Date)})
+      GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment
+      ORDER BY occurred_ms DESC LIMIT {limit:UInt32}`,
+    { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100 })
+    return {
+      rows: rows.map((r) => ({
+        event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,
+        occurred_at: toRfc3339(Number(r.occurred_ms), tz),
+        handling: (r.handling as Array<[string, number, string | null]>).map(([type, ms, note]) => ({ type, occurred_at: toRfc3339(Number(ms), tz), note })),
+      })),
+    }
   })
 
   app.get<{ Querystring: { year?: number } }>('/indicators', { schema: { hide: true } }, async (request, reply) => {

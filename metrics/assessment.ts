@@ -115,11 +115,16 @@ export interface TierAssessment {
   units: AssessedUnit[]
 }
 
-const CASE_LINKS: Record<string, string> = {
-  on_time_rate: 'overdue=true',
-  overdue_cases: 'overdue=true',
-  overdue_open: 'status=open&overdue=true',
-  avg_overdue_days: 'overdue=true',
+/** Where the records behind an indicator's lost points are listed. */
+const EXPLAIN_LINKS: Record<string, (unit: string) => string> = {
+  on_time_rate: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
+  overdue_cases: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
+  overdue_open: (u) => `/api/v1/cases?unit_id=${u}&status=open&overdue=true`,
+  avg_overdue_days: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
+  satisfaction_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
+  bad_review_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
+  bad_review_rectified_on_time_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
+  revisit_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
 }
 
 export class AssessmentService {
@@ -180,7 +185,7 @@ export class AssessmentService {
           inCategory.push({
             id: si.id, name: ind.name.zh, category, value: row?.value ?? null, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? null,
             scored_value: value, small_sample: small, target: target?.value ?? null, score, weight: si.weight, points: 0, points_lost: 0,
-            explain: CASE_LINKS[si.id] ? `/api/v1/cases?unit_id=${encodeURIComponent(u.unit_id)}&${CASE_LINKS[si.id]}` : null,
+            explain: EXPLAIN_LINKS[si.id]?.(encodeURIComponent(u.unit_id)) ?? null,
           })
         }
         // weights renormalised over what could be scored, within the category and across them

@@ -272,3 +272,40 @@ describe('the first indicators', () => {
     expect((await get('/api/v1/metrics/nope', keys.inspector!)).status).toBe(404)
   })
 })
+
+describe('assessment, rankings, targets, ratings and settings over HTTP', () => {
+  it('answers the assessment of a tier, and a unit leader sees only its own rows', async () => {
+    const all = await get('/api/v1/assessment?year=2025&tier=2&as_of=2025-12-31T23:59:59%2B08:00', keys.inspector!)
+    expect(all.status, JSON.stringify(all.body)).toBe(200)
+    expect(all.body.units.map((u: { unit_id: string }) => u.unit_id).sort()).toEqual(['S1', 'S2'])
+    for (const u of all.body.units) expect(u.indicators.length).toBeGreaterThan(0)
+    const mine = await get('/api/v1/assessment?year=2025&tier=2&as_of=2025-12-31T23:59:59%2B08:00', keys.leader1!)
+    expect(mine.body.units.map((u: { unit_id: string }) => u.unit_id)).toEqual(['S1'])
+    expect((await get('/api/v1/rankings/on_time_rate?year=2025&tier=2', keys.leader1!)).status).toBe(403)
+    const ranking = await get('/api/v1/rankings/on_time_rate?year=2025&tier=2&as_of=2025-12-31T23:59:59%2B08:00', keys.inspector!)
+    expect(ranking.body).toMatchObject({ metric: 'on_time_rate', rank_by: 'wilson_bound_95' })
+    const composite = await get('/api/v1/metrics/composite_score?scope=tier:2&to=2025-12-31&as_of=2025-12-31T23:59:59%2B08:00', keys.inspector!)
+    expect(composite.body.rows.map((r: { key: string }) => r.key).sort()).toEqual(['S1', 'S2'])
+  })
+
+  it('lists a unit\'s targets and the ratings behind its figures; admins change settings', async () => {
+    const t = await get('/api/v1/targets?year=2025&unit_id=S1', keys.leader1!)
+    expect(t.status).toBe(200)
+    expect((await get('/api/v1/targets?year=2025&unit_id=S2', keys.leader1!)).status).toBe(403)
+    expect((await get('/api/v1/ratings?unit_id=S1&bad=true', keys.leader1!)).status).toBe(200)
+    expect((await get('/api/v1/ratings?unit_id=S2', keys.leader1!)).status).toBe(403)
+    const put = (token: string, body: unknown) => app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth(token), payload: body as object })
+    expect((await put(keys.inspector!, { warning_days: 2 })).statusCode).toBe(403)
+    expect((await put(ADMIN, { warning_days: -1 })).statusCode).toBe(400)
+    expect((await put(ADMIN, { rectification_limit_days: 10 })).json()).toMatchObject({ rectification_limit_days: 10, warning_days: 1 })
+    expect((await get('/api/v1/settings', keys.inspector!)).body).toMatchObject({ rectification_limit_days: 10 })
+    await put(ADMIN, { rectification_limit_days: 15 })
+  })
+
+  it('publishes the indicator definitions as a document', async () => {
+    const r = await app.inject({ method: 'GET', url: '/indicators?year=2025' })
+    expect(r.statusCode).toBe(200)
+    expect(r.body).toContain('按时办结率')
+    expect(r.body).toContain('差评按期整改率')
+  })
+})
