@@ -157,7 +157,16 @@ export class MetricsService {
   /** One query over a source: per key, the value of each part. */
   private async aggregate(source: SourceId, parts: Part[], req: MetricRequest, params: Record<string, unknown>, asOfMs: number): Promise<Array<Map<string, number>>> {
     const { cases, warehouse } = this.platform
-    const clock = cases.clock(asOfMs)
+    // narrow the cases by their stored facts before any clock work: exact for the period's
+    // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now"
+    const mode = cases.clockMode(asOfMs)
+    const narrow = [
+      source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date}' : '',
+      source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date}' : '',
+      source === 'open_cases' ? `ifNull(f_stopped_at > {as_of:DateTime64(3, '${warehouse.timezone}')}, true) AND ifNull(f_withdrawn_at > {as_of:DateTime64(3, '${warehouse.timezone}')}, true)` : '',
+      mode === 'facts' && req.units !== undefined && SOURCES[source].clock ? 'f_unit_id IN {units:Array(String)}' : '',
+    ].filter(Boolean)
+    const clock = cases.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, mode)
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     const needsCalendar = SOURCES[source].clock || SOURCES[source].calendar
     const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, { ...clock.params, ...params })

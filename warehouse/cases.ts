@@ -1,9 +1,13 @@
 // Case state and the case read model: refresh after ingest, crash repair, one case, case lists.
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
-import { CALENDAR_GAP_MARKER, caseClockSql, clockParams } from './clock.ts'
+import { caseStateEventsType } from './migrations.ts'
+import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
 import { nowSeconds, toRfc3339 } from './time.ts'
+
+/** A SQL string literal of our own text (a type name), never of request data. */
+const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
 export const CASE_STATUSES = ['open', 'completed', 'rejected', 'withdrawn'] as const
 export type CaseStatus = (typeof CASE_STATUSES)[number]
@@ -81,10 +85,23 @@ export class CaseStore {
     private readonly warningDays: () => number = () => 1,
   ) {}
 
+  /** The latest event stored: from then on, the stored facts answer every "as of" question. */
+  private latestEventMs = Number.POSITIVE_INFINITY
+
+  async loadLatestEvent(): Promise<void> {
+    const [row] = await queryRows<{ ms: string | null }>(this.warehouse, 'SELECT toUnixTimestamp64Milli(max(last_at)) AS ms FROM case_state')
+    this.latestEventMs = row?.ms == null ? 0 : Number(row.ms)
+  }
+
+  /** 'facts' when no stored event is later than as_of (the usual "now"), else 'events'. */
+  clockMode(asOfMs: number): ClockMode {
+    return asOfMs >= this.latestEventMs ? 'facts' : 'events'
+  }
+
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  clock(asOfMs: number, caseFilter?: string): { sql: string; params: Record<string, unknown> } {
+  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs)): { sql: string; params: Record<string, unknown> } {
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
   }
@@ -103,18 +120,26 @@ export class CaseStore {
   /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
   async refreshBatch(batchId: string): Promise<void> {
     await this.warehouse.client.command({
-      query: `INSERT INTO case_state
-        SELECT case_id,
-          arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
-          min(occurred_at), max(occurred_at), now64(3)
+      query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
+        SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
         FROM (
-          SELECT case_id, event_id, occurred_at, type, unit_id, to_unit_id, due_at, item_code, channel FROM case_events
-          WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})
-          LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
-        )
-        GROUP BY case_id`,
+          SELECT case_id, events, first_at, last_at, ${eventFactsSql('events', 'f_', null)}
+          FROM (
+            SELECT case_id,
+              CAST(arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
+                ${lit(caseStateEventsType(this.warehouse.timezone))}) AS events,
+              min(occurred_at) AS first_at, max(occurred_at) AS last_at
+            FROM (
+              SELECT case_id, event_id, occurred_at, type, unit_id, to_unit_id, due_at, item_code, channel FROM case_events
+              WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})
+              LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
+            )
+            GROUP BY case_id
+          )
+        )`,
       query_params: { batch: batchId },
     })
+    await this.loadLatestEvent()
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
       values: [{ batch_id: batchId, done_at: nowSeconds() }],
@@ -124,6 +149,7 @@ export class CaseStore {
 
   /** Finishes refreshes that a crash interrupted. Run at start-up. */
   async repair(): Promise<number> {
+    await this.loadLatestEvent()
     const pending = await queryRows<{ batch_id: string }>(
       this.warehouse,
       `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,
@@ -175,8 +201,15 @@ export class CaseStore {
     if (filter.warning !== undefined) (where.push('warning = {warning:Bool}'), (params.warning = filter.warning))
     if (filter.after !== undefined) params.after = filter.after
     const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
-    // the cursor is on case_state's sort key: applied before the clock is computed
-    return this.runClock(asOfMs, clause, params, filter.after !== undefined ? 'case_id > {after:String}' : undefined)
+    // narrowed before the clock is computed: the cursor (case_state's sort key), and "now" by the
+    // stored facts (unit, status)
+    const narrow: string[] = []
+    if (filter.after !== undefined) narrow.push('case_id > {after:String}')
+    if (this.clockMode(asOfMs) === 'facts') {
+      if (filter.units) narrow.push('f_unit_id IN {units:Array(String)}')
+      if (filter.status) narrow.push('f_status = {status:String}')
+    }
+    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined)
   }
 
   private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter?: string): Promise<CaseRow[]> {

@@ -27,15 +27,77 @@ export const W = (date: string) =>
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
 export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
 
+/** The suspension types and the event that ends each. */
+const SUSPENSION_END = `if(s.type = 'supplement_requested', 'supplement_received', 'resumed')`
+
+/**
+ * A case's facts from its events `ev` (sorted by time), as SELECT expressions. `endLimit` is the
+ * moment the clock is read at (an as-of moment), or null for facts from all events, stored at
+ * refresh time, where a still-open case has no end yet.
+ */
+export function eventFactsSql(ev: string, prefix: string, endLimit: string | null): string {
+  const endKnown = endLimit === null ? `coalesce(${prefix}stopped_at, ${prefix}withdrawn_at)` : `${prefix}end_at`
+  const withinRun = (at: string) => (endLimit === null ? `(${endKnown} IS NULL OR ${at} <= ${endKnown})` : `${at} <= ${endKnown}`)
+  return `
+      arrayFirstIndex(e -> e.type = 'accepted', ${ev}) AS acc_i,
+      arrayFirstIndex(e -> e.type IN ('completed', 'rejected'), ${ev}) AS stop_i,
+      arrayFirstIndex(e -> e.type = 'withdrawn', ${ev}) AS wd_i,
+      -- ${ev} is never empty here; index 0 would be a default tuple whose enum has no name
+      multiIf(stop_i > 0 AND (wd_i = 0 OR stop_i < wd_i), toString(${ev}[greatest(stop_i, 1)].type),
+              wd_i > 0, 'withdrawn', 'open') AS ${prefix}status,
+      if(acc_i > 0, ${ev}[acc_i].at, NULL) AS ${prefix}accepted_at,
+      if(${prefix}status IN ('completed', 'rejected'), ${ev}[stop_i].at, NULL) AS ${prefix}stopped_at,
+      if(${prefix}status = 'withdrawn', ${ev}[wd_i].at, NULL) AS ${prefix}withdrawn_at,
+      ${endLimit === null ? '' : `-- the clock runs to the stop, the withdrawal, or the moment of evaluation
+      coalesce(${prefix}stopped_at, ${prefix}withdrawn_at, ${endLimit}) AS ${prefix}end_at,`}
+      nullIf(${ev}[acc_i].item_code, '') AS ${prefix}item_code,
+      nullIf(${ev}[acc_i].channel, '') AS ${prefix}channel,
+      arrayFilter(e -> e.type = 'transferred' AND ${withinRun('e.at')} AND (acc_i = 0 OR e.at >= ${ev}[acc_i].at), ${ev}) AS transfers,
+      if(length(transfers) > 0, transfers[-1].to_unit_id, if(acc_i > 0, ${ev}[acc_i].unit_id, ${ev}[1].unit_id)) AS ${prefix}unit_id,
+      arrayFilter(e -> isNotNull(e.due_at), ${ev}) AS due_events,
+      if(length(due_events) > 0, due_events[-1].due_at, NULL) AS ${prefix}due_at,
+      -- (start, end) of each suspension within the clock's run: its end is the matching event,
+      -- or none yet (a suspension still running ends with the clock)
+      arrayMap(s -> (greatest(s.at, ${ev}[acc_i].at),
+                     if(arrayExists(r -> toString(r.type) = ${SUSPENSION_END} AND r.at >= s.at, ${ev}),
+                        arrayFirst(r -> toString(r.type) = ${SUSPENSION_END} AND r.at >= s.at, ${ev}).at, NULL)),
+               arrayFilter(e -> e.type IN ('supplement_requested', 'suspended') AND acc_i > 0 AND ${withinRun('e.at')}, ${ev})) AS ${prefix}suspensions,
+      toBool(arrayExists(e -> e.type = 'supplement_requested' AND ${withinRun('e.at')}, ${ev})) AS ${prefix}had_supplement`
+}
+
+/** Columns of case_state that hold the facts from all events (eventFactsSql with prefix f_). */
+export const FACT_COLUMNS = ['f_status', 'f_accepted_at', 'f_stopped_at', 'f_withdrawn_at', 'f_item_code', 'f_channel', 'f_unit_id', 'f_due_at', 'f_suspensions', 'f_had_supplement']
+
+export type ClockMode = 'facts' | 'events'
+
 /**
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, had_supplement, statutory_days. Times are DateTime64 in the district's zone. `caseFilter` narrows the
- * cases read from case_state (by its sort key, case_id) before any clock work is done.
+ * first_at, had_supplement, statutory_days. Times are DateTime64 in the district's zone.
+ *
+ * Two ways to the same relation: 'facts' reads the facts stored from all of a case's events
+ * (right whenever no event is later than as_of, i.e. for "now"); 'events' derives them from the
+ * events up to as_of. `caseFilter` narrows the cases read from case_state (its key, case_id, or
+ * the stored facts, which only ever narrow correctly: a stop on or before as_of is the first stop).
  */
-export function caseClockSql(tz: string, caseFilter?: string): string {
+export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'events'): string {
   const asOf = `{as_of:DateTime64(3, '${tz}')}`
+  const where = `first_at <= ${asOf}${caseFilter ? ` AND (${caseFilter})` : ''}`
+  const cases =
+    mode === 'facts'
+      ? `SELECT case_id, first_at, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
+      coalesce(f_stopped_at, f_withdrawn_at, ${asOf}) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
+      f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement
+    FROM case_state FINAL
+    WHERE ${where}`
+      : `SELECT case_id, first_at, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
+      suspensions AS open_suspensions, had_supplement
+    FROM (
+      SELECT case_id, first_at, arrayFilter(e -> e.at <= ${asOf}, events) AS ev, ${eventFactsSql('ev', '', asOf)}
+      FROM case_state FINAL
+      WHERE ${where}
+    )`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
 ${CALENDAR_WITH}
@@ -67,47 +129,19 @@ SELECT
 FROM (
   SELECT
     c.*,
+    status IN ('completed', 'rejected') AS stopped,
+    accepted_at IS NOT NULL AS clock_started,
     it.promised_days AS limit_days,
     it.statutory_days AS statutory_days,
     coalesce(it.warning_days, it.warning_share * it.promised_days, {warn_days:Float64}) AS warn_threshold,
     if(clock_started, ${W('toDate(accepted_at)')}, 0) AS w_start,
     if(clock_started, ${W('toDate(end_at)')}, 0) AS w_end,
-    arrayMap(s -> (${W('toDate(s.1)')}, ${W('toDate(s.2)')}), suspensions) AS suspension_w,
+    -- a suspension still running (no end yet) or ending after the clock stops ends with the clock
+    arrayMap(s -> (${W('toDate(s.1)')}, ${W('toDate(least(ifNull(s.2, end_at), end_at))')}), open_suspensions) AS suspension_w,
     arraySum(arrayMap(x -> greatest(0, x.2 - x.1), suspension_w)) AS suspended_days_raw,
     throwIf(clock_started AND (w_start < 0 OR w_end < 0 OR arrayExists(x -> x.1 < 0 OR x.2 < 0, suspension_w)),
             '${CALENDAR_GAP_MARKER}') AS calendar_check
-  FROM (
-    SELECT
-      case_id,
-      first_at,
-      arrayFilter(e -> e.at <= ${asOf}, events) AS ev,
-      arrayFirstIndex(e -> e.type = 'accepted', ev) AS acc_i,
-      arrayFirstIndex(e -> e.type IN ('completed', 'rejected'), ev) AS stop_i,
-      arrayFirstIndex(e -> e.type = 'withdrawn', ev) AS wd_i,
-      -- ev is never empty here; index 0 would be a default tuple whose enum has no name
-      multiIf(stop_i > 0 AND (wd_i = 0 OR stop_i < wd_i), toString(ev[greatest(stop_i, 1)].type),
-              wd_i > 0, 'withdrawn', 'open') AS status,
-      status IN ('completed', 'rejected') AS stopped,
-      acc_i > 0 AS clock_started,
-      if(clock_started, ev[acc_i].at, NULL) AS accepted_at,
-      if(stopped, ev[stop_i].at, NULL) AS stopped_at,
-      -- the clock runs to the stop, the withdrawal, or the moment of evaluation
-      multiIf(stopped, ev[stop_i].at, wd_i > 0, ev[wd_i].at, ${asOf}) AS end_at,
-      nullIf(ev[acc_i].item_code, '') AS item_code,
-      nullIf(ev[acc_i].channel, '') AS accepted_channel,
-      arrayFilter(e -> e.type = 'transferred' AND e.at <= end_at AND (NOT clock_started OR e.at >= ev[acc_i].at), ev) AS transfers,
-      if(length(transfers) > 0, transfers[-1].to_unit_id, if(clock_started, ev[acc_i].unit_id, ev[1].unit_id)) AS unit_id,
-      arrayFilter(e -> isNotNull(e.due_at), ev) AS due_events,
-      if(length(due_events) > 0, due_events[-1].due_at, NULL) AS due_at,
-      -- (start, end) of each suspension within the clock's run; one still running ends with the clock
-      arrayMap(s -> (greatest(s.at, ev[acc_i].at),
-                     arrayMin(arrayConcat([end_at], arrayMap(r -> r.at, arrayFilter(
-                       r -> toString(r.type) = if(s.type = 'supplement_requested', 'supplement_received', 'resumed') AND r.at >= s.at, ev))))),
-               arrayFilter(e -> e.type IN ('supplement_requested', 'suspended') AND clock_started AND e.at <= end_at, ev)) AS suspensions,
-      arrayExists(e -> e.type = 'supplement_requested' AND e.at <= end_at, ev) AS had_supplement
-    FROM case_state FINAL
-    WHERE first_at <= ${asOf}${caseFilter ? ` AND (${caseFilter})` : ''}
-  ) AS c
+  FROM (${cases}) AS c
   LEFT JOIN (SELECT item_code, promised_days, statutory_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
 )
 WHERE calendar_check = 0`

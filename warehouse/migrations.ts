@@ -13,8 +13,12 @@ export interface Migration {
   statements(tz: string): string[]
 }
 
-const caseEventType = `Enum8('submitted' = 1, 'accepted' = 2, 'supplement_requested' = 3, 'supplement_received' = 4,
+export const caseEventType = `Enum8('submitted' = 1, 'accepted' = 2, 'supplement_requested' = 3, 'supplement_received' = 4,
   'suspended' = 5, 'resumed' = 6, 'transferred' = 7, 'approved' = 8, 'rejected' = 9, 'completed' = 10, 'withdrawn' = 11)`
+
+/** The events of a case as case_state holds them: sorted by time, named fields. */
+export const caseStateEventsType = (tz: string) =>
+  `Array(Tuple(at DateTime64(3, '${tz}'), type ${caseEventType}, unit_id String, to_unit_id String, due_at Nullable(DateTime64(3, '${tz}')), item_code String, channel String))`
 
 /** Columns every stream table carries about where a row came from. */
 const provenance = (tz: string) => `
@@ -111,12 +115,22 @@ export const migrations: Migration[] = [
       // calendar update is answered from one compact row per case instead of the raw events.
       `CREATE TABLE IF NOT EXISTS case_state (
         case_id String,
-        events Array(Tuple(
-          at DateTime64(3, '${tz}'), type ${caseEventType}, unit_id String, to_unit_id String,
-          due_at Nullable(DateTime64(3, '${tz}')), item_code String, channel String)),
+        events ${caseStateEventsType(tz)},
         first_at DateTime64(3, '${tz}'),
         last_at DateTime64(3, '${tz}'),
-        refreshed_at DateTime64(3, '${tz}'))
+        refreshed_at DateTime64(3, '${tz}'),
+        -- the case's facts from all its events (see clock.ts): what "as of now" questions read,
+        -- and what narrows "as of T" questions before the events arrays are looked at
+        f_status LowCardinality(String),
+        f_accepted_at Nullable(DateTime64(3, '${tz}')),
+        f_stopped_at Nullable(DateTime64(3, '${tz}')),
+        f_withdrawn_at Nullable(DateTime64(3, '${tz}')),
+        f_item_code Nullable(String),
+        f_channel Nullable(String),
+        f_unit_id String,
+        f_due_at Nullable(DateTime64(3, '${tz}')),
+        f_suspensions Array(Tuple(DateTime64(3, '${tz}'), Nullable(DateTime64(3, '${tz}')))),
+        f_had_supplement Bool)
         ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
       // Written before a batch's events and marked done after its refresh, so a crash in between
       // is repaired at the next start-up (refreshCaseState is idempotent).
