@@ -93,9 +93,9 @@ export class CaseStore {
     this.latestEventMs = row?.ms == null ? 0 : Number(row.ms)
   }
 
-  /** 'facts' when no stored event is later than as_of (the usual "now"), else 'events'. */
+  /** Whether every stored case can be read from its stored facts at as_of (none has a later event). */
   clockMode(asOfMs: number): ClockMode {
-    return asOfMs >= this.latestEventMs ? 'facts' : 'events'
+    return asOfMs >= this.latestEventMs ? 'facts' : 'hybrid'
   }
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
@@ -122,8 +122,8 @@ export class CaseStore {
     await this.warehouse.client.command({
       query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
         SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
-        FROM (
-          SELECT case_id, events, first_at, last_at, ${eventFactsSql('events', 'f_', null)}
+        FROM (${eventFactsSql(`
+          SELECT case_id, events, events AS ev, first_at, last_at
           FROM (
             SELECT case_id,
               CAST(arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
@@ -135,8 +135,7 @@ export class CaseStore {
               LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
             )
             GROUP BY case_id
-          )
-        )`,
+          )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null)})`,
       query_params: { batch: batchId },
     })
     await this.loadLatestEvent()
