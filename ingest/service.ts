@@ -66,6 +66,9 @@ export interface SpooledBody {
 
 type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
 
+/** The date column of a stream whose records get working-day counts (W) in queries. */
+const dateColumnOf = (spec: StreamSpec) => (['case-events', 'evaluations', 'complaints'].includes(spec.name) ? 'occurred_at' : undefined)
+
 /** The per-batch working table; its name comes from our own UUID, never from a request. */
 const stageTable = (batch: string) => `ingest_stage_${batch.replace(/-/g, '')}`
 
@@ -189,9 +192,11 @@ export class IngestService {
     }
 
     try {
-      const [counts] = await rows<{ received: string; invalid: string }>(
-        `SELECT count() AS received, countIf(NOT ok) AS invalid FROM ${stage}`,
+      const [counts] = await rows<{ received: string; invalid: string; earliest: string | null }>(
+        `SELECT count() AS received, countIf(NOT ok) AS invalid, ${dateColumnOf(spec) ? `toString(toDate(minIf(${dateColumnOf(spec)}, ok)))` : 'NULL'} AS earliest FROM ${stage}`,
       )
+      // the working-day calendar handed to queries must reach back to the earliest record
+      if (counts?.earliest && Number(counts.received) > Number(counts.invalid)) this.platform.calendar.noteData(counts.earliest)
       // rows rejected before the engine saw them (CSV rows of the wrong shape) count here too
       const received = Number(counts?.received ?? 0) + pre.length
       const invalid = Number(counts?.invalid ?? 0) + pre.length

@@ -45,6 +45,12 @@ export interface WorkingDayIndex {
 export class Calendar {
   private days = new Map<number, boolean>()
   private index: WorkingDayIndex | undefined
+  /**
+   * The first day any dated record needs a working-day count for. The W(d) array handed to each
+   * query starts at the beginning of that year, not at 2004: the array is a constant in the query,
+   * copied into every place W() is used, and its size was most of the time spent planning.
+   */
+  private dataFromDay = Number.POSITIVE_INFINITY
 
   constructor(private readonly warehouse: Warehouse) {}
 
@@ -59,7 +65,25 @@ export class Calendar {
     const stored = new Set(this.loadedYears())
     const shipped = officialCalendarFromPackage().filter((d) => !stored.has(Number(d.date.slice(0, 4))))
     if (shipped.length > 0) await this.store(shipped, 'chinese-days')
+    const [earliest] = await queryRows<{ day: string | null }>(
+      this.warehouse,
+      `SELECT toString(least(
+         (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM case_events),
+         (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM evaluations),
+         (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM complaints))) AS day`,
+    )
+    this.dataFromDay = Number.POSITIVE_INFINITY
+    if (earliest?.day && earliest.day < '2149-01-01') this.noteData(earliest.day)
     this.index = undefined
+  }
+
+  /** A record dated `date` (YYYY-MM-DD…) is stored: W() must reach back to the start of its year. */
+  noteData(date: string): void {
+    const day = dayNumber(`${date.slice(0, 4)}-01-01`)
+    if (day < this.dataFromDay) {
+      this.dataFromDay = day
+      this.index = undefined
+    }
   }
 
   loadedYears(): number[] {
@@ -89,7 +113,8 @@ export class Calendar {
     if (this.index) return this.index
     const keys = [...this.days.keys()].sort((a, b) => a - b)
     if (keys.length === 0) return (this.index = { start: '1970-01-01', ordinals: [], years: [] })
-    const first = keys[0]!
+    // from the first year with data (every date before it is outside the array: W = −1, an error)
+    const first = Math.max(keys[0]!, Math.min(this.dataFromDay, keys[keys.length - 1]!))
     const last = keys[keys.length - 1]!
     const ordinals: number[] = []
     let w = 0

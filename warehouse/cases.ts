@@ -89,8 +89,13 @@ export class CaseStore {
   private latestEventMs = Number.POSITIVE_INFINITY
 
   async loadLatestEvent(): Promise<void> {
-    const [row] = await queryRows<{ ms: string | null }>(this.warehouse, 'SELECT toUnixTimestamp64Milli(max(last_at)) AS ms FROM case_state')
+    const [row] = await queryRows<{ ms: string | null; first: string | null }>(
+      this.warehouse,
+      'SELECT toUnixTimestamp64Milli(maxOrNull(last_at)) AS ms, toString(toDate(minOrNull(first_at))) AS first FROM case_state',
+    )
     this.latestEventMs = row?.ms == null ? 0 : Number(row.ms)
+    // however the events were stored, the calendar handed to queries reaches back to them
+    if (row?.first) this.calendar.noteData(row.first)
   }
 
   /** Whether every stored case can be read from its stored facts at as_of (none has a later event). */
