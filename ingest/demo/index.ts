@@ -14,7 +14,7 @@ export interface DemoOptions {
   cases?: number
   /** 'YYYY-MM-DD', default '2025-01-01'. */
   from?: string
-  /** 'YYYY-MM-DD', default today's date in the district time zone (Asia/Shanghai). */
+  /** 'YYYY-MM-DD', default yesterday in the district time zone (Asia/Shanghai): the last full day. */
   to?: string
 }
 

@@ -23,10 +23,15 @@ export function todayInDistrict(): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date())
 }
 
+/** The last full day: the default end, so that no generated event lies after the moment it is loaded. */
+export function yesterdayInDistrict(): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() - 86_400_000))
+}
+
 export function resolveOptions(opts: { seed?: number; cases?: number; from?: string; to?: string } = {}): ResolvedOptions {
   const cases = opts.cases ?? DEFAULT_CASES
   if (!Number.isInteger(cases) || cases < 0) throw new Error(`demo: cases must be a whole number of at least 0, got ${cases}`)
-  return { seed: (opts.seed ?? DEFAULT_SEED) >>> 0, cases, from: opts.from ?? DEFAULT_FROM, to: opts.to ?? todayInDistrict() }
+  return { seed: (opts.seed ?? DEFAULT_SEED) >>> 0, cases, from: opts.from ?? DEFAULT_FROM, to: opts.to ?? yesterdayInDistrict() }
 }
 
 export function* generateStream(stream: StreamName, opts: ResolvedOptions, isWorkingDay: (date: string) => boolean, batchSize: number): Generator<object[]> {
