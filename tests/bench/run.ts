@@ -102,12 +102,29 @@ async function queryLatencies(server: ServerProcess): Promise<void> {
     ['on_time_rate by unit, this year', '/api/v1/metrics/on_time_rate?by=unit'],
     ['overdue_cases by month, 2025', '/api/v1/metrics/overdue_cases?from=2025-01-01&to=2025-12-31&by=month'],
   ]
+  // dashboard-shaped: the joint meeting's tier rankings, a unit leader's monthly trends
+  queries.push(
+    ['tier 2 assessment 2025 (composite, grades, ranks)', '/api/v1/assessment?year=2025&tier=2'],
+    ['tier 2 ranking on on_time_rate 2025', '/api/v1/rankings/on_time_rate?year=2025&tier=2'],
+    ['tier 2 ranking on satisfaction_rate 2025', '/api/v1/rankings/satisfaction_rate?year=2025&tier=2'],
+    ['tier 1 ranking on cost_per_case 2025', '/api/v1/rankings/cost_per_case?year=2025&tier=1'],
+  )
   report('| query | p50 ms | p95 ms |')
   report('|---|---:|---:|')
   for (const [name, path] of queries) {
     const s = await timeRepeated(10, () => getJson(path))
     report(`| ${name} | ${fmt(s.p50)} | ${fmt(s.p95)} |`)
   }
+  // one unit's monthly trend of every indicator, as a unit leader's page asks for it
+  const catalogue = ((await getJson('/api/v1/metrics')) as unknown as { metrics: Array<{ id: string }> }).metrics.map((m) => m.id).filter((id) => id !== 'composite_score')
+  const trend = await timeRepeated(3, async () => {
+    for (const id of catalogue) await getJson(`/api/v1/metrics/${id}?scope=unit:${encodeURIComponent(someUnit)}&by=month&from=2025-01-01&to=2025-12-31`)
+  })
+  report(`| one unit's monthly trend of all ${catalogue.length} indicators, 2025 (sequential) | ${fmt(trend.p50)} | ${fmt(trend.p95)} |`)
+  const t0 = performance.now()
+  for (const tier of [1, 2, 3]) await getJson(`/api/v1/assessment?year=2025&tier=${tier}`)
+  report('')
+  report(`the whole 2025 assessment of every unit (three tiers): ${fmt(seconds(t0), 2)} s`)
 }
 
 async function main(): Promise<void> {
