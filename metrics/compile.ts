@@ -8,8 +8,8 @@ export const GROUPINGS = ['unit', 'tier', 'item', 'channel', 'month', 'quarter',
 export type Grouping = (typeof GROUPINGS)[number]
 export const TIME_GROUPINGS: readonly Grouping[] = ['month', 'quarter', 'year']
 
-/** The SQL key of a source row for a grouping. */
-export function keyExpression(by: Grouping | undefined, periodKeyParam = false): string {
+/** The SQL key of a source row for a grouping; open cases are placed in the period whose end they are read at (`as_of`). */
+export function keyExpression(by: Grouping | undefined, dateColumn = 'at'): string {
   switch (by) {
     case undefined:
       return `'all'`
@@ -24,9 +24,7 @@ export function keyExpression(by: Grouping | undefined, periodKeyParam = false):
     case 'month':
     case 'quarter':
     case 'year':
-      // open cases are placed in the period whose end they are judged at
-      if (periodKeyParam) return '{period_key:String}'
-      return `toString(toStartOf${by === 'month' ? 'Month' : by === 'quarter' ? 'Quarter' : 'Year'}(toDate(at)))`
+      return `toString(toStartOf${by === 'month' ? 'Month' : by === 'quarter' ? 'Quarter' : 'Year'}(toDate(${dateColumn})))`
   }
 }
 
@@ -47,7 +45,7 @@ export function compileParts(source: SourceId, parts: Part[], by: Grouping | und
   if (source !== 'open_cases') where.push('toDate(at) BETWEEN {from:Date} AND {to:Date}')
   if (scoped) where.push('unit_id IN {units:Array(String)}')
   return `${def.calendar ? CALENDAR_WITH : ''}
-SELECT ${keyExpression(by, source === 'open_cases')} AS key, ${parts.map((p, i) => `toFloat64(${p.sql}) AS v${i}`).join(', ')}
+SELECT ${keyExpression(by, source === 'open_cases' ? 'as_of' : 'at')} AS key, ${parts.map((p, i) => `toFloat64(${p.sql}) AS v${i}`).join(', ')}
 FROM (${def.sql(tz, clock)})
 ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
 GROUP BY key`

@@ -109,20 +109,19 @@ export class MetricsService {
       const got = await this.aggregate(source, sourceParts, req, params, req.asOfMs)
       sourceParts.forEach((p, i) => results.set(p, got[i]!))
     }
-    // Open cases are judged at the end of each period (or at as_of, if that comes first).
+    // Open cases are judged at the end of each period (or at as_of, if that comes first): all the
+    // period ends in one reading of the clock, each row carrying the moment it was read at.
     const openParts = parts.filter((p) => p.source === 'open_cases')
     if (openParts.length) {
       const ends = req.by && TIME_GROUPINGS.includes(req.by)
-        ? periodsOf(req.by as 'month', from, to).map((p) => ({ key: p.key, last: p.last < to ? p.last : to }))
-        : [{ key: '', last: to }]
-      for (const p of openParts) results.set(p, new Map())
-      for (const period of ends) {
-        const endMs = Math.min(parseTimestamp(`${period.last}T23:59:59.999`, tz)!, req.asOfMs)
-        if (localDate(endMs, tz) < from || (period.key && period.key > asOfDate)) continue
-        const got = await this.aggregate('open_cases', openParts, req, { ...params, period_key: period.key }, endMs)
-        openParts.forEach((p, i) => {
-          for (const [k, v] of got[i]!) results.get(p)!.set(k, (results.get(p)!.get(k) ?? 0) + v)
-        })
+        ? periodsOf(req.by as 'month', from, to).map((p) => (p.last < to ? p.last : to))
+        : [to]
+      const moments = ends
+        .map((last) => Math.min(parseTimestamp(`${last}T23:59:59.999`, tz)!, req.asOfMs))
+        .filter((ms, i, all) => localDate(ms, tz) >= from && all.indexOf(ms) === i)
+      if (moments.length) {
+        const got = await this.aggregate('open_cases', openParts, req, params, moments)
+        openParts.forEach((p, i) => results.set(p, got[i]!))
       }
     }
 
@@ -154,19 +153,21 @@ export class MetricsService {
     }
   }
 
-  /** One query over a source: per key, the value of each part. */
-  private async aggregate(source: SourceId, parts: Part[], req: MetricRequest, params: Record<string, unknown>, asOfMs: number): Promise<Array<Map<string, number>>> {
+  /** One query over a source: per key, the value of each part. `at` is as_of, or the moments open cases are read at. */
+  private async aggregate(source: SourceId, parts: Part[], req: MetricRequest, params: Record<string, unknown>, at: number | number[]): Promise<Array<Map<string, number>>> {
     const { cases, warehouse } = this.platform
+    const asOfMs = Array.isArray(at) ? Math.max(...at) : at
     // narrow the cases by their stored facts before any clock work: exact for the period's
     // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now"
     const mode = cases.clockMode(asOfMs)
     const narrow = [
       source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date}' : '',
       source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date}' : '',
-      source === 'open_cases' ? `ifNull(f_stopped_at > {as_of:DateTime64(3, '${warehouse.timezone}')}, true) AND ifNull(f_withdrawn_at > {as_of:DateTime64(3, '${warehouse.timezone}')}, true)` : '',
+      source === 'open_cases' ? 'ifNull(f_stopped_at > as_of, true) AND ifNull(f_withdrawn_at > as_of, true)' : '',
       mode === 'facts' && req.units !== undefined && SOURCES[source].clock ? 'f_unit_id IN {units:Array(String)}' : '',
     ].filter(Boolean)
-    const clock = cases.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, mode)
+    const filter = narrow.length ? narrow.join(' AND ') : undefined
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(asOfMs, filter, mode)
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     const needsCalendar = SOURCES[source].clock || SOURCES[source].calendar
     const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, { ...clock.params, ...params })

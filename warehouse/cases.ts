@@ -4,7 +4,7 @@ import { queryRows } from './client.ts'
 import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
-import { nowSeconds, toRfc3339 } from './time.ts'
+import { epochSeconds, nowSeconds, toRfc3339 } from './time.ts'
 
 /** A SQL string literal of our own text (a type name), never of request data. */
 const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
@@ -108,6 +108,15 @@ export class CaseStore {
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
+    }
+  }
+
+  /** The clock read at each of several moments (ends of periods), in one relation; `as_of` says which. */
+  clockAt(momentsMs: number[], caseFilter?: string): { sql: string; params: Record<string, unknown> } {
+    const latest = Math.max(...momentsMs)
+    return {
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid', true),
+      params: { ...clockParams(this.calendar, latest, this.warningDays()), period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
   }
 

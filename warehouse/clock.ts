@@ -91,7 +91,7 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, had_supplement, statutory_days. Times are DateTime64 in the district's zone.
+ * first_at, had_supplement, statutory_days, as_of (the moment read at). Times are DateTime64 in the district's zone.
  *
  * Two ways to the same facts: stored from all of a case's events (right whenever the case has no
  * event later than as_of), or derived from its events up to as_of. 'hybrid' (the default) reads
@@ -99,19 +99,21 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
  * `caseFilter` narrows the cases read from case_state (its key, case_id, or
  * the stored facts, which only ever narrow correctly: a stop on or before as_of is the first stop).
  */
-export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid'): string {
-  const asOf = `{as_of:DateTime64(3, '${tz}')}`
-  const where = `first_at <= ${asOf}${caseFilter ? ` AND (${caseFilter})` : ''}`
+export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false): string {
+  // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
+  // that "open and overdue at the end of every month" is one query, not twelve
+  const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
+  const states = (when: string) => `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_state FINAL)
+    WHERE first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}${when}`
   // the stored facts, right for every case with no event after as_of
-  const fromFacts = `SELECT case_id, first_at, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
-      coalesce(f_stopped_at, f_withdrawn_at, ${asOf}) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
+  const fromFacts = `SELECT case_id, first_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
+      coalesce(f_stopped_at, f_withdrawn_at, as_of) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
       f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement
-    FROM case_state FINAL
-    WHERE ${where}${mode === 'hybrid' ? ` AND last_at <= ${asOf}` : ''}`
+    FROM (${states(mode === 'hybrid' ? ' AND last_at <= as_of' : '')})`
   // the facts derived from the events up to as_of, for cases with events after it
-  const fromEvents = `SELECT case_id, first_at, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
+  const fromEvents = `SELECT case_id, first_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
-    FROM (${eventFactsSql(`SELECT case_id, first_at, arrayFilter(e -> e.at <= ${asOf}, events) AS ev FROM case_state FINAL WHERE ${where}${mode === 'hybrid' ? ` AND last_at > ${asOf}` : ''}`, ['case_id', 'first_at'], '', asOf)})`
+    FROM (${eventFactsSql(`SELECT case_id, first_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'as_of'], '', 'as_of')})`
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${fromEvents}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
@@ -126,21 +128,21 @@ SELECT
           NULL) AS on_time,
   multiIf(NOT clock_started OR status = 'withdrawn', false,
           stopped, ifNull(on_time = false, false),
-          isNotNull(due_at), ${asOf} > due_at,
+          isNotNull(due_at), as_of > due_at,
           isNotNull(limit_days), elapsed_days > limit_days,
           false) AS overdue,
   multiIf(status != 'open' OR NOT clock_started OR overdue, false,
           isNotNull(due_at),
             -- a deadline weeks away cannot be within the threshold; this also keeps unloaded
             -- far-future years out of the lookup
-            dateDiff('day', toDate(${asOf}), toDate(due_at)) <= 10 + 3 * warn_threshold
+            dateDiff('day', toDate(as_of), toDate(due_at)) <= 10 + 3 * warn_threshold
             AND (${W('toDate(due_at)')}) - w_end <= warn_threshold,
           isNotNull(limit_days), limit_days - elapsed_days <= warn_threshold,
           false) AS warning,
   multiIf(NOT overdue, NULL,
-          isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, ' + asOf + '))')}) - (${W('toDate(due_at)')}))),
+          isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, as_of))')}) - (${W('toDate(due_at)')}))),
           toInt32(elapsed_days - limit_days)) AS days_over,
-  accepted_channel, first_at, had_supplement, statutory_days
+  accepted_channel, first_at, had_supplement, statutory_days, as_of
 FROM (
   SELECT
     c.*,
