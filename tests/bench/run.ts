@@ -1,4 +1,4 @@
-// npm run bench: the demo district's case events (2M+ by default) ingested over HTTP into a real
+// npm run bench: the demo district's case events (10M+ by default) ingested over HTTP into a real
 // server process, as NDJSON and as Arrow, next to the embedded engine's own bulk insert of the
 // same files; the server's peak memory; and the latency of the case and indicator queries.
 // Figures, not assertions: nothing here fails on a slow machine.
@@ -12,7 +12,7 @@ import { officialCalendarFromPackage, openWarehouse, type Warehouse } from '../.
 import { startServer, type ServerProcess } from './server.ts'
 import { fmt, timeRepeated } from './stats.ts'
 
-const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 500_000)
+const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
 const BODY_ROWS = Number(process.env.TIERSCOPE_BENCH_BODY_ROWS ?? 250_000)
 const work = mkdtempSync(join(tmpdir(), 'tierscope-bench-'))
 const report = (s = '') => console.log(s)
