@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { asOfParam, calendarErrorToHttp, HttpError, queryRows, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
-import { dongchengScheme } from './scheme.ts'
+import type { Scheme } from './scheme.ts'
 
 const yearSchema = { type: 'integer', minimum: 2000, maximum: 2100 } as const
 const tierSchema = { type: 'integer', minimum: 1, maximum: 3 } as const
@@ -99,7 +99,29 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
 
   app.get<{ Querystring: { year?: number } }>('/indicators', { schema: { hide: true } }, async (request, reply) => {
     const year = Number((request.query as { year?: string }).year) || thisYear()
-    return reply.type('text/html; charset=utf-8').send(indicatorDocument(year))
+    return reply.type('text/html; charset=utf-8').send(indicatorDocument((await assessment.scheme(year)).scheme))
+  })
+
+  app.get<{ Querystring: { year?: number } }>('/api/v1/assessment/scheme', {
+    schema: {
+      tags: ['assessment'],
+      summary: 'The year\'s assessment scheme (考核方案): weights, scoring methods, grade bands; stored, or the default',
+      querystring: { type: 'object', additionalProperties: false, properties: { year: yearSchema } },
+    },
+  }, async (request) => {
+    requireRole(request, platform.keys, READER_ROLES)
+    const { scheme, stored } = await assessment.scheme(request.query.year ?? thisYear())
+    return { ...scheme, source: stored ? 'stored' : 'default' }
+  })
+
+  app.put<{ Body: unknown }>('/api/v1/assessment/scheme', {
+    schema: { tags: ['assessment'], summary: 'Store a year\'s assessment scheme (admin); it replaces that year\'s scheme, checked first' },
+  }, async (request) => {
+    requireRole(request, platform.keys, ['admin'])
+    const problems = await assessment.storeScheme(request.body)
+    if (problems.length) throw new HttpError(400, 'invalid_scheme', `Nothing was stored: ${problems[0]}`, { problems })
+    const body = request.body as { year: number; version: string }
+    return { stored: true, year: body.year, version: body.version }
   })
 }
 
@@ -107,8 +129,8 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 const CATEGORY_ZH = { timeliness: '时效', efficiency: '效率', satisfaction: '满意度', cost: '成本' } as const
 
 /** The catalogue as a published indicator-definitions volume, with the year's scheme weights. */
-export function indicatorDocument(year: number): string {
-  const scheme = dongchengScheme(year)
+export function indicatorDocument(scheme: Scheme): string {
+  const year = scheme.year
   const weight = (id: string, tier: '1' | '2' | '3') => {
     for (const [, c] of Object.entries(scheme.tiers[tier])) {
       const i = c.indicators.find((x) => x.id === id)

@@ -1,9 +1,9 @@
 // The annual assessment: every unit of a tier scored on the scheme's indicators, a composite
 // score and grade, its rank within the tier, the points lost per indicator (with where to look),
 // targets cascaded district → tier → unit, attainment and a year-end projection.
-import { localDate, type Platform, type Target } from '../warehouse/index.ts'
+import { localDate, nowSeconds, queryRows, type Platform, type Target } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Category, type Indicator } from './catalog.ts'
-import { dongchengScheme, gradeOf, type Scheme, type ScoringMethod } from './scheme.ts'
+import { dongchengScheme, gradeOf, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
 import type { MetricRow, MetricsService } from './service.ts'
 
 /** Wilson score bound of a proportion n/d at 95 %: the lower bound, or the upper one. */
@@ -133,8 +133,30 @@ export class AssessmentService {
     private readonly metrics: MetricsService,
   ) {}
 
-  scheme(year: number): Scheme {
-    return dongchengScheme(year)
+  private schemes = new Map<number, { scheme: Scheme; stored: boolean }>()
+
+  /** The year's scheme: the one stored for it (PUT /api/v1/assessment/scheme), else the default. */
+  async scheme(year: number): Promise<{ scheme: Scheme; stored: boolean }> {
+    const cached = this.schemes.get(year)
+    if (cached) return cached
+    const [row] = await queryRows<{ scheme: string }>(this.platform.warehouse, 'SELECT scheme FROM assessment_schemes FINAL WHERE year = {year:UInt16}', { year })
+    const found = row ? { scheme: JSON.parse(row.scheme) as Scheme, stored: true } : { scheme: dongchengScheme(year), stored: false }
+    this.schemes.set(year, found)
+    return found
+  }
+
+  /** Stores a year's scheme after checking it; returns the problems instead when there are any. */
+  async storeScheme(value: unknown): Promise<string[]> {
+    const problems = schemeProblems(value, new Set(INDICATOR_BY_ID.keys()))
+    if (problems.length) return problems
+    const scheme = value as Scheme
+    await this.platform.warehouse.client.insert({
+      table: 'assessment_schemes',
+      format: 'JSONEachRow',
+      values: [{ year: scheme.year, version: scheme.version, scheme: JSON.stringify(scheme), updated_at: nowSeconds() }],
+    })
+    this.schemes.set(scheme.year, { scheme, stored: true })
+    return []
   }
 
   /** The year to date at `asOfMs` (or the whole year when it is over). */
@@ -145,7 +167,7 @@ export class AssessmentService {
   }
 
   async tier(year: number, tier: 1 | 2 | 3, asOfMs: number): Promise<TierAssessment> {
-    const scheme = this.scheme(year)
+    const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
     const unitIds = units.map((u) => u.unit_id)
@@ -215,7 +237,7 @@ export class AssessmentService {
   async ranking(metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
     const ind = INDICATOR_BY_ID.get(metricId)
     if (!ind) throw new Error(`no indicator ${metricId}`)
-    const scheme = this.scheme(year)
+    const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
     const result = await this.metrics.run(metricId, { from, to, units: units.map((u) => u.unit_id), by: 'unit', asOfMs })

@@ -109,3 +109,56 @@ export function gradeOf(scheme: Scheme, score: number): { grade: string; grade_e
   const band = scheme.grades.find((g) => score >= g.min) ?? scheme.grades[scheme.grades.length - 1]!
   return { grade: band.grade, grade_en: band.grade_en }
 }
+
+const CATEGORIES = ['cost', 'efficiency', 'timeliness', 'satisfaction'] as const
+
+/** Every problem with a scheme sent as data, each naming where it is; [] when it can be used. */
+export function schemeProblems(value: unknown, knownIndicators: Set<string>): string[] {
+  const problems: string[] = []
+  const s = value as Partial<Scheme>
+  if (typeof value !== 'object' || value === null) return ['the scheme must be a JSON object']
+  if (!Number.isInteger(s.year) || s.year! < 2000 || s.year! > 2100) problems.push('year: expected a year such as 2025')
+  if (typeof s.version !== 'string' || s.version === '') problems.push('version: expected a non-empty string such as "2025.2"')
+  if (typeof s.name !== 'string' || s.name === '') problems.push('name: expected the scheme\'s title')
+  if (!Number.isInteger(s.min_sample) || s.min_sample! < 1) problems.push('min_sample: expected a whole number of at least 1')
+  const grades = s.grades
+  if (!Array.isArray(grades) || grades.length === 0) problems.push('grades: expected a list of { grade, grade_en, min }, highest first')
+  else {
+    grades.forEach((g, i) => {
+      if (typeof g?.grade !== 'string' || typeof g?.grade_en !== 'string' || typeof g?.min !== 'number') problems.push(`grades[${i}]: expected { grade, grade_en, min }`)
+      else if (i > 0 && g.min >= grades[i - 1]!.min) problems.push(`grades[${i}]: the bands must go from the highest min down`)
+    })
+    if (grades[grades.length - 1]?.min !== 0) problems.push('grades: the last band must start at 0, so every score has a grade')
+  }
+  for (const tier of ['1', '2', '3'] as const) {
+    const t = s.tiers?.[tier]
+    if (typeof t !== 'object' || t === null) {
+      problems.push(`tiers.${tier}: expected the categories ${CATEGORIES.join(', ')}`)
+      continue
+    }
+    const unknownCategories = Object.keys(t).filter((c) => !(CATEGORIES as readonly string[]).includes(c))
+    if (unknownCategories.length) problems.push(`tiers.${tier}: unknown categories ${unknownCategories.join(', ')}`)
+    let total = 0
+    for (const c of CATEGORIES) {
+      const cat = t[c]
+      if (!cat) continue
+      total += cat.weight
+      if (!Array.isArray(cat.indicators) || cat.indicators.length === 0) {
+        problems.push(`tiers.${tier}.${c}: expected at least one indicator`)
+        continue
+      }
+      const sum = cat.indicators.reduce((acc, i) => acc + (typeof i.weight === 'number' ? i.weight : NaN), 0)
+      if (!(Math.abs(sum - 1) < 1e-6)) problems.push(`tiers.${tier}.${c}: the indicator weights add up to ${sum}, expected 1`)
+      cat.indicators.forEach((i, n) => {
+        const at = `tiers.${tier}.${c}.indicators[${n}]`
+        if (!knownIndicators.has(i.id)) problems.push(`${at}: ${JSON.stringify(i.id)} is not an indicator of the catalogue`)
+        const m = i.method as ScoringMethod | undefined
+        if (!m || !['target', 'minmax', 'stepped', 'deduction'].includes(m.kind)) problems.push(`${at}.method: expected kind target, minmax, stepped or deduction`)
+        else if (m.kind === 'stepped' && (!Array.isArray(m.steps) || m.steps.length === 0 || m.steps.some((x) => typeof x.score !== 'number'))) problems.push(`${at}.method: stepped needs steps of { at_least or at_most, score }`)
+        else if (m.kind === 'deduction' && (typeof m.per !== 'number' || typeof m.max !== 'number')) problems.push(`${at}.method: deduction needs per and max`)
+      })
+    }
+    if (!(Math.abs(total - 1) < 1e-6)) problems.push(`tiers.${tier}: the category weights add up to ${total}, expected 1`)
+  }
+  return problems
+}

@@ -302,6 +302,28 @@ describe('assessment, rankings, targets, ratings and settings over HTTP', () => 
     await put(ADMIN, { rectification_limit_days: 15 })
   })
 
+  it('keeps one assessment scheme per year as data, checked before it is stored', async () => {
+    const current = await get('/api/v1/assessment/scheme?year=2025', keys.inspector!)
+    expect(current.body).toMatchObject({ year: 2025, source: 'default' })
+    const put = (body: unknown, token = ADMIN) => app.inject({ method: 'PUT', url: '/api/v1/assessment/scheme', headers: auth(token), payload: body as object })
+    const { source: _source, ...scheme } = current.body
+    const broken = structuredClone(scheme)
+    broken.tiers['2'].timeliness.weight = 0.5
+    broken.tiers['1'].cost.indicators[0].id = 'no_such_indicator'
+    const refused = await put(broken)
+    expect(refused.statusCode).toBe(400)
+    expect(refused.json().problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^tiers\.2: the category weights add up to/),
+      expect.stringMatching(/^tiers\.1\.cost\.indicators\[0\]: "no_such_indicator" is not an indicator/),
+    ]))
+    expect((await put(scheme, keys.inspector!)).statusCode).toBe(403)
+    const revised = { ...structuredClone(scheme), version: '2025.2', name: '东城区2025年度考核方案（修订）' }
+    expect((await put(revised)).json()).toMatchObject({ stored: true, version: '2025.2' })
+    expect((await get('/api/v1/assessment/scheme?year=2025', keys.inspector!)).body).toMatchObject({ version: '2025.2', source: 'stored' })
+    const a = await get('/api/v1/assessment?year=2025&tier=2&as_of=2025-12-31T23:59:59%2B08:00', keys.inspector!)
+    expect(a.body.scheme).toMatchObject({ version: '2025.2' })
+  })
+
   it('publishes the indicator definitions as a document', async () => {
     const r = await app.inject({ method: 'GET', url: '/indicators?year=2025' })
     expect(r.statusCode).toBe(200)

@@ -8,6 +8,12 @@ import { queryRows } from '../warehouse/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
 
 let p: Awaited<ReturnType<typeof openTestPlatform>>
+
+/** Every case's clock at a moment, read one way. */
+async function readClock(asOfMs: number, mode: 'hybrid' | 'facts' | 'events') {
+  const clock = p.cases.clock(asOfMs, undefined, mode)
+  return queryRows<Record<string, unknown>>(p.warehouse, `SELECT * FROM (${clock.sql}) ORDER BY case_id`, clock.params)
+}
 beforeAll(async () => {
   p = await openTestPlatform()
   await loadDemoDistrict(p, new IngestService(p), { cases: 2500, from: '2025-01-01', to: '2025-08-31' })
@@ -17,12 +23,8 @@ afterAll(async () => p?.close())
 it('gives every case the same clock either way', async () => {
   const asOf = Date.parse('2025-09-15T12:00:00+08:00')
   expect(p.cases.clockMode(asOf)).toBe('facts')
-  const read = async (mode: 'facts' | 'events') => {
-    const clock = p.cases.clock(asOf, undefined, mode)
-    return queryRows<Record<string, unknown>>(p.warehouse, `SELECT * FROM (${clock.sql}) ORDER BY case_id`, clock.params)
-  }
-  const facts = await read('facts')
-  const events = await read('events')
+  const facts = await readClock(asOf, 'facts')
+  const events = await readClock(asOf, 'events')
   expect(facts.length).toBeGreaterThan(2000)
   const differ = facts.filter((f, i) => JSON.stringify(f) !== JSON.stringify(events[i]))
   expect(differ.slice(0, 2).map((f) => [f, events[facts.indexOf(f)]])).toEqual([])
@@ -37,13 +39,9 @@ it('gives every case the same clock either way', async () => {
 it('reads "as of" a past moment from the stored facts where it can and the events where it must: the same clock', async () => {
   const past = Date.parse('2025-05-01T00:00:00+08:00')
   expect(p.cases.clockMode(past)).toBe('hybrid')
-  const read = async (mode: 'hybrid' | 'events') => {
-    const clock = p.cases.clock(past, undefined, mode)
-    return queryRows<Record<string, unknown>>(p.warehouse, `SELECT * FROM (${clock.sql}) ORDER BY case_id`, clock.params)
-  }
-  const hybrid = await read('hybrid')
+  const hybrid = await readClock(past, 'hybrid')
   expect(hybrid.length).toBeGreaterThan(500)
-  expect(hybrid).toEqual(await read('events'))
+  expect(hybrid).toEqual(await readClock(past, 'events'))
   const [c] = await queryRows<{ case_id: string }>(p.warehouse, `SELECT case_id FROM case_state FINAL WHERE f_stopped_at > toDateTime64('2025-05-10 00:00:00', 3, 'Asia/Shanghai') AND f_accepted_at < toDateTime64('2025-04-25 00:00:00', 3, 'Asia/Shanghai') LIMIT 1`)
   expect((await p.cases.get(c!.case_id, past))?.status).toBe('open')
 })

@@ -18,6 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type ServerProcess } from './bench/server.ts'
 
+import { SMALL_DISTRICT } from './support.ts'
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 const CASES = 4000
@@ -27,16 +29,7 @@ const TOTAL = ROWS_PER_BODY * BODIES // 400k events
 
 // ---- the district and the events -------------------------------------------------------------
 
-const units = [
-  { unit_id: 'CENTRE', name: '区政务服务中心', tier: 1, kind: 'district_centre' },
-  { unit_id: 'S1', name: '东华门街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
-  { unit_id: 'S2', name: '景山街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
-  { unit_id: 'S1-C1', name: '多福巷社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1' },
-]
-const items = [
-  { item_code: 'I3', name: '居住证办理', category: 'public_service', statutory_days: 10, promised_days: 3, tiers: [2, 3] },
-  { item_code: 'I0', name: '证明开具', category: 'public_service', promised_days: 0, tiers: [2] },
-]
+const { units, items } = SMALL_DISTRICT
 const caseUnits = ['S1', 'S2', 'S1-C1']
 const laterTypes = ['supplement_requested', 'supplement_received', 'suspended', 'resumed', 'approved', 'submitted'] as const
 

@@ -17,18 +17,22 @@ export async function openTestApp(opts: { bodyLimit?: number } = {}) {
 }
 
 /** A centre, two street halls (S1 with a station), and three items. */
-export async function loadSmallDistrict(app: FastifyInstance): Promise<void> {
-  const units = [
+export const SMALL_DISTRICT = {
+  units: [
     { unit_id: 'CENTRE', name: '区政务服务中心', tier: 1, kind: 'district_centre' },
     { unit_id: 'S1', name: '东华门街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
     { unit_id: 'S2', name: '景山街道政务服务大厅', tier: 2, kind: 'street_hall', parent_id: 'CENTRE' },
     { unit_id: 'S1-C1', name: '多福巷社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1' },
-  ]
-  const items = [
+  ],
+  items: [
     { item_code: 'I3', name: '居住证办理', category: 'public_service', statutory_days: 10, promised_days: 3, tiers: [2, 3] },
     { item_code: 'I0', name: '证明开具', category: 'public_service', promised_days: 0, tiers: [2] },
     { item_code: 'NL', name: '咨询', category: 'other', tiers: [2] },
-  ]
+  ],
+}
+
+export async function loadSmallDistrict(app: FastifyInstance): Promise<void> {
+  const { units, items } = SMALL_DISTRICT
   for (const [kind, rows] of [['units', units], ['items', items]] as const) {
     const r = await app.inject({ method: 'PUT', url: `/api/v1/reference/${kind}`, headers: { 'content-type': 'application/json', ...auth(ADMIN) }, payload: rows })
     if (r.statusCode !== 200) throw new Error(`reference ${kind}: ${r.body}`)

@@ -162,6 +162,14 @@ export const migrations: Migration[] = [
         ENGINE = MergeTree PARTITION BY toYYYYMM(received_at) ORDER BY (source_key, stream, received_at)`,
     ],
   },
+  {
+    version: 5,
+    name: 'assessment schemes, one per year, as data',
+    statements: (tz) => [
+      `CREATE TABLE IF NOT EXISTS assessment_schemes (year UInt16, version String, scheme String, updated_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(updated_at) ORDER BY year`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {
