@@ -21,6 +21,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 export async function csvToNdjson(inPath: string, outPath: string, spec: RecordSpec, header: string[]): Promise<PreRejected[]> {
   const rejected: PreRejected[] = []
   const out = createWriteStream(outPath)
+  // an error of the file being written is kept, not thrown: unheard, it would end the process
+  let writeError: Error | undefined
+  out.on('error', (err) => (writeError ??= err))
   // read as latin1, one char per byte, so each cell's bytes can be checked as UTF-8 exactly
   // (quotes, commas and newlines are ASCII and parse the same); line 1, the header, is skipped
   const parser = createReadStream(inPath).pipe(parse({ encoding: 'latin1', from_line: 2, relax_column_count: true }))
@@ -41,12 +44,14 @@ export async function csvToNdjson(inPath: string, outPath: string, spec: RecordS
           rejected.push({ row, raw: raw(), error: { row, field: null, code: 'invalid_encoding', message: `row ${row}: the row is not valid UTF-8` } })
         }
       }
+      if (writeError) throw writeError
       if (!out.write(line + '\n')) await once(out, 'drain')
     }
   } catch (err) {
     out.destroy()
     throw new BodyFormatError(`The CSV body cannot be read after data row ${row}: ${(err as Error).message}.`)
   }
+  if (writeError) throw writeError
   out.end()
   await once(out, 'finish')
   return rejected

@@ -1,7 +1,7 @@
 // ingest: the data-exchange contract (CONTRACT.md) — parsing, validation, scope checks,
 // idempotency, quarantine, receipts, and the HTTP routes that take records in.
 export { STREAMS, STREAM_NAMES, isStreamName, CASE_EVENT_TYPES, type StreamName, type StreamSpec, type RecordSpec, type FieldSpec } from './contract.ts'
-export { validateRecord, contentHash, type RowError, type ValidationContext } from './validate.ts'
+export { validateRecord, type RowError, type ValidationContext } from './validate.ts'
 export { parseNdjson, parseJsonArray, parseCsv } from './formats.ts'
 export { IngestService, ScopeError, WarehouseUnavailableError, MAX_ERRORS_IN_RECEIPT, type Receipt, type ParsedRecord, type SpooledBody } from './service.ts'
 export { applyReference, REFERENCE_KINDS, REFERENCE_SPECS, type ReferenceKind } from './reference.ts'

@@ -153,7 +153,7 @@ export function jsonArrayProblem(check: { utf8: number | boolean; valid: number 
 }
 
 /** `(row, line)` relation over a spooled file, for the embedded engine's file() function. */
-export function fileSource(format: BodyFormat, spec: StreamSpec, extra: { csvHeader?: string[]; arrow?: ArrowColumn[] }): string {
+export function fileSource(format: BodyFormat, spec: StreamSpec, extra: { arrow?: ArrowColumn[] }): string {
   switch (format) {
     case 'ndjson':
       return `(SELECT toUInt64(_row_number + 1) AS row, line FROM file({path:String}, 'LineAsString') WHERE notEmpty(trim(BOTH ' \\t\\r' FROM line)))`

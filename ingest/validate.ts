@@ -1,6 +1,5 @@
 // Field-by-field validation of one record against its stream's spec (contract.ts). Produces the
 // warehouse row, normalised (instants as epoch seconds, ratings as stars), or every error found.
-import { createHash } from 'node:crypto'
 import { parseTimestamp } from '../warehouse/index.ts'
 import type { FieldSpec, FieldType, RecordSpec } from './contract.ts'
 
@@ -189,13 +188,6 @@ function normaliseStream(spec: RecordSpec, row: WarehouseRow): void {
     row.active = (row.active as boolean | null) ?? true
     row.follow_up = (row.follow_up as boolean | null) ?? false
   }
-}
-
-/** Hash of the normalised row: the same id with a different hash is a conflicting duplicate. */
-export function contentHash(spec: RecordSpec, row: WarehouseRow): string {
-  const canonical = JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))
-  const digest = createHash('sha1').update(spec.name).update('\0').update(canonical).digest()
-  return digest.readBigUInt64BE(0).toString()
 }
 
 /**
