@@ -88,12 +88,19 @@ export class CaseStore {
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
 
-  async loadLatestEvent(): Promise<void> {
+  /**
+   * Reads the latest and the earliest event time, of every case or of one batch's cases (events
+   * are only ever added, so a batch can only move the latest later and the earliest earlier).
+   */
+  async loadLatestEvent(batchId?: string): Promise<void> {
     const [row] = await queryRows<{ ms: string | null; first: string | null }>(
       this.warehouse,
-      'SELECT toUnixTimestamp64Milli(maxOrNull(last_at)) AS ms, toString(toDate(minOrNull(first_at))) AS first FROM case_state',
+      `SELECT toUnixTimestamp64Milli(maxOrNull(last_at)) AS ms, toString(toDate(minOrNull(first_at))) AS first FROM case_state
+       ${batchId ? 'WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})' : ''}`,
+      { batch: batchId },
     )
-    this.latestEventMs = row?.ms == null ? 0 : Number(row.ms)
+    const latest = row?.ms == null ? 0 : Number(row.ms)
+    this.latestEventMs = batchId && Number.isFinite(this.latestEventMs) ? Math.max(this.latestEventMs, latest) : latest
     // however the events were stored, the calendar handed to queries reaches back to them
     if (row?.first) this.calendar.noteData(row.first)
   }
@@ -152,7 +159,7 @@ export class CaseStore {
           )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null)})`,
       query_params: { batch: batchId },
     })
-    await this.loadLatestEvent()
+    await this.loadLatestEvent(batchId)
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
       values: [{ batch_id: batchId, done_at: nowSeconds() }],
