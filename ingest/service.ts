@@ -268,7 +268,7 @@ export class IngestService {
       }
       if (invalid + conflicts > 0) {
         await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
-          SELECT {batch:UUID}, {stream:String}, {source_key:String}, v.row, substringUTF8(v.line, 1, 100000),
+          SELECT {batch:UUID}, {stream:String}, {source_key:String}, v.row, substringUTF8(if(v.line != '', v.line, ifNull(src.line, '')), 1, 100000),
             if(st.status = '', e.errors, [('${idColumn}', 'conflicting_duplicate', concat('row ', toString(v.row), ', field ${idColumn}: ', toJSONString(v.record_id),
               ' was already received with different content (', if(st.status = 'conflict_batch', concat('row ', toString(st.first_row), ' of this body'), 'a row stored earlier'),
               '); the first stored version stands. Send a new ${idColumn} for a new record.'))]),
@@ -276,6 +276,9 @@ export class IngestService {
           FROM ${stage} AS v
           LEFT JOIN (SELECT row, status, first_row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status LIKE 'conflict%') AS st ON st.row = v.row
           LEFT JOIN (SELECT row, errors FROM (${this.compile(spec.name).select(`(SELECT row, line FROM ${stage} WHERE NOT ok)`)})) AS e ON e.row = v.row
+          -- a typed (Arrow) body keeps no text for valid rows: a conflicting one's is read again
+          LEFT JOIN (SELECT row, line FROM ${source}
+            WHERE row IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status LIKE 'conflict%')) AS src ON src.row = v.row
           WHERE NOT v.ok OR st.status != ''`)
         errors = (await rows<{ row: string; field: string; code: string; message: string }>(
           `SELECT row, e.field AS field, e.code AS code, e.message AS message FROM quarantine ARRAY JOIN errors AS e

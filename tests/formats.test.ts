@@ -76,6 +76,17 @@ describe('what is stored', () => {
   })
 })
 
+describe('conflicting duplicates', () => {
+  it('keeps the text of a conflicting row in quarantine, in every format', async () => {
+    for (const format of ['ndjson', 'arrow'] as const) {
+      const r = await send('queue-tickets', format, [{ ...good['queue-tickets'], window_id: `W-${format}` }])
+      expect(r.json(), format).toMatchObject({ accepted: 0, rejected: 1, errors: [{ row: 1, field: 'event_id', code: 'conflicting_duplicate' }] })
+      const q = await t.app.inject({ method: 'GET', url: `/api/v1/ingest/quarantine?batch_id=${r.json().batch_id}`, headers: auth(ADMIN) })
+      expect(q.json().rows[0].raw, format).toContain(`W-${format}`)
+    }
+  })
+})
+
 describe('the quarantine', () => {
   it('lists rejected rows by batch, stream, source and code, page by page', async () => {
     const first = await t.app.inject({ method: 'GET', url: '/api/v1/ingest/quarantine?stream=costs&limit=2', headers: auth(ADMIN) })
