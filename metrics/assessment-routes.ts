@@ -1,7 +1,7 @@
 // HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, queryRows, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, localDate, queryRows, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import type { Scheme } from './scheme.ts'
@@ -12,7 +12,8 @@ const tierSchema = { type: 'integer', minimum: 1, maximum: 3 } as const
 export async function assessmentRoutes(app: FastifyInstance, opts: { platform: Platform; assessment: AssessmentService }): Promise<void> {
   const { platform, assessment } = opts
   const tz = platform.warehouse.timezone
-  const thisYear = () => Number(new Date().toISOString().slice(0, 4))
+  // the district's year, not UTC's: at midnight on 1 January in Beijing, UTC is still in the old year
+  const thisYear = () => Number(localDate(Date.now(), tz).slice(0, 4))
 
   app.get<{ Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/assessment', {
     schema: {

@@ -1,6 +1,6 @@
 // HTTP surface of metrics: GET /api/v1/metrics (the catalogue) and /api/v1/metrics/{id}.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, localDate, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
@@ -76,7 +76,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       const asOfMs = asOfParam(q.as_of, tz)
       if (request.params.metric_id === 'composite_score') {
         if (q.by && q.by !== 'unit') throw new HttpError(400, 'unsupported_grouping', 'composite_score is a score per unit: use by=unit (or leave by out).')
-        const year = Number((q.to ?? new Date(asOfMs).toISOString()).slice(0, 4))
+        const year = Number((q.to ?? localDate(asOfMs, tz)).slice(0, 4))
         const wanted = units === undefined ? undefined : new Set(units)
         const rows = []
         for (const tier of [1, 2, 3] as const) {
