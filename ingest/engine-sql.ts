@@ -3,11 +3,10 @@
 // messages mirror validate.ts (which validates reference data and is this compiler's test oracle).
 import type { FieldSpec, FieldType, StreamSpec } from './contract.ts'
 import { expectedText } from './validate.ts'
+import { sqlString } from '../warehouse/index.ts'
 
-/** A SQL string literal (for constant text of our own, never for values from a request). */
-export const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
-const RFC3339_SQL = lit(
+const RFC3339_SQL = sqlString(
   '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])[Tt ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?([Zz]|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$',
 )
 
@@ -28,12 +27,12 @@ function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
   const str = `s_${f.name}`
   const present = `(${raw} != '' AND ${raw} != 'null')`
   const isString = `startsWith(${raw}, '"')`
-  const at = (code: string, message: string) => `(${lit(f.name)}, ${lit(code)}, ${message})`
+  const at = (code: string, message: string) => `(${sqlString(f.name)}, ${sqlString(code)}, ${message})`
   const rowField = `concat('row ', toString(row), ', field ${f.name}: `
   const wrong = (code: string, detail = "''") =>
     at(code, `${rowField}expected ${expectedText(f.type).replace(/'/g, "\\'")}, got ', ${got(raw)}, ${detail})`)
   const required =
-    f.required === true ? 'true' : f.required === false ? 'false' : `ifNull(s_${f.required.when}, '') IN (${f.required.in.map(lit).join(', ')})`
+    f.required === true ? 'true' : f.required === false ? 'false' : `ifNull(s_${f.required.when}, '') IN (${f.required.in.map(sqlString).join(', ')})`
   const requiredText = typeof f.required === 'boolean' ? 'required' : `required when ${f.required.when} is ${f.required.in.join(' or ')}`
   const missing = at('missing_field', `concat('row ', toString(row), ': field ${f.name} is ${requiredText}: expected ${expectedText(f.type).replace(/'/g, "\\'")}')`)
 
@@ -50,7 +49,7 @@ function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
       value = str
       break
     case 'enum':
-      checks.push([`NOT ${isString}`, wrong('invalid_type')], [`${str} NOT IN (${t.values.map(lit).join(', ')})`, wrong('invalid_value')])
+      checks.push([`NOT ${isString}`, wrong('invalid_type')], [`${str} NOT IN (${t.values.map(sqlString).join(', ')})`, wrong('invalid_value')])
       value = str
       break
     case 'timestamp':
@@ -139,7 +138,7 @@ export interface TypedColumn {
  */
 export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[]): CompiledStream {
   const fields = spec.fields.map((f) => ({ f, sql: fieldSql(f, tz, spec.name) }))
-  const known = spec.fields.map((f) => lit(f.name)).join(', ')
+  const known = spec.fields.map((f) => sqlString(f.name)).join(', ')
   const attrsHint = spec.fields.some((f) => f.name === 'attrs') ? 'put extra data in attrs' : 'leave it out'
 
   // per field: its raw JSON text r_, string value s_ and parsed timestamp ts_; from one parse of
@@ -149,7 +148,7 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
     const r = `r_${f.name}`
     const c = `c_${f.name}`
     if (!typed) {
-      const out = [`m[${lit(f.name)}] AS ${r}`, `if(startsWith(${r}, '"'), JSONExtractString(${r}), ${r}) AS s_${f.name}`]
+      const out = [`m[${sqlString(f.name)}] AS ${r}`, `if(startsWith(${r}, '"'), JSONExtractString(${r}), ${r}) AS s_${f.name}`]
       if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
       return out
     }

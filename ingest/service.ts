@@ -8,6 +8,7 @@
 // one stream are serialised in this process; and a receipt is sent only after the insert returns.
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
@@ -81,9 +82,10 @@ export class IngestService {
 
   constructor(private readonly platform: Platform) {}
 
-  /** Where bodies are spooled: beside the embedded warehouse, or the system's temp dir. */
+  /** Where bodies are spooled: beside the embedded warehouse, or a directory of this process's own. */
   get spoolDir(): string {
-    return join(this.platform.warehouse.dataDir ?? (process.env.TMPDIR ?? '/tmp'), 'ingest-spool')
+    const { dataDir } = this.platform.warehouse
+    return dataDir ? join(dataDir, 'ingest-spool') : join(tmpdir(), `tierscope-spool-${process.pid}`)
   }
 
   private compile(stream: StreamName, typed?: TypedColumn[]): CompiledStream {
@@ -146,7 +148,7 @@ export class IngestService {
           params.path = body.path
         } else {
           // a ClickHouse server cannot read our files: the body's lines go to it first
-          await this.stageLines(batch, body, spec, { arrow })
+          await this.stageLines(batch, body, { arrow })
           source = `(SELECT row, line FROM ingest_lines WHERE batch_id = {batch:UUID})`
         }
         // an Arrow body the engine reads itself is validated column by column
@@ -306,15 +308,18 @@ export class IngestService {
   /** Working tables and spooled bodies of batches a crash interrupted (never acknowledged). */
   async dropLeftoverStages(): Promise<void> {
     rmSync(this.spoolDir, { recursive: true, force: true })
+    // On a ClickHouse server other processes may be mid-batch: their working tables are not ours
+    // to drop. (Those of a process that crashed stay until dropped by hand: ingest/README.md.)
+    if (this.platform.warehouse.kind !== 'embedded') return
     const tables = await queryRows<{ name: string }>(this.platform.warehouse, `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'ingest\\_stage\\_%'`)
     for (const { name } of tables) await this.platform.warehouse.client.command({ query: `DROP TABLE IF EXISTS ${name}` })
   }
 
   /** For a ClickHouse server: the body's records as JSON lines in ingest_lines. */
-  private async stageLines(batch: string, body: SpooledBody, spec: StreamSpec, extra: Parameters<typeof linesOf>[2]): Promise<void> {
+  private async stageLines(batch: string, body: SpooledBody, extra: Parameters<typeof linesOf>[1]): Promise<void> {
     const staged_at = epochSeconds(Date.now())
     const values = Readable.from((async function* () {
-      for await (const { row, line } of linesOf(body, spec, extra)) yield { batch_id: batch, row, line, staged_at }
+      for await (const { row, line } of linesOf(body, extra)) yield { batch_id: batch, row, line, staged_at }
     })())
     await this.platform.warehouse.client.insert({ table: 'ingest_lines', values, format: 'JSONEachRow' })
   }

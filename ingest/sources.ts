@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync'
 import { RecordBatchStreamReader, Type, type Field } from 'apache-arrow'
 import { createReadStream } from 'node:fs'
 import type { FieldType, StreamSpec } from './contract.ts'
-import { lit } from './engine-sql.ts'
+import { sqlString } from '../warehouse/index.ts'
 
 export const BODY_FORMATS = ['ndjson', 'json', 'csv', 'arrow'] as const
 export type BodyFormat = (typeof BODY_FORMATS)[number]
@@ -44,7 +44,7 @@ function cellToJson(type: FieldType | undefined, cell: string): string {
 
 /** `{"name": value, …}` from per-column JSON expressions, leaving out NULL cells. */
 function objectLine(parts: Array<{ name: string; isNull: string; json: string }>): string {
-  const members = parts.map((p) => `if(${p.isNull}, '', concat(${lit(JSON.stringify(p.name))}, ':', ${p.json}))`)
+  const members = parts.map((p) => `if(${p.isNull}, '', concat(${sqlString(JSON.stringify(p.name))}, ':', ${p.json}))`)
   // ifNull: nullable input columns must not make the line (and so every later column) Nullable
   return `ifNull(concat('{', arrayStringConcat(arrayFilter(x -> x != '', [${members.join(', ')}]), ','), '}'), '')`
 }

@@ -3,11 +3,10 @@
 import { createReadStream, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { RecordBatchStreamReader } from 'apache-arrow'
-import type { StreamSpec } from './contract.ts'
 import type { SpooledBody } from './service.ts'
 import { BodyFormatError, type ArrowColumn } from './sources.ts'
 
-export async function* linesOf(body: SpooledBody, _spec: StreamSpec, extra: { arrow?: ArrowColumn[] }): AsyncGenerator<{ row: number; line: string }> {
+export async function* linesOf(body: SpooledBody, extra: { arrow?: ArrowColumn[] }): AsyncGenerator<{ row: number; line: string }> {
   switch (body.format) {
     case 'ndjson': {
       let row = 0

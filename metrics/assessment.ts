@@ -190,6 +190,12 @@ export class AssessmentService {
       return { value: row.value, small }
     }
 
+    // what each indicator's values are across the tier (for min–max), once per indicator
+    const tierValues = new Map(ids.map((id) => {
+      const ind = INDICATOR_BY_ID.get(id)!
+      return [id, unitIds.map((u) => scoredValue(ind, figures.get(id)!.get(u)).value).filter((v): v is number => v !== null)]
+    }))
+
     const assessed: AssessedUnit[] = units.map((u) => {
       const list: AssessedIndicator[] = []
       let composite = 0
@@ -200,9 +206,8 @@ export class AssessmentService {
           const ind = INDICATOR_BY_ID.get(si.id)!
           const row = figures.get(si.id)!.get(u.unit_id)
           const { value, small } = scoredValue(ind, row)
-          const tierValues = unitIds.map((id) => scoredValue(ind, figures.get(si.id)!.get(id)).value).filter((v): v is number => v !== null)
           const target = resolveTarget(targets, si.id, u.unit_id, u.tier)
-          const score = scoreValue(si.method, ind.direction === 'higher_is_better', value, { target: target?.value ?? null, tierValues })
+          const score = scoreValue(si.method, ind.direction === 'higher_is_better', value, { target: target?.value ?? null, tierValues: tierValues.get(si.id)! })
           inCategory.push({
             id: si.id, name: ind.name.zh, category, value: row?.value ?? null, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? null,
             scored_value: value, small_sample: small, target: target?.value ?? null, score, weight: si.weight, points: 0, points_lost: 0,

@@ -42,6 +42,7 @@ const completed = part('stopped_cases', "countIf(status = 'completed')", '办结
 const stopped = part('stopped_cases', 'count()', '办结（含不予许可）件数', 'stopped cases (completed or rejected)')
 const activeRatings = part('evaluations', 'countIf(active)', '主动评价数', 'active ratings')
 const withStatutory = 'isNotNull(statutory_days) AND statutory_days > 0'
+const waitP90 = part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited')
 
 export const INDICATORS: Indicator[] = [
   // ── timeliness
@@ -122,9 +123,9 @@ export const INDICATORS: Indicator[] = [
   },
   {
     id: 'queue_wait_p90', name: { zh: '排队等候（90分位）', en: 'Queue wait, 90th percentile' }, category: 'efficiency', unit: 'minutes', direction: 'lower_is_better', tiers: [1, 2],
-    numerator: part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited'),
+    numerator: waitP90,
     denominator: part('queue_tickets', 'countIf(called_at IS NOT NULL)', '已叫号票数', 'called tickets'),
-    quantile: part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited'),
+    quantile: waitP90,
     definition: { zh: '已叫号票取号到叫号等候分钟的90分位数（分子即该值，分母为票数）。', en: 'The 90th percentile of minutes from issue to call (the numerator is that value, the denominator the tickets).' },
   },
   {

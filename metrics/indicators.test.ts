@@ -223,6 +223,9 @@ describe('every indicator, by unit, against an independent computation', () => {
     const result = await metrics.run(id, { ...PERIOD, by: 'unit', asOfMs: AS_OF })
     const want = expected(id)
     const got = new Map(result.rows.map((r) => [String(r.key), r]))
+    // the fixture gives every indicator something to count
+    expect([...want.values()].some((w) => w.n !== 0), `${id}: the fixture counts nothing`).toBe(true)
+    expect(result.rows.length).toBeGreaterThan(0)
     // units with nothing to count on either side may be absent from one of the two
     const keys = new Set([...want.keys(), ...got.keys()])
     for (const unit of keys) {

@@ -88,7 +88,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       }
       try {
         const result = await metrics.run(request.params.metric_id, { from: q.from, to: q.to, units, by: q.by, asOfMs })
-        return { ...result, scope, as_of: toRfc3339(asOfMs, tz) }
+        return { ...result, scope }
       } catch (err) {
         if (err instanceof UnknownMetricError) throw new HttpError(404, err.code, err.message)
         if (err instanceof UnsupportedGroupingError) throw new HttpError(400, err.code, err.message)

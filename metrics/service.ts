@@ -1,6 +1,6 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
-import { localDate, parseTimestamp, queryRows, type Platform } from '../warehouse/index.ts'
+import { localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileParts, sourceSupports, TIME_GROUPINGS, type Grouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
@@ -148,7 +148,7 @@ export class MetricsService {
       direction: indicator.direction,
       from,
       to,
-      as_of: new Date(req.asOfMs).toISOString(),
+      as_of: toRfc3339(req.asOfMs, tz),
       rows,
     }
   }

@@ -24,6 +24,23 @@ const asOf = (tz: string) => `{as_of:DateTime64(3, '${tz}')}`
 const calendarCheck = (...ordinals: string[]) =>
   `throwIf(${ordinals.map((o) => `${o} < 0`).join(' OR ')}, '${CALENDAR_GAP_MARKER}') = 0`
 
+/**
+ * Working days from a record's date `at` to when it was dealt with (`done`), against a limit in
+ * working days: `limit_passed` (as of now) and `inTime`; plus the check that the calendar covers it.
+ */
+function handledWithin(tz: string, done: string, limit: string, inTime: string): { columns: string; check: string } {
+  return {
+    columns: `${W('toDate(at)')} AS w_start, ${W(`toDate(${asOf(tz)})`)} AS w_now,
+        if(${done} IS NULL, NULL, ${W(`toDate(${done})`)}) AS w_done,
+        w_now - w_start > {${limit}:Int32} AS limit_passed,
+        ifNull(w_done - w_start <= {${limit}:Int32}, false) AS ${inTime}`,
+    check: calendarCheck('w_start', 'w_now', 'ifNull(w_done, 0)'),
+  }
+}
+
+const rectification = (tz: string) => handledWithin(tz, 'rectified_at', 'rectification_limit', 'rectified_in_time')
+const resolution = (tz: string) => handledWithin(tz, 'resolved_at', 'complaint_limit', 'resolved_in_time')
+
 export const SOURCES: Record<SourceId, SourceDefinition> = {
   stopped_cases: {
     date: { zh: '办结日期', en: 'the stop date (completed or rejected)' },
@@ -65,11 +82,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     clock: false,
     calendar: true,
     // one row per active rating of 1–2 stars, with its handling and the working days it took
-    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed,
-        ${W('toDate(at)')} AS w_rated, ${W(`toDate(${asOf(tz)})`)} AS w_now,
-        if(rectified_at IS NULL, NULL, ${W('toDate(rectified_at)')}) AS w_rectified,
-        w_now - w_rated > {rectification_limit:Int32} AS limit_passed,
-        ifNull(w_rectified - w_rated <= {rectification_limit:Int32}, false) AS rectified_in_time
+    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, ${rectification(tz).columns}
       FROM (
         SELECT toString(e.unit_id) AS unit_id, toString(e.item_code) AS item_code, toString(e.channel) AS channel, e.occurred_at AS at,
           f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed
@@ -81,7 +94,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
         ) AS f ON f.evaluation_id = e.event_id
         WHERE e.active AND e.rating <= 2 AND e.occurred_at <= ${asOf(tz)}
       )
-      WHERE ${calendarCheck('w_rated', 'w_now', 'ifNull(w_rectified, 0)')}`,
+      WHERE ${rectification(tz).check}`,
   },
   complaints: {
     date: { zh: '投诉受理日期', en: 'the date the complaint was received' },
@@ -90,11 +103,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     clock: false,
     calendar: true,
     // one row per complaint received, with its resolution and the working days it took
-    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated,
-        ${W('toDate(at)')} AS w_received, ${W(`toDate(${asOf(tz)})`)} AS w_now,
-        if(resolved_at IS NULL, NULL, ${W('toDate(resolved_at)')}) AS w_resolved,
-        w_now - w_received > {complaint_limit:Int32} AS limit_passed,
-        ifNull(w_resolved - w_received <= {complaint_limit:Int32}, false) AS resolved_in_time
+    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated, ${resolution(tz).columns}
       FROM (
         SELECT complaint_id, toString(argMinIf(unit_id, occurred_at, type = 'received')) AS unit_id, toString(argMinIf(source, occurred_at, type = 'received')) AS source,
           minIf(occurred_at, type = 'received') AS at, minIfOrNull(occurred_at, type = 'resolved') AS resolved_at,
@@ -102,7 +111,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
         FROM complaints WHERE occurred_at <= ${asOf(tz)}
         GROUP BY complaint_id HAVING countIf(type = 'received') > 0
       )
-      WHERE ${calendarCheck('w_received', 'w_now', 'ifNull(w_resolved, 0)')}`,
+      WHERE ${resolution(tz).check}`,
   },
   queue_tickets: {
     date: { zh: '取号日期', en: 'the date the ticket was issued' },

@@ -65,10 +65,10 @@ export class Calendar {
     const stored = new Set(this.loadedYears())
     const shipped = officialCalendarFromPackage().filter((d) => !stored.has(Number(d.date.slice(0, 4))))
     if (shipped.length > 0) await this.store(shipped, 'chinese-days')
+    // (cases are noted by CaseStore from case_state; ratings and complaints here)
     const [earliest] = await queryRows<{ day: string | null }>(
       this.warehouse,
       `SELECT toString(least(
-         (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM case_events),
          (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM evaluations),
          (SELECT ifNull(toDate(minOrNull(occurred_at)), toDate('2149-01-01')) FROM complaints))) AS day`,
     )
@@ -96,11 +96,6 @@ export class Calendar {
   missingYears(years: Iterable<number>): number[] {
     const loaded = new Set(this.loadedYears())
     return [...new Set(years)].filter((y) => !loaded.has(y)).sort((a, b) => a - b)
-  }
-
-  assertYears(years: Iterable<number>): void {
-    const missing = this.missingYears(years)
-    if (missing.length > 0) throw new CalendarMissingError(missing)
   }
 
   isWorkingDay(date: string): boolean {

@@ -5,9 +5,7 @@ import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
 import { epochSeconds, nowSeconds, toRfc3339 } from './time.ts'
-
-/** A SQL string literal of our own text (a type name), never of request data. */
-const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+import { sqlString } from './sql.ts'
 
 export const CASE_STATUSES = ['open', 'completed', 'rejected', 'withdrawn'] as const
 export type CaseStatus = (typeof CASE_STATUSES)[number]
@@ -148,7 +146,7 @@ export class CaseStore {
           FROM (
             SELECT case_id,
               CAST(arraySort(e -> (e.1, e.2), groupArray((occurred_at, type, toString(unit_id), ifNull(to_unit_id, ''), due_at, ifNull(toString(item_code), ''), ifNull(toString(channel), '')))),
-                ${lit(caseStateEventsType(this.warehouse.timezone))}) AS events,
+                ${sqlString(caseStateEventsType(this.warehouse.timezone))}) AS events,
               min(occurred_at) AS first_at, max(occurred_at) AS last_at
             FROM (
               SELECT case_id, event_id, occurred_at, type, unit_id, to_unit_id, due_at, item_code, channel FROM case_events
@@ -191,7 +189,7 @@ export class CaseStore {
        WHERE case_id = {case_id:String} AND occurred_at <= {as_of:DateTime64(3, '${tz}')}
        ORDER BY occurred_at, type, ingested_at
        LIMIT 1 BY event_id`,
-      { case_id: caseId, as_of: clockParams(this.calendar, asOfMs, 0).as_of },
+      { case_id: caseId, as_of: epochSeconds(asOfMs) },
     )
     return {
       ...row,
@@ -271,7 +269,7 @@ export class CaseStore {
       const [span] = await queryRows<{ first_year: number }>(
         this.warehouse,
         `SELECT toYear(min(first_at)) AS first_year FROM case_state FINAL WHERE first_at <= {as_of:DateTime64(3, '${tz}')}`,
-        { as_of: clockParams(this.calendar, asOfMs, 0).as_of },
+        { as_of: epochSeconds(asOfMs) },
       )
       const lastYear = Number(toRfc3339(asOfMs, tz).slice(0, 4))
       const years: number[] = []

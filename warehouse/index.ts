@@ -16,6 +16,7 @@ export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './acces
 export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, sendError } from './http.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
