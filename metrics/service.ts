@@ -101,39 +101,45 @@ export class MetricsService {
       complaint_limit: this.platform.settings.get().complaint_limit_days,
     }
 
-    // Each source once, with every aggregate the indicator needs from it.
+    // Each source once, with every aggregate the indicator needs from it; open cases are judged at
+    // the end of each period (or at as_of, if that comes first), all ends in one reading of the
+    // clock. The sources' subqueries are joined on their key: one query per question.
     const bySource = new Map<SourceId, Part[]>()
-    for (const p of parts) if (p.source !== 'open_cases') bySource.set(p.source, [...new Set([...(bySource.get(p.source) ?? []), p])])
-    const results = new Map<Part, Map<string, number>>()
+    for (const p of parts) bySource.set(p.source, [...new Set([...(bySource.get(p.source) ?? []), p])])
+    const subqueries: Array<{ source: SourceId; parts: Part[]; sql: string; params: Record<string, unknown> }> = []
     for (const [source, sourceParts] of bySource) {
-      const got = await this.aggregate(source, sourceParts, req, params, req.asOfMs)
-      sourceParts.forEach((p, i) => results.set(p, got[i]!))
-    }
-    // Open cases are judged at the end of each period (or at as_of, if that comes first): all the
-    // period ends in one reading of the clock, each row carrying the moment it was read at.
-    const openParts = parts.filter((p) => p.source === 'open_cases')
-    if (openParts.length) {
-      const ends = req.by && TIME_GROUPINGS.includes(req.by)
-        ? periodsOf(req.by as 'month', from, to).map((p) => (p.last < to ? p.last : to))
-        : [to]
-      const moments = ends
-        .map((last) => Math.min(parseTimestamp(`${last}T23:59:59.999`, tz)!, req.asOfMs))
-        .filter((ms, i, all) => localDate(ms, tz) >= from && all.indexOf(ms) === i)
-      if (moments.length) {
-        const got = await this.aggregate('open_cases', openParts, req, params, moments)
-        openParts.forEach((p, i) => results.set(p, got[i]!))
+      let at: number | number[] = req.asOfMs
+      if (source === 'open_cases') {
+        const ends = req.by && TIME_GROUPINGS.includes(req.by)
+          ? periodsOf(req.by as 'month', from, to).map((p) => (p.last < to ? p.last : to))
+          : [to]
+        at = ends
+          .map((last) => Math.min(parseTimestamp(`${last}T23:59:59.999`, tz)!, req.asOfMs))
+          .filter((ms, i, all) => localDate(ms, tz) >= from && all.indexOf(ms) === i)
+        if (at.length === 0) continue
       }
+      subqueries.push({ source, parts: sourceParts, ...this.sourceQuery(source, sourceParts, req, at) })
     }
+    const columns = subqueries.flatMap((q, i) => q.parts.map((_, j) => `s${i}.v${j} AS s${i}_v${j}`))
+    const sql = `SELECT key, ${columns.join(', ')}
+FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN ')}${subqueries.length > 1 ? ` USING key` : ''}`
+    const { cases, warehouse } = this.platform
+    const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, Object.assign({}, ...subqueries.map((q) => q.params), params))
+    const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
+    const found = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, run) : await run()
 
-    const keys = new Set<string>()
-    for (const m of results.values()) for (const k of m.keys()) keys.add(k)
+    // per key: a part's value is 0 where its source had no record for the key
+    const value = (row: Record<string, string | number | null>, p: Part | null | undefined) => {
+      if (!p) return 0
+      const i = subqueries.findIndex((q) => q.parts.includes(p))
+      return i < 0 ? 0 : Number(row[`s${i}_v${subqueries[i]!.parts.indexOf(p)}`] ?? 0)
+    }
     const totals: Totals = new Map()
-    for (const key of keys) {
-      const v = (p: Part | null | undefined) => (p ? results.get(p)?.get(key) ?? 0 : 0)
-      totals.set(key, {
-        numerator: v(indicator.numerator) + v(indicator.plusOpenAtEnd),
-        denominator: v(indicator.denominator),
-        quantile: indicator.quantile ? results.get(indicator.quantile)?.get(key) : undefined,
+    for (const row of found) {
+      totals.set(String(row.key), {
+        numerator: value(row, indicator.numerator) + value(row, indicator.plusOpenAtEnd),
+        denominator: value(row, indicator.denominator),
+        quantile: indicator.quantile ? value(row, indicator.quantile) : undefined,
       })
     }
 
@@ -153,8 +159,8 @@ export class MetricsService {
     }
   }
 
-  /** One query over a source: per key, the value of each part. `at` is as_of, or the moments open cases are read at. */
-  private async aggregate(source: SourceId, parts: Part[], req: MetricRequest, params: Record<string, unknown>, at: number | number[]): Promise<Array<Map<string, number>>> {
+  /** The subquery of one source: per key, the value of each part (v0, v1, …). `at` is as_of, or the moments open cases are read at. */
+  private sourceQuery(source: SourceId, parts: Part[], req: MetricRequest, at: number | number[]): { sql: string; params: Record<string, unknown> } {
     const { cases, warehouse } = this.platform
     const asOfMs = Array.isArray(at) ? Math.max(...at) : at
     // narrow the cases by their stored facts before any clock work: exact for the period's
@@ -167,12 +173,10 @@ export class MetricsService {
       mode === 'facts' && req.units !== undefined && SOURCES[source].clock ? 'f_unit_id IN {units:Array(String)}' : '',
     ].filter(Boolean)
     const filter = narrow.length ? narrow.join(' AND ') : undefined
-    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(asOfMs, filter, mode)
-    const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
-    const needsCalendar = SOURCES[source].clock || SOURCES[source].calendar
-    const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, { ...clock.params, ...params })
-    const rows = needsCalendar ? await cases.withCalendarCheck(asOfMs, run) : await run()
-    return parts.map((_, i) => new Map(rows.map((r) => [String(r.key), Number(r[`v${i}`] ?? 0)])))
+    // the clock's parameters are the same for every source (calendar, as_of) but for the list of
+    // moments open cases are read at, which only their subquery uses
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(req.asOfMs, filter, mode)
+    return { sql: compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql), params: clock.params }
   }
 }
 

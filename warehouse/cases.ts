@@ -118,10 +118,11 @@ export class CaseStore {
 
   /** The clock read at each of several moments (ends of periods), in one relation; `as_of` says which. */
   clockAt(momentsMs: number[], caseFilter?: string): { sql: string; params: Record<string, unknown> } {
-    const latest = Math.max(...momentsMs)
+    // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
+    const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid', true),
-      params: { ...clockParams(this.calendar, latest, this.warningDays()), period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
+      params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
   }
 
