@@ -19,7 +19,6 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const bodyLimit = options.bodyLimit ?? 256 * 1024 * 1024
   const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, bodyLimit })
   const ingest = new IngestService(platform)
-  await ingest.dropLeftoverStages()
   const metrics = new MetricsService(platform)
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {

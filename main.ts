@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   const settings = settingsFromEnv()
   const platform = await openPlatform(settings)
   const { app, ingest } = await buildApp(platform, { logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn' })
+  // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
+  await ingest.dropLeftoverStages()
 
   const generated = await platform.keys.bootstrapAdmin(settings.adminToken)
   if (generated) {
