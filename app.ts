@@ -3,6 +3,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import cookie from '@fastify/cookie'
 import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes } from './metrics/index.ts'
@@ -44,6 +45,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
+  // sessions of the dashboard: signed cookies (the secret is the warehouse's, see warehouse/users.ts)
+  await app.register(cookie, { secret: platform.users.secret })
   await app.register(warehouseRoutes, { platform })
   await app.register(ingestRoutes, { platform, service: ingest, bodyLimit })
   const assessment = new AssessmentService(platform, metrics)

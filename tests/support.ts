@@ -5,12 +5,13 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.ts'
 import { STREAMS, type StreamName } from '../ingest/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
+import type { SessionPolicy } from '../warehouse/index.ts'
 
 export const ADMIN = 'admin-test-token'
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` })
 
-export async function openTestApp(opts: { bodyLimit?: number } = {}) {
-  const platform = await openTestPlatform()
+export async function openTestApp(opts: { bodyLimit?: number; sessionPolicy?: Partial<SessionPolicy> } = {}) {
+  const platform = await openTestPlatform('Asia/Shanghai', opts.sessionPolicy)
   const { app } = await buildApp(platform, { bodyLimit: opts.bodyLimit })
   await platform.keys.bootstrapAdmin(ADMIN)
   return { platform, app, close: async () => (await app.close(), await platform.close()) }

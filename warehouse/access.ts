@@ -25,7 +25,17 @@ export interface Principal extends ApiKey {
   writableUnits(): string[] | undefined
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/** What a key or a signed-in user may read and write: a unit leader its units and everything under them. */
+export function principalFor(key: ApiKey, reference: ReferenceData): Principal {
+  const scoped = () => [...new Set(key.units.flatMap((u) => reference.withDescendants(u)))]
+  return {
+    ...key,
+    readableUnits: () => (key.role === 'unit_leader' ? scoped() : key.role === 'source' ? [] : undefined),
+    writableUnits: () => (key.role === 'admin' ? undefined : key.role === 'source' ? scoped() : []),
+  }
+}
 
 export class KeyStore {
   private byHash = new Map<string, ApiKey>()
@@ -65,15 +75,11 @@ export class KeyStore {
 
   authenticate(token: string): Principal | undefined {
     const key = this.byHash.get(hashToken(token))
-    if (!key) return undefined
-    const reference = this.reference
-    const scoped = () => [...new Set(key.units.flatMap((u) => reference.withDescendants(u)))]
-    return {
-      ...key,
-      readableUnits: () => (key.role === 'unit_leader' ? scoped() : key.role === 'source' ? [] : undefined),
-      writableUnits: () => (key.role === 'admin' ? undefined : key.role === 'source' ? scoped() : []),
-    }
+    return key ? principalFor(key, this.reference) : undefined
   }
+
+  /** Who a signed-in dashboard session is (set by the user store; keys and sessions are one check). */
+  sessions?: (cookieValue: string) => Principal | undefined
 
   /** Stores a key with a token chosen by the caller (the demo's well-known keys), once. */
   async ensureKey(key: ApiKey, token: string): Promise<void> {

@@ -6,6 +6,10 @@ export interface Settings {
   port: number
   timezone: string
   adminToken: string | undefined
+  /** Signs session cookies; without it a secret is generated once and kept in the warehouse. */
+  sessionSecret: string | undefined
+  /** How long a dashboard session lasts. */
+  sessionHours: number
   clickhouse: { url: string; username?: string; password?: string; database: string } | undefined
 }
 
@@ -16,12 +20,16 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`TIERSCOPE_PORT must be a port number, got ${JSON.stringify(env.TIERSCOPE_PORT)}`)
   }
+  const sessionHours = Number(env.TIERSCOPE_SESSION_HOURS ?? 8)
+  if (!(sessionHours > 0)) throw new Error(`TIERSCOPE_SESSION_HOURS must be a positive number of hours, got ${JSON.stringify(env.TIERSCOPE_SESSION_HOURS)}`)
   return {
     dataDir: env.TIERSCOPE_DATA_DIR ?? './data',
     host: env.TIERSCOPE_HOST ?? '127.0.0.1',
     port,
     timezone,
     adminToken: env.TIERSCOPE_ADMIN_TOKEN || undefined,
+    sessionSecret: env.TIERSCOPE_SESSION_SECRET || undefined,
+    sessionHours,
     clickhouse: env.CLICKHOUSE_URL
       ? {
           url: env.CLICKHOUSE_URL,

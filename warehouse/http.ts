@@ -1,5 +1,6 @@
 // What every module's routes share: errors with a code and a status, and who is calling.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type {} from '@fastify/cookie'
 import type { KeyStore, Principal, Role } from './access.ts'
 
 /** An error that becomes an HTTP answer `{ error: code, message }`. */
@@ -14,11 +15,21 @@ export class HttpError extends Error {
   }
 }
 
-/** The caller's key, or 401. */
+/** The dashboard's session cookie (signed, HttpOnly, SameSite=Strict). */
+export const SESSION_COOKIE = 'tierscope_session'
+
+/** The caller: an API key in the Authorization header, else a signed-in session's cookie; or 401. */
 export function principalOf(request: FastifyRequest, keys: KeyStore): Principal {
   const header = request.headers.authorization
+  const cookie = request.cookies?.[SESSION_COOKIE]
+  if (!header && cookie) {
+    const unsigned = request.unsignCookie(cookie)
+    const principal = unsigned.valid && unsigned.value ? keys.sessions?.(unsigned.value) : undefined
+    if (!principal) throw new HttpError(401, 'session_ended', 'Your session has ended or is not valid: sign in again.')
+    return principal
+  }
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-  if (!match) throw new HttpError(401, 'unauthorized', 'Send your key as "Authorization: Bearer <key>".')
+  if (!match) throw new HttpError(401, 'unauthorized', 'Sign in, or send your key as "Authorization: Bearer <key>".')
   const principal = keys.authenticate(match[1]!)
   if (!principal) throw new HttpError(401, 'unauthorized', 'This key is not known (or was revoked).')
   return principal

@@ -7,6 +7,7 @@ import { ReferenceData } from './reference.ts'
 import { KeyStore } from './access.ts'
 import { CaseStore } from './cases.ts'
 import { SettingsStore } from './settings.ts'
+import { DEFAULT_SESSION_POLICY, UserStore, type SessionPolicy } from './users.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
 export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings } from './client.ts'
@@ -14,11 +15,12 @@ export { Calendar, CalendarMissingError, officialCalendarFromPackage, type Calen
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
 export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
+export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { CaseStore, CASE_STATUSES, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
-export { HttpError, principalOf, requireRole, sendError } from './http.ts'
+export { HttpError, principalOf, requireRole, sendError, SESSION_COOKIE } from './http.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
 
 /** The opened warehouse with its stores, loaded and repaired: what the rest of the platform uses. */
@@ -29,23 +31,30 @@ export interface Platform {
   keys: KeyStore
   cases: CaseStore
   settings: SettingsStore
+  users: UserStore
   close(): Promise<void>
 }
 
-export async function openPlatform(settings: Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'>): Promise<Platform> {
-  const warehouse = await openWarehouse(settings)
+export async function openPlatform(
+  config: Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'sessionSecret' | 'sessionHours'>>,
+  sessionPolicy: Partial<SessionPolicy> = {},
+): Promise<Platform> {
+  const warehouse = await openWarehouse(config)
   try {
     const calendar = new Calendar(warehouse)
     const reference = new ReferenceData(warehouse)
     const keys = new KeyStore(warehouse, reference)
     const settings = new SettingsStore(warehouse)
     const cases = new CaseStore(warehouse, calendar, () => settings.get().warning_days)
+    const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs
+    const users = new UserStore(warehouse, reference, keys, { ...DEFAULT_SESSION_POLICY, ttlMs, ...sessionPolicy })
     await settings.load()
     await calendar.load()
     await reference.load()
     await keys.load()
+    await users.load(config.sessionSecret)
     await cases.repair()
-    return { warehouse, calendar, reference, keys, cases, settings, close: () => warehouse.close() }
+    return { warehouse, calendar, reference, keys, cases, settings, users, close: () => warehouse.close() }
   } catch (err) {
     await warehouse.close()
     throw err

@@ -170,6 +170,23 @@ export const migrations: Migration[] = [
         ENGINE = ReplacingMergeTree(updated_at) ORDER BY year`,
     ],
   },
+  {
+    version: 6,
+    name: 'dashboard users and their sign-in sessions',
+    statements: (tz) => [
+      // one row version per change (sign-in failures, lock-out, password): \`version\` orders them
+      `CREATE TABLE IF NOT EXISTS users (
+        username String, display_name String, role LowCardinality(String), units Array(String), password_hash String,
+        failed_logins UInt16, locked_until Nullable(DateTime64(3, '${tz}')), disabled UInt8,
+        created_at DateTime64(3, '${tz}'), version UInt64)
+        ENGINE = ReplacingMergeTree(version) ORDER BY username`,
+      // only the SHA-256 of a session token is stored: the token itself lives in the visitor's cookie
+      `CREATE TABLE IF NOT EXISTS sessions (
+        token_hash String, username String, created_at DateTime64(3, '${tz}'), expires_at DateTime64(3, '${tz}'),
+        revoked UInt8, version UInt64)
+        ENGINE = ReplacingMergeTree(version) ORDER BY token_hash TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

@@ -1,5 +1,6 @@
 // HTTP surface of the warehouse: health, keys, and the case read API of CONTRACT.md.
 import type { FastifyInstance } from 'fastify'
+import { sessionRoutes } from './session-routes.ts'
 import { ROLES, type Principal, type Role } from './access.ts'
 import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
 import { CalendarMissingError } from './calendar.ts'
@@ -53,6 +54,7 @@ const bool = { type: 'string', enum: ['true', 'false'] } as const
 export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts
   const tz = platform.warehouse.timezone
+  await app.register(sessionRoutes, { platform })
 
   app.get('/api/v1/health', { schema: { tags: ['system'], summary: 'Engine, time zone and calendar coverage', security: [] } }, async () => {
     const years = platform.calendar.loadedYears()

@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openPlatform, type Platform } from './index.ts'
+import { openPlatform, type Platform, type SessionPolicy } from './index.ts'
 
-export async function openTestPlatform(timezone = 'Asia/Shanghai'): Promise<Platform & { dataDir: string }> {
+export async function openTestPlatform(timezone = 'Asia/Shanghai', sessionPolicy: Partial<SessionPolicy> = {}): Promise<Platform & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tierscope-test-'))
-  const platform = await openPlatform({ dataDir, timezone, clickhouse: undefined })
+  const platform = await openPlatform({ dataDir, timezone, clickhouse: undefined }, sessionPolicy)
   return {
     ...platform,
     dataDir,
