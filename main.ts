@@ -2,12 +2,14 @@
 // district loaded first (on an empty warehouse only).
 import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
-import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role } from './warehouse/index.ts'
+import { ensureDashboardBuilt } from './dashboard/index.ts'
+import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role, type UserRole } from './warehouse/index.ts'
 
 const demo = process.argv.includes('--demo')
 
 async function main(): Promise<void> {
   const settings = settingsFromEnv()
+  await ensureDashboardBuilt(console.log)
   const platform = await openPlatform(settings)
   const { app, ingest } = await buildApp(platform, { logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn' })
   // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
@@ -58,7 +60,18 @@ async function ensureDemoKeys(platform: Platform): Promise<void> {
   if (hall) keys.push(['demo-leader-dhm', 'unit_leader', [hall.unit_id]], ['demo-source-dhm', 'source', [hall.unit_id]])
   for (const [token, role, units] of keys) await platform.keys.ensureKey({ key_id: token, name: token, role, units }, token)
   console.log(`Demo keys: ${keys.map(([t]) => t).join(', ')} (see README.md)`)
+  const users: Array<[username: string, display_name: string, role: UserRole, units: string[]]> = [
+    ['meeting', '联席会议成员', 'joint_meeting', []],
+    ['inspector', '效能监察员', 'inspector', []],
+    ['admin', '系统管理员', 'admin', []],
+  ]
+  if (hall) users.push(['leader-dhm', `${hall.name}负责人`, 'unit_leader', [hall.unit_id]])
+  for (const [username, display_name, role, units] of users) await platform.users.ensure({ username, display_name, role, units, password: DEMO_PASSWORD })
+  console.log(`Demo users (password ${DEMO_PASSWORD}): ${users.map(([u]) => u).join(', ')}`)
 }
+
+/** The demo users' password (README.md); only with --demo. */
+export const DEMO_PASSWORD = 'tierscope-demo'
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err)

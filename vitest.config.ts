@@ -6,6 +6,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     isolate: true,
+    globalSetup: ['tests/global-setup.ts'],
     include: ['{ingest,warehouse,metrics,dashboard,reports,tests}/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

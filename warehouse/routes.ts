@@ -7,7 +7,8 @@ import { CalendarMissingError } from './calendar.ts'
 import { HttpError, requireRole } from './http.ts'
 import type { Platform } from './index.ts'
 import type { TunableSettings } from './settings.ts'
-import { parseTimestamp } from './time.ts'
+import { localDate, parseTimestamp } from './time.ts'
+import { deadlineOf } from './deadline.ts'
 
 export const READER_ROLES: readonly Role[] = ['joint_meeting', 'unit_leader', 'inspector', 'admin']
 
@@ -97,6 +98,19 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     return reply.code(201).send({ token, name, role, units })
   })
 
+  // the district's structure and items, for names and drill-downs; a unit leader sees its own units
+  app.get('/api/v1/units', { schema: { tags: ['reference'], summary: 'The units (a unit leader: its own and those under them)' } }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const readable = principal.readableUnits()
+    const units = [...platform.reference.units.values()].filter((u) => !readable || readable.includes(u.unit_id))
+    return { units: units.sort((a, b) => a.tier - b.tier || a.unit_id.localeCompare(b.unit_id)) }
+  })
+
+  app.get('/api/v1/items', { schema: { tags: ['reference'], summary: 'The service items with their time limits' } }, async (request) => {
+    requireRole(request, platform.keys, READER_ROLES)
+    return { items: [...platform.reference.items.values()].sort((a, b) => a.item_code.localeCompare(b.item_code)) }
+  })
+
   app.get('/api/v1/settings', { schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning threshold, rectification and complaint limits' } }, async (request) => {
     requireRole(request, platform.keys, READER_ROLES)
     return platform.settings.get()
@@ -133,7 +147,17 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     if (!found || (allowed !== undefined && !allowed.includes(found.unit_id))) {
       throw new HttpError(404, 'not_found', `No case ${JSON.stringify(request.params.case_id)} is visible to this key as of ${new Date(asOf).toISOString()}.`)
     }
-    return found
+    // the deadline as a date, for people: from the limit, or the due_at the case was sent
+    let deadline: string | null = found.due_at ? found.due_at.slice(0, 10) : null
+    if (!deadline && found.limit_days !== null && found.elapsed_days !== null) {
+      const reference = found.stopped_at ? found.stopped_at.slice(0, 10) : localDate(asOf, tz)
+      try {
+        deadline = deadlineOf((d) => platform.calendar.isWorkingDay(d), reference, found.limit_days, found.elapsed_days)
+      } catch (err) {
+        if (!(err instanceof CalendarMissingError)) throw err
+      }
+    }
+    return { ...found, deadline }
   })
 
   app.get<{

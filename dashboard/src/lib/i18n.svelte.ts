@@ -1,0 +1,87 @@
+// Chinese first, English on a switch. The choice is kept in the browser (localStorage).
+export type Lang = 'zh' | 'en'
+
+const zh = {
+  app: '政务服务绩效分析', signIn: '登录', signOut: '退出', username: '用户名', password: '密码', signingIn: '正在登录…',
+  wrongPassword: '用户名或密码错误。', locked: '账号因多次登录失败已被锁定，请稍后再试或联系管理员。', sessionEnded: '登录已过期，请重新登录。',
+  meeting: '联席会议', unit: '本单位', inspect: '效能督查', quality: '数据质量', language: 'English',
+  year: '年度', period: '截至', ytd: '年初至今', tier: '层级', category: '类别', all: '综合',
+  tier1: '区级（中心及委办局）', tier2: '街道', tier3: '社区及企业服务站',
+  cost: '成本', efficiency: '效率', timeliness: '时效', satisfaction: '满意度',
+  rank: '排名', unitName: '单位', score: '得分', grade: '等级', sample: '样本', cases: '办件', ratings: '评价', movement: '较上期', smallSample: '样本小',
+  ranking: '同级排名', gradeSpread: '等级分布', heatmap: '单位 × 指标得分', trends: '月度趋势', units: '个单位', unitsCount: '单位数',
+  loading: '加载中…', empty: '暂无数据', error: '出错了', forbidden: '无权查看：该单位不在您的职责范围内。', retry: '重试',
+  targets: '年度目标', indicator: '指标', target: '目标', current: '当前', attainment: '完成度', projection: '年末预计', onTrack: '达标',
+  yes: '是', no: '否', tierMedian: '同层级中位数', pointsLost: '失分', why: '原因', overdueCases: '超期案件', badRatings: '差评', subUnits: '下属单位',
+  composite: '综合得分', exportCsv: '导出 CSV', exporting: '正在导出…', more: '加载更多',
+  overdue: '红牌（超期）', warning: '黄牌（临期）', district: '全区', item: '事项', caseId: '办件编号', status: '状态',
+  acceptedAt: '受理时间', dueAt: '办理时限', deadline: '截止日期', stoppedAt: '办结时间', daysOver: '超期工作日', elapsed: '已用工作日', limit: '时限（工作日）', suspended: '中止工作日',
+  timeline: '办理过程', event: '环节', time: '时间', channel: '渠道', staff: '经办人', backTo: '返回', openOverdue: '在办超期',
+  source: '来源系统', stream: '数据流', lastArrived: '最近到达', batches: '批次', accepted: '接收', duplicates: '重复', rejected: '拒收',
+  quarantine: '隔离区', reason: '原因', row: '行', calendar: '法定工作日历', calendarYears: '已加载年份', calendarMissing: '尚未加载 {year} 年国务院放假安排：{year} 年起的时限将无法计算。',
+  calendarOk: '已加载到 {year} 年。', rating: '评分', comment: '评价内容', handling: '处理记录', noAccess: '您的角色不能查看此页面。',
+  rows: '条', asOf: '数据截至', sampleCases: '件', sampleRatings: '条评价', new: '新', perUnit: '每单位',
+}
+type Key = keyof typeof zh
+
+const en: Record<Key, string> = {
+  app: 'Government service performance', signIn: 'Sign in', signOut: 'Sign out', username: 'User name', password: 'Password', signingIn: 'Signing in…',
+  wrongPassword: 'Wrong user name or password.', locked: 'This account is locked after repeated failed sign-ins; try later or ask an administrator.', sessionEnded: 'Your session has ended; sign in again.',
+  meeting: 'Joint meeting', unit: 'My unit', inspect: 'Inspection', quality: 'Data quality', language: '中文',
+  year: 'Year', period: 'As of', ytd: 'Year to date', tier: 'Tier', category: 'Category', all: 'Composite',
+  tier1: 'District (centre and bureaus)', tier2: 'Street halls', tier3: 'Community and enterprise stations',
+  cost: 'Cost', efficiency: 'Efficiency', timeliness: 'Timeliness', satisfaction: 'Satisfaction',
+  rank: 'Rank', unitName: 'Unit', score: 'Score', grade: 'Grade', sample: 'Sample', cases: 'cases', ratings: 'ratings', movement: 'Since last period', smallSample: 'small sample',
+  ranking: 'Ranking within the tier', gradeSpread: 'Spread of grades', heatmap: 'Unit × indicator scores', trends: 'Monthly trends', units: 'units', unitsCount: 'Units',
+  loading: 'Loading…', empty: 'No data', error: 'Something went wrong', forbidden: 'Not yours to see: this unit is outside your responsibility.', retry: 'Retry',
+  targets: 'Targets for the year', indicator: 'Indicator', target: 'Target', current: 'Now', attainment: 'Attainment', projection: 'Year-end projection', onTrack: 'On track',
+  yes: 'yes', no: 'no', tierMedian: 'Tier median', pointsLost: 'Points lost', why: 'Why', overdueCases: 'Overdue cases', badRatings: 'Bad ratings', subUnits: 'Units under it',
+  composite: 'Composite score', exportCsv: 'Export CSV', exporting: 'Exporting…', more: 'Load more',
+  overdue: 'Red card (overdue)', warning: 'Yellow card (due soon)', district: 'District', item: 'Item', caseId: 'Case', status: 'Status',
+  acceptedAt: 'Accepted', dueAt: 'Due', deadline: 'Deadline', stoppedAt: 'Stopped', daysOver: 'Working days over', elapsed: 'Working days used', limit: 'Limit (working days)', suspended: 'Suspended working days',
+  timeline: 'Timeline', event: 'Event', time: 'Time', channel: 'Channel', staff: 'Staff', backTo: 'Back to', openOverdue: 'Open overdue',
+  source: 'Source system', stream: 'Stream', lastArrived: 'Last arrived', batches: 'Batches', accepted: 'Accepted', duplicates: 'Duplicates', rejected: 'Rejected',
+  quarantine: 'Quarantine', reason: 'Reason', row: 'Row', calendar: 'Official working-day calendar', calendarYears: 'Years loaded', calendarMissing: 'The State Council arrangement for {year} is not loaded yet: deadlines from {year} on cannot be computed.',
+  calendarOk: 'Loaded up to {year}.', rating: 'Rating', comment: 'Comment', handling: 'Handling', noAccess: 'Your role cannot open this page.',
+  rows: 'rows', asOf: 'As of', sampleCases: 'cases', sampleRatings: 'ratings', new: 'new', perUnit: 'per unit',
+}
+
+function initialLang(): Lang {
+  try {
+    return localStorage.getItem('tierscope.lang') === 'en' ? 'en' : 'zh'
+  } catch {
+    return 'zh'
+  }
+}
+
+export const i18n = $state<{ lang: Lang }>({ lang: initialLang() })
+
+export function setLang(lang: Lang): void {
+  i18n.lang = lang
+  try {
+    localStorage.setItem('tierscope.lang', lang)
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en'
+}
+
+/** The text of `key` in the current language, with {name} placeholders filled in. */
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const text = (i18n.lang === 'en' ? en : zh)[key]
+  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''))
+}
+
+const EVENT_NAMES: Record<string, [string, string]> = {
+  submitted: ['申请', 'submitted'], accepted: ['受理', 'accepted'], supplement_requested: ['要求补正', 'supplement requested'],
+  supplement_received: ['补正收到', 'supplement received'], suspended: ['中止（暂停计时）', 'suspended'], resumed: ['恢复计时', 'resumed'],
+  transferred: ['转办', 'transferred'], approved: ['批准', 'approved'], rejected: ['不予受理/不予许可', 'rejected'],
+  completed: ['办结', 'completed'], withdrawn: ['撤回', 'withdrawn'], open: ['在办', 'open'],
+  verified: ['核实', 'verified'], rectified: ['整改', 'rectified'], revisited: ['回访', 'revisited'],
+}
+
+/** A case event type or status as people say it. */
+export const eventName = (type: string): string => EVENT_NAMES[type]?.[i18n.lang === 'zh' ? 0 : 1] ?? type
+
+export const GRADE_EN: Record<string, string> = { 优秀: 'Excellent', 良好: 'Good', 合格: 'Satisfactory', 基本合格: 'Fair', 不合格: 'Unsatisfactory' }
+export const gradeName = (grade: string | null): string => (grade === null ? '—' : i18n.lang === 'zh' ? grade : (GRADE_EN[grade] ?? grade))

@@ -1,0 +1,10 @@
+import type { CsvColumn } from './csv.ts'
+
+/** A column of a DataTable: what it exports, and how the cell shows. */
+export interface Column<R> extends CsvColumn<R> {
+  /** What the cell shows (defaults to the exported value). */
+  display?: (row: R) => string
+  href?: (row: R) => string | null
+  align?: 'left' | 'right' | 'center'
+  cls?: (row: R) => string
+}

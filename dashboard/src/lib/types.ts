@@ -1,0 +1,46 @@
+// The shapes of the API answers the dashboard reads (see /docs for the full OpenAPI).
+
+export interface AssessedIndicator {
+  id: string; name: string; category: string; value: number | null; numerator: number; denominator: number | null
+  scored_value: number | null; small_sample: boolean; target: number | null; score: number | null; weight: number
+  points: number; points_lost: number; explain: string | null
+}
+
+export interface AssessedUnit {
+  unit_id: string; name: string; tier: number; composite_score: number | null; grade: string | null; grade_en: string | null
+  rank: number | null; indicators: AssessedIndicator[]
+}
+
+export interface TierAssessment {
+  year: number; tier: number; scheme: { year: number; version: string; name: string }; from: string; to: string; units: AssessedUnit[]
+}
+
+export interface MetricRow { key: string | number; value: number | null; numerator: number; denominator: number | null }
+export interface MetricResult { metric: string; name: string; name_en: string; unit: string; direction: string; rows: MetricRow[] }
+
+export interface MetricDef { id: string; name: string; name_en: string; category: string; unit: string; direction: string; definition: string; definition_en: string }
+
+export interface CaseRow {
+  case_id: string; unit_id: string; item_code: string | null; status: string; accepted_at: string | null; stopped_at: string | null
+  due_at: string | null; limit_days: number | null; elapsed_days: number | null; suspended_days: number | null
+  on_time: boolean | null; overdue: boolean; warning: boolean; days_over: number | null
+}
+
+export interface CaseEvent {
+  event_id: string; type: string; occurred_at: string; unit_id: string; item_code: string | null; channel: string | null
+  due_at: string | null; to_unit_id: string | null; staff_id: string | null; applicant_type: string | null; attrs: Record<string, unknown> | null
+}
+
+export interface TargetRow {
+  metric: string; name: string; direction: string; target: number; target_scope: string; value: number | null
+  numerator: number; denominator: number | null; attainment: number | null; on_track: boolean | null
+  projection: number | null; projected_to_meet: boolean | null
+}
+
+export interface TrendMetric {
+  metric: string; name: string; name_en: string; unit: string; direction: string; target: number | null; target_scope: string | null
+  values: Array<{ month: string; value: number | null; numerator: number; denominator: number | null }>
+  tier_median: Array<number | null>
+}
+
+export interface Scheme { grades: Array<{ grade: string; grade_en: string; min: number }>; min_sample: number }

@@ -1,0 +1,295 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core against `main.ts
+// --demo` (a child process on its own data directory, the generated demo district). Each role
+// signs in through the form and walks its views; a unit leader is kept out of other units' pages
+// and data; a wrong password, a forged cookie and an expired session are refused. Every view is
+// saved as a screenshot under tests/artifacts/screenshots/ (README.md, "Screenshots").
+//
+// Without Chromium these tests are skipped with a message saying how to install it; .ci/run
+// installs it and sets TIERSCOPE_BROWSER_TESTS=required, which turns a missing browser into a failure.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type ServerProcess } from './bench/server.ts'
+
+const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
+const REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
+const AVAILABLE = existsSync(CHROMIUM)
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 'screenshots')
+const PASSWORD = 'tierscope-demo' // the demo users' password (README.md)
+const LEADER_UNIT = 'DC-S-DHM' // 东华门街道, the demo unit leader's hall
+
+if (!AVAILABLE && !REQUIRED) {
+  console.warn(
+    `\n  Browser tests SKIPPED: no Chromium at ${CHROMIUM}.\n` +
+    '  Install it with `sudo apt-get install -y chromium fonts-noto-cjk` (or point TIERSCOPE_CHROMIUM at a Chromium binary) and run `npm test` again.\n',
+  )
+}
+
+describe.runIf(REQUIRED && !AVAILABLE)('browser tests (required here)', () => {
+  it('finds Chromium', () => {
+    throw new Error(`TIERSCOPE_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}: apt-get install -y chromium fonts-noto-cjk`)
+  })
+})
+
+describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
+  let server: ServerProcess
+  let browser: Browser
+  let dataDir: string
+  const consoleErrors: string[] = []
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tierscope-browser-'))
+    mkdirSync(SHOTS, { recursive: true })
+    server = await startServer(dataDir, { demo: true, env: { TIERSCOPE_DEMO_CASES: '20000' } })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    })
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'zh-CN' })
+    const page = await context.newPage()
+    page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`))
+    return { context, page }
+  }
+
+  async function signIn(page: Page, username: string, password = PASSWORD): Promise<void> {
+    await page.goto(`${server.url}/login`)
+    await page.fill('input[name=username]', username)
+    await page.fill('input[name=password]', password)
+    await page.click('button[type=submit]')
+  }
+
+  /** Waits until the view's requests are answered and its charts are drawn. */
+  async function settled(page: Page): Promise<void> {
+    await page.waitForLoadState('networkidle')
+    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  }
+
+  /** The Chinese text a chart drew (ECharts' SVG renderer writes real text nodes). */
+  const chartText = (page: Page, label: string) => page.locator(`[data-chart="${label}"] svg`).first().textContent()
+
+  it('joint meeting: rankings, grades, heat map and trends, filters in the URL, English on a switch', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'meeting')
+    await page.waitForURL(/\/meeting/)
+    await settled(page)
+    const rows = page.locator('table[aria-label^="同级排名"] tbody tr')
+    expect(await rows.count()).toBe(17) // Dongcheng's 17 street halls
+    const first = await rows.first().locator('td').allTextContents()
+    expect(first[0]).toBe('1')
+    expect(Number(first[2])).toBeGreaterThan(0)
+    expect(await chartText(page, '等级分布')).toMatch(/优秀|良好|合格/)
+    expect(await chartText(page, 'on_time_rate')).toContain('按时办结率')
+    expect(await page.locator('[data-chart="单位 × 指标得分"] svg path').count()).toBeGreaterThan(17 * 5)
+    await shot(page, 'meeting-tier2')
+
+    // a filter is part of the address: changing it changes the URL, and the URL restores it
+    await page.selectOption('select[name=tier]', '1')
+    await page.waitForURL(/tier=1/)
+    await page.selectOption('select[name=category]', 'satisfaction')
+    await page.waitForURL(/category=satisfaction/)
+    await settled(page)
+    const shared = page.url()
+    const { context: other, page: second } = await newPage()
+    await signIn(second, 'meeting')
+    await second.waitForURL(/\/meeting/)
+    await second.goto(shared)
+    await settled(second)
+    expect(await second.locator('select[name=tier]').inputValue()).toBe('1')
+    expect(await second.locator('select[name=category]').inputValue()).toBe('satisfaction')
+    expect(await second.locator('table[aria-label^="同级排名"] th').allTextContents()).toContain('满意度')
+    await shot(second, 'meeting-tier1-satisfaction')
+    await other.close()
+
+    await page.click('[data-lang-switch]')
+    await expect.poll(() => page.locator('h1').textContent()).toContain('Joint meeting')
+    await settled(page)
+    await shot(page, 'meeting-english')
+    await page.click('[data-lang-switch]')
+
+    // a tablet: the same view in one column
+    await page.setViewportSize({ width: 820, height: 1180 })
+    await page.goto(`${server.url}/meeting?tier=3`)
+    await settled(page)
+    expect(await page.locator('table[aria-label^="同级排名"] tbody tr').count()).toBeGreaterThan(100)
+    await shot(page, 'meeting-tier3-tablet')
+    await context.close()
+  })
+
+  it('unit leader: targets, projection, trends against target and tier median, points lost and the cases behind them', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'leader-dhm')
+    await page.waitForURL(new RegExp(`/unit/${LEADER_UNIT}`))
+    await settled(page)
+    expect(await page.locator('h1').textContent()).toContain('东华门')
+    const targets = page.locator('table[aria-label="年度目标"] tbody tr')
+    expect(await targets.count()).toBeGreaterThan(3)
+    expect(await targets.first().locator('td').nth(2).textContent()).not.toBe('—')
+    const trendCharts = page.locator('[data-chart] svg')
+    expect(await trendCharts.count()).toBeGreaterThan(3)
+    expect(await page.locator('section').filter({ hasText: '月度趋势' }).locator('svg').first().textContent()).toMatch(/目标|同层级中位数/)
+    expect(await page.locator('table[aria-label="失分"] tbody tr td').first().textContent()).not.toBe('暂无数据')
+    await shot(page, 'unit-leader')
+
+    // one of its community stations (a unit under it) is its to see
+    const station = page.locator('.filters a[href^="/unit/"]').first()
+    await station.click()
+    await settled(page)
+    expect(await page.locator('[data-forbidden]').count()).toBe(0)
+
+    // another street hall is not: neither the page nor the API
+    await page.goto(`${server.url}/unit/DC-S-JS`)
+    await settled(page)
+    expect(await page.locator('[data-forbidden]').textContent()).toContain('无权查看')
+    await shot(page, 'unit-leader-other-unit-refused')
+    const statuses = await page.evaluate(async () => {
+      const get = async (u: string) => (await fetch(u)).status
+      return {
+        metric: await get('/api/v1/metrics/on_time_rate?scope=unit:DC-S-JS'),
+        targets: await get('/api/v1/targets?unit_id=DC-S-JS'),
+        ratings: await get('/api/v1/ratings?unit_id=DC-S-JS'),
+        district: await get('/api/v1/metrics/on_time_rate'),
+        own: await get('/api/v1/targets?unit_id=DC-S-DHM'),
+      }
+    })
+    expect(statuses).toEqual({ metric: 403, targets: 403, ratings: 403, district: 403, own: 200 })
+    const otherCases = await page.evaluate(async () => (await (await fetch('/api/v1/cases?unit_id=DC-S-JS&limit=5')).json()).rows.length)
+    expect(otherCases).toBe(0)
+    await context.close()
+  })
+
+  it('inspector: overdue and soon-due cases drilled from the district to one case, exported as CSV', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'inspector')
+    await page.waitForURL(/\/inspect/)
+    await settled(page)
+    await shot(page, 'inspector-district')
+    // district → tier → unit → item: follow the largest count at each level
+    for (const level of ['tier', 'unit', 'item']) {
+      const link = page.locator('table[aria-label] tbody tr td a[href^="/inspect"]').first()
+      expect(await link.count(), `a ${level} to drill into`).toBe(1)
+      await link.click()
+      await page.waitForURL(new RegExp(`[?&]${level}=`))
+      await settled(page)
+      await shot(page, `inspector-${level}`)
+    }
+    expect(page.url()).toMatch(/tier=\d.*unit=.*item=/)
+    const caseRows = page.locator('table[aria-label^="红牌"] tbody tr')
+    expect(await caseRows.count()).toBeGreaterThan(0)
+
+    // the list as CSV: every row, with a BOM for spreadsheets
+    const download = page.waitForEvent('download')
+    await page.click('[data-export="overdue-cases.csv"]')
+    const file = await (await download).path()
+    const csv = readFileSync(file!, 'utf8')
+    expect(csv.charCodeAt(0)).toBe(0xfeff)
+    expect(csv.split('\r\n')[0]).toContain('办件编号')
+    expect(csv.trim().split('\r\n').length - 1).toBe(await caseRows.count())
+
+    // the single case: its clock and every event
+    await caseRows.first().locator('a').click()
+    await page.waitForURL(/\/case\//)
+    await settled(page)
+    expect(await page.locator('.kpi').count()).toBe(7)
+    const events = page.locator('table[aria-label="办理过程"] tbody tr')
+    expect(await events.count()).toBeGreaterThan(1)
+    expect(await events.first().textContent()).toMatch(/申请|受理/)
+    await shot(page, 'inspector-case')
+
+    await page.goto(`${server.url}/inspect?kind=warning`)
+    await settled(page)
+    await shot(page, 'inspector-warning')
+    await context.close()
+  })
+
+  it('data quality: arrivals and volumes per source, the quarantine, calendar coverage', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'admin')
+    await page.waitForURL(/\/quality/)
+    await settled(page)
+    expect(await page.locator('table[aria-label="来源系统"] tbody tr').count()).toBe(6) // the demo's six streams
+    expect(await page.locator('[data-calendar]').textContent()).toMatch(/2026|放假安排/)
+    await shot(page, 'quality')
+    // the other roles do not see it
+    const { context: c2, page: p2 } = await newPage()
+    await signIn(p2, 'inspector')
+    await p2.waitForURL(/\/inspect/)
+    await p2.goto(`${server.url}/quality`)
+    await settled(p2)
+    expect(await p2.locator('.notice.error').textContent()).toContain('不能查看')
+    expect(await p2.evaluate(async () => (await fetch('/api/v1/ingest/log')).status)).toBe(403)
+    await c2.close()
+    await context.close()
+  })
+
+  it('refuses a wrong password and a forged cookie', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'meeting', 'not the password')
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('用户名或密码错误')
+    expect(page.url()).toContain('/login')
+    await shot(page, 'sign-in-refused')
+
+    await context.addCookies([{ name: 'tierscope_session', value: `${'A'.repeat(43)}.forgedsignature`, url: server.url }])
+    await page.goto(`${server.url}/meeting`)
+    await page.waitForURL(/\/login/)
+    expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
+    await context.close()
+  })
+
+  it('ends a session that expired: back to the sign-in page, with a message', async () => {
+    // a server of its own whose sessions last two seconds
+    const dir = mkdtempSync(join(tmpdir(), 'tierscope-browser-ttl-'))
+    const short = await startServer(dir, { env: { TIERSCOPE_SESSION_HOURS: String(2 / 3600) } })
+    try {
+      const put = await fetch(`${short.url}/api/v1/users/brief`, {
+        method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${short.adminToken}` },
+        body: JSON.stringify({ role: 'inspector', password: 'a long password' }),
+      })
+      expect(put.status).toBe(200)
+      const { context, page } = await newPage()
+      await page.goto(`${short.url}/login`)
+      await page.fill('input[name=username]', 'brief')
+      await page.fill('input[name=password]', 'a long password')
+      await page.click('button[type=submit]')
+      await page.waitForURL(/\/inspect/)
+      await new Promise((r) => setTimeout(r, 2500))
+      await page.goto(`${short.url}/inspect?tier=2`)
+      await page.waitForURL(/\/login/)
+      expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
+      await context.close()
+    } finally {
+      await short.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('signs out', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'inspector')
+    await page.waitForURL(/\/inspect/)
+    await page.click('[data-sign-out]')
+    await page.waitForURL(/\/login/)
+    await page.goto(`${server.url}/inspect`)
+    await page.waitForURL(/\/login/)
+    await context.close()
+  })
+
+  it('ran without errors in the page', () => {
+    expect(consoleErrors).toEqual([])
+  })
+})
