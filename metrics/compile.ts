@@ -1,6 +1,6 @@
 // Parts of indicators + (period, scope, by) → one parameterised ClickHouse query per source.
 // Every value is a bound parameter ({from:Date}, {units:Array(String)}, …).
-import { CALENDAR_WITH } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, CALENDAR_WITH } from '../warehouse/index.ts'
 import type { Part } from './catalog.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
@@ -8,9 +8,14 @@ export const GROUPINGS = ['unit', 'tier', 'item', 'channel', 'month', 'quarter',
 export type Grouping = (typeof GROUPINGS)[number]
 export const TIME_GROUPINGS: readonly Grouping[] = ['month', 'quarter', 'year']
 
+/** Groupings for use inside the service (not offered over HTTP): unit and month together, keyed `unit_id|YYYY-MM-01`. */
+export type InternalGrouping = Grouping | 'unit_month'
+
 /** The SQL key of a source row for a grouping; open cases are placed in the period whose end they are read at (`as_of`). */
-export function keyExpression(by: Grouping | undefined, dateColumn = 'at'): string {
+export function keyExpression(by: InternalGrouping | undefined, dateColumn = 'at'): string {
   switch (by) {
+    case 'unit_month':
+      return `concat(unit_id, '|', toString(toStartOfMonth(toDate(${dateColumn}))))`
     case undefined:
       return `'all'`
     case 'unit':
@@ -29,7 +34,7 @@ export function keyExpression(by: Grouping | undefined, dateColumn = 'at'): stri
 }
 
 /** Whether a source has a column for the grouping. */
-export function sourceSupports(source: SourceId, by: Grouping | undefined): boolean {
+export function sourceSupports(source: SourceId, by: InternalGrouping | undefined): boolean {
   if (by === 'item') return SOURCES[source].item
   if (by === 'channel') return SOURCES[source].channel
   return true
@@ -39,7 +44,7 @@ export function sourceSupports(source: SourceId, by: Grouping | undefined): bool
  * SELECT key, v0, v1, … FROM the source's rows in [from, to] (or, for open cases, at the moment of
  * the clock), in scope, grouped by key. `clock` is the case clock SQL for the sources built on it.
  */
-export function compileParts(source: SourceId, parts: Part[], by: Grouping | undefined, scoped: boolean, tz: string, clock: string): string {
+export function compileParts(source: SourceId, parts: Part[], by: InternalGrouping | undefined, scoped: boolean, tz: string, clock: string): string {
   const def = SOURCES[source]
   const where: string[] = []
   if (source !== 'open_cases') where.push('toDate(at) BETWEEN {from:Date} AND {to:Date}')
@@ -49,4 +54,31 @@ SELECT ${keyExpression(by, source === 'open_cases' ? 'as_of' : 'at')} AS key, ${
 FROM (${def.sql(tz, clock)})
 ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
 GROUP BY key`
+}
+
+/** The sources read from the daily aggregate (case_daily) when it is usable, and its kind for each. */
+export const DAILY_KIND: Partial<Record<SourceId, 'stopped' | 'accepted'>> = { stopped_cases: 'stopped', accepted_cases: 'accepted' }
+
+/**
+ * The same figures as compileParts for stopped or accepted cases, from the daily aggregate: the
+ * rows of cases with no event on or after the day of as_of (`split`; all rows when every stored
+ * event is at or before as_of), and through the clock (`clockSql`, compileParts over the cases
+ * the aggregate leaves out) the others. A case that needs a calendar year not loaded raises, as
+ * through the clock.
+ */
+export function compileDailyParts(source: SourceId, parts: Part[], by: InternalGrouping | undefined, scoped: boolean, tz: string, split: boolean, clockSql: string | null): string {
+  const kind = DAILY_KIND[source]!
+  const where = [`kind = '${kind}'`, 'day BETWEEN {from:Date} AND {to:Date}']
+  if (split) where.push(`last_day < toDate({as_of:DateTime64(3, '${tz}')})`)
+  if (scoped) where.push('unit_id IN {units:Array(String)}')
+  const values = parts.map((_, i) => `v${i}`)
+  const daily = `SELECT key, ${values.join(', ')} FROM (
+  SELECT ${keyExpression(by, 'at')} AS key, ${parts.map((p, i) => `toFloat64(${p.daily}) AS v${i}`).join(', ')}, sum(n) AS cases, sum(gaps) AS gaps
+  FROM (SELECT *, day AS at, nullIf(item_code, '') AS item_code, nullIf(channel, '') AS channel FROM case_daily FINAL WHERE ${where.join(' AND ')})
+  GROUP BY key
+  -- rows rewritten as zeros (no case left in them) are no figure
+  HAVING cases > 0
+) WHERE throwIf(gaps > 0, '${CALENDAR_GAP_MARKER}') = 0`
+  if (clockSql === null) return daily
+  return `SELECT key, ${values.map((v) => `sum(${v}) AS ${v}`).join(', ')} FROM (${daily}\nUNION ALL\n${clockSql}) GROUP BY key`
 }

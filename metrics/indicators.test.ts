@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyReference, IngestService, type StreamName } from '../ingest/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
+import { dailyBasis } from '../warehouse/index.ts'
 import { INDICATORS } from './catalog.ts'
 import { MetricsService } from './service.ts'
 
@@ -215,11 +216,15 @@ beforeAll(async () => {
     expect(receipt.rejected, `${stream}: ${JSON.stringify(receipt.errors)}`).toBe(0)
   }
   metrics = new MetricsService(p)
+  // the items were loaded after the (empty) daily aggregate was built: build it on them now
+  await p.cases.rebuildDaily()
 }, 120_000)
 afterAll(async () => p?.close())
 
 describe('every indicator, by unit, against an independent computation', () => {
   it.each(INDICATORS.map((i) => i.id))('%s', async (id) => {
+    // the case indicators read the daily aggregate
+    expect(p.cases.dailyReady(dailyBasis(p.calendar, p.reference.items.values()))).toBe(true)
     const result = await metrics.run(id, { ...PERIOD, by: 'unit', asOfMs: AS_OF })
     const want = expected(id)
     const got = new Map(result.rows.map((r) => [String(r.key), r]))
@@ -289,5 +294,25 @@ describe('ratios are ratios of sums', () => {
     const byMonth = await metrics.run('overdue_open', { ...PERIOD, by: 'month', asOfMs: AS_OF })
     // c9 (accepted 3 Nov, 3 working days) is overdue from 7 Nov: at the ends of November and December
     expect(byMonth.rows.map((r) => [r.key, r.value])).toEqual([['2025-11-01', 1], ['2025-12-01', 1]])
+  })
+})
+
+describe('the daily aggregate', () => {
+  const moments = ['2025-12-31T23:59:59+08:00', '2025-03-06T12:00:00+08:00', '2025-07-02T12:00:00+08:00']
+  const onDaily = INDICATORS.filter((i) => [i.numerator, i.denominator].some((part) => part?.daily)).map((i) => i.id)
+  it.each(onDaily)('%s: the same rows as through the clock, as of past moments', async (id) => {
+    expect(p.cases.dailyReady(dailyBasis(p.calendar, p.reference.items.values()))).toBe(true)
+    for (const at of moments) {
+      for (const by of ['unit', 'month', id === 'cost_per_case' || id === 'cases_per_staff' || id === 'complaints_per_10k' ? 'tier' : 'channel'] as const) {
+        const req = { ...PERIOD, by, asOfMs: Date.parse(at) }
+        const viaDaily = await metrics.run(id, req)
+        metrics.useDaily = false
+        try {
+          expect(viaDaily, `${id} by ${by} as of ${at}`).toEqual(await metrics.run(id, req))
+        } finally {
+          metrics.useDaily = true
+        }
+      }
+    }
   })
 })

@@ -1,8 +1,8 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
-import { localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { dailyBasis, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
-import { compileParts, sourceSupports, TIME_GROUPINGS, type Grouping } from './compile.ts'
+import { compileDailyParts, compileParts, DAILY_KIND, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
 export interface MetricRequest {
@@ -10,7 +10,7 @@ export interface MetricRequest {
   to?: string
   /** Units in scope (already resolved from district / tier:N / unit:ID); undefined = district. */
   units?: string[]
-  by?: Grouping
+  by?: InternalGrouping
   asOfMs: number
 }
 
@@ -75,6 +75,18 @@ type Totals = Map<string, { numerator: number; denominator: number; quantile?: n
 export class MetricsService {
   constructor(private readonly platform: Platform) {}
 
+  /** Off: every question through the clock (tests compare both ways). */
+  useDaily = true
+
+  /** Whether the daily aggregate answers a source's parts at `asOfMs`. */
+  private dailyUsable(source: SourceId, parts: Part[], asOfMs: number): boolean {
+    if (!this.useDaily || !DAILY_KIND[source] || parts.some((p) => p.daily === undefined)) return false
+    const { calendar, cases, reference, warehouse } = this.platform
+    // a moment outside the loaded calendar: the clock's way says which years are missing
+    if (calendar.missingYears([Number(localDate(asOfMs, warehouse.timezone).slice(0, 4))]).length > 0) return false
+    return cases.dailyReady(dailyBasis(calendar, reference.items.values()))
+  }
+
   indicator(id: string): Indicator {
     const indicator = INDICATOR_BY_ID.get(id)
     if (!indicator) throw new UnknownMetricError(id)
@@ -90,9 +102,10 @@ export class MetricsService {
     const parts = [indicator.numerator, indicator.denominator, indicator.quantile, indicator.plusOpenAtEnd].filter((p): p is Part => p !== undefined && p !== null)
     for (const p of parts) if (!sourceSupports(p.source, req.by)) throw new UnsupportedGroupingError(id, req.by!)
 
-    // months of the period up to as_of, for per-month averages (staff FTE)
+    // months of the period up to as_of, for per-month averages (staff FTE): one for a row of one month
     const lastDay = to < asOfDate ? to : asOfDate
-    const months = Math.max(1, periodsOf('month', from, lastDay).length)
+    const monthly = req.by === 'month' || req.by === 'unit_month'
+    const months = monthly ? 1 : Math.max(1, periodsOf('month', from, lastDay).length)
     const params = {
       from, to, units: req.units, months,
       unit_tier: Object.fromEntries([...this.platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
@@ -110,8 +123,9 @@ export class MetricsService {
     for (const [source, sourceParts] of bySource) {
       let at: number | number[] = req.asOfMs
       if (source === 'open_cases') {
-        const ends = req.by && TIME_GROUPINGS.includes(req.by)
-          ? periodsOf(req.by as 'month', from, to).map((p) => (p.last < to ? p.last : to))
+        const timeBy = req.by === 'unit_month' ? 'month' : req.by
+        const ends = timeBy && TIME_GROUPINGS.includes(timeBy)
+          ? periodsOf(timeBy as 'month', from, to).map((p) => (p.last < to ? p.last : to))
           : [to]
         at = ends
           .map((last) => Math.min(parseTimestamp(`${last}T23:59:59.999`, tz)!, req.asOfMs))
@@ -166,7 +180,10 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     // narrow the cases by their stored facts before any clock work: exact for the period's
     // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now"
     const mode = cases.clockMode(asOfMs)
+    const daily = !Array.isArray(at) && this.dailyUsable(source, parts, asOfMs)
     const narrow = [
+      // the cases the daily aggregate leaves out: those with an event on or after the day of as_of
+      daily ? 'toDate(last_at) >= toDate(as_of)' : '',
       source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date}' : '',
       source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date}' : '',
       source === 'open_cases' ? 'ifNull(f_stopped_at > as_of, true) AND ifNull(f_withdrawn_at > as_of, true)' : '',
@@ -176,7 +193,11 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     // the clock's parameters are the same for every source (calendar, as_of) but for the list of
     // moments open cases are read at, which only their subquery uses
     const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(req.asOfMs, filter, mode)
-    return { sql: compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql), params: clock.params }
+    const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
+    if (!daily) return { sql, params: clock.params }
+    // every stored event at or before as_of: the aggregate alone answers
+    const split = mode !== 'facts'
+    return { sql: compileDailyParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, split, split ? sql : null), params: clock.params }
   }
 }
 

@@ -3,6 +3,7 @@ import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
+import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
 import { epochSeconds, nowSeconds, toRfc3339 } from './time.ts'
 import { sqlString } from './sql.ts'
@@ -75,6 +76,61 @@ const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
   toUnixTimestamp64Milli(due_at) AS due_ms, limit_days, elapsed_days, suspended_days, on_time, overdue, warning, days_over`
 
 
+/** The measures of case_daily (migration 7), each the sum over the cases of a row. */
+export const DAILY_MEASURES = ['n', 'n_completed', 'n_verdict', 'n_on_time', 'n_late', 'late_days_over', 'elapsed_sum', 'elapsed_n', 'n_no_supplement', 'n_instant',
+  'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'gaps'] as const
+export type DailyMeasure = (typeof DAILY_MEASURES)[number]
+
+const WITH_STATUTORY = 'isNotNull(statutory_days) AND statutory_days > 0'
+/** Each measure of a stopped case, over the clock's columns. */
+const STOPPED_MEASURES: Record<DailyMeasure, string> = {
+  n: 'count()',
+  n_completed: "countIf(status = 'completed')",
+  n_verdict: 'countIf(on_time IS NOT NULL)',
+  n_on_time: 'countIf(on_time = true)',
+  n_late: 'countIf(on_time = false)',
+  late_days_over: 'sumIf(days_over, on_time = false)',
+  elapsed_sum: 'sum(ifNull(elapsed_days, 0))',
+  elapsed_n: 'countIf(elapsed_days IS NOT NULL)',
+  n_no_supplement: 'countIf(NOT had_supplement)',
+  n_instant: 'countIf(limit_days = 0)',
+  promise_cut_sum: `sumIf(statutory_days - limit_days, ${WITH_STATUTORY} AND isNotNull(limit_days))`,
+  promise_statutory_sum: `sumIf(statutory_days, ${WITH_STATUTORY} AND isNotNull(limit_days))`,
+  statutory_elapsed_sum: `sumIf(ifNull(elapsed_days, 0), ${WITH_STATUTORY})`,
+  statutory_sum: `sumIf(statutory_days, ${WITH_STATUTORY})`,
+  gaps: 'countIf(calendar_gap)',
+}
+/** An accepted case counts once (its channel is part of the row's key). */
+const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
+  DAILY_MEASURES.map((m) => [m, m === 'n' ? 'count()' : m === 'gaps' ? 'countIf(calendar_gap)' : '0']),
+) as Record<DailyMeasure, string>
+
+/**
+ * What the daily aggregate's figures depend on besides the cases: the items' limits and the
+ * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
+ */
+export function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
+  const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
+  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits])).digest('hex').slice(0, 32)
+}
+
+/** The working days of every loaded year (not where the W() array starts: differences do not depend on it). */
+const calendarBases = new WeakMap<object, string>()
+function calendarBasis(calendar: Calendar): string {
+  const index = calendar.workingDayIndex() // a new object whenever the calendar changes
+  let basis = calendarBases.get(index)
+  if (basis === undefined) {
+    const hash = createHash('sha256')
+    for (const year of calendar.loadedYears()) {
+      let flags = `${year}:`
+      for (let d = Date.UTC(year, 0, 1); d < Date.UTC(year + 1, 0, 1); d += 86_400_000) flags += calendar.isWorkingDay(new Date(d).toISOString().slice(0, 10)) ? '1' : '0'
+      hash.update(flags)
+    }
+    calendarBases.set(index, (basis = hash.digest('hex')))
+  }
+  return basis
+}
+
 export class CaseStore {
   constructor(
     private readonly warehouse: Warehouse,
@@ -85,6 +141,81 @@ export class CaseStore {
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
+
+  /** The basis (dailyBasis) the daily aggregate was last built whole on; undefined = not built. */
+  private dailyBuiltOn: string | undefined
+  private dailyRebuilding: Promise<void> | undefined
+
+  /** Whether case_daily holds every case's figures for the current items and calendar. */
+  dailyReady(basis: string): boolean {
+    if (this.dailyBuiltOn === basis) return true
+    // items or the calendar changed (or it was never built): rebuild it, and meanwhile let
+    // questions take the way through the clock
+    if (this.dailyBuiltOn !== undefined && !this.dailyRebuilding) {
+      this.dailyRebuilding = this.rebuildDaily()
+        .catch((err: unknown) => console.error('tierscope: rebuilding case_daily failed', err))
+        .finally(() => (this.dailyRebuilding = undefined))
+    }
+    return false
+  }
+
+  /** The current basis, from the stored items and the calendar in memory. */
+  private async currentBasis(): Promise<string> {
+    const items = await queryRows<{ item_code: string; promised_days: number | null; statutory_days: number | null }>(
+      this.warehouse, 'SELECT item_code, promised_days, statutory_days FROM items FINAL')
+    return dailyBasis(this.calendar, items)
+  }
+
+  /**
+   * The aggregate rows of the (kind, day, unit) in \`touched\` (a relation of kind, day, unit_id),
+   * rebuilt from case_state: every row of them replaced, rows left without cases rewritten as zeros.
+   * \`touched\` null = every row.
+   */
+  private async writeDaily(touched: string | null, params: Record<string, unknown>): Promise<void> {
+    const tz = this.warehouse.timezone
+    const inTouched = (kind: string, day: string, unit: string) => (touched === null ? 'true' : `(${day}, ${unit}) IN (SELECT day, unit_id FROM (${touched}) WHERE kind = '${kind}')`)
+    const caseFilter = touched === null
+      ? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL"
+      : `(f_status IN ('completed', 'rejected') AND ${inTouched('stopped', 'toDate(f_stopped_at)', 'f_unit_id')})
+         OR (f_accepted_at IS NOT NULL AND ${inTouched('accepted', 'toDate(f_accepted_at)', 'f_unit_id')})`
+    // read at this moment from the stored facts: the stopped cases' figures do not depend on it
+    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag')
+    const keys = 'kind, day, unit_id, last_day, item_code, channel'
+    const rows = (kind: 'stopped' | 'accepted', measures: Record<DailyMeasure, string>, at: string) => `
+      SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, toDate(last_at) AS last_day, ifNull(item_code, '') AS item_code, ifNull(accepted_channel, '') AS channel,
+        ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${measures[m]}, 0)) AS ${m}`).join(', ')}
+      FROM (${clock}) AS c
+      WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'} AND ${inTouched(kind, `toDate(${at})`, 'unit_id')}
+      GROUP BY ${keys}`
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_daily (${keys}, ${DAILY_MEASURES.join(', ')}, version)
+        SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6)))
+        FROM (
+          SELECT toString(kind) AS kind, day, unit_id, last_day, item_code, channel, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL
+          ${touched === null ? '' : `WHERE (toString(kind), day, unit_id) IN (SELECT kind, day, unit_id FROM (${touched}))`}
+          UNION ALL ${rows('stopped', STOPPED_MEASURES, 'stopped_at')}
+          UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
+        )
+        GROUP BY ${keys}`,
+      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays()), ...params },
+    })
+  }
+
+  /** Rebuilds the whole daily aggregate from case_state (start-up backfill; items or calendar changed). */
+  async rebuildDaily(): Promise<void> {
+    const basis = await this.currentBasis()
+    await this.writeDaily(null, {})
+    await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: basis, updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    this.dailyBuiltOn = basis
+  }
+
+  /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
+  private async loadDaily(): Promise<void> {
+    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
+    const basis = await this.currentBasis()
+    if (stored?.value === basis) this.dailyBuiltOn = basis
+    else await this.rebuildDaily()
+  }
 
   /**
    * Reads the latest and the earliest event time, of every case or of one batch's cases (events
@@ -139,6 +270,18 @@ export class CaseStore {
 
   /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
   async refreshBatch(batchId: string): Promise<void> {
+    const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID}'
+    // where the batch's cases stood in the daily aggregate before (kept, for a rerun after a crash)
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_daily_pending (batch_id, kind, day, unit_id, queued_at)
+        SELECT DISTINCT {batch:UUID}, kind, day, unit_id, now64(3) FROM (
+          SELECT 'stopped' AS kind, toDate(f_stopped_at) AS day, f_unit_id AS unit_id FROM case_state
+          WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
+          UNION ALL
+          SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state
+          WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
+      query_params: { batch: batchId },
+    })
     await this.warehouse.client.command({
       query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
         SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
@@ -159,6 +302,15 @@ export class CaseStore {
       query_params: { batch: batchId },
     })
     await this.loadLatestEvent(batchId)
+    // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
+    await this.writeDaily(`
+      SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id = {batch:UUID}
+      UNION ALL
+      SELECT 'stopped', toDate(f_stopped_at), f_unit_id FROM case_state FINAL
+      WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
+      UNION ALL
+      SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state FINAL
+      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, { batch: batchId })
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
       values: [{ batch_id: batchId, done_at: nowSeconds() }],
@@ -174,6 +326,7 @@ export class CaseStore {
       `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,
     )
     for (const { batch_id } of pending) await this.refreshBatch(batch_id)
+    await this.loadDaily()
     return pending.length
   }
 

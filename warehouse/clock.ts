@@ -91,29 +91,32 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, had_supplement, statutory_days, as_of (the moment read at). Times are DateTime64 in the district's zone.
+ * first_at, last_at (the case's last event stored), had_supplement, statutory_days, as_of (the moment read at). Times are DateTime64 in the district's zone.
  *
  * Two ways to the same facts: stored from all of a case's events (right whenever the case has no
  * event later than as_of), or derived from its events up to as_of. 'hybrid' (the default) reads
  * each case the cheap way it can; 'facts' and 'events' force one way (tests compare them).
  * `caseFilter` narrows the cases read from case_state (its key, case_id, or
  * the stored facts, which only ever narrow correctly: a stop on or before as_of is the first stop).
+ * `gaps`: a case that needs a day of a year whose calendar is not loaded makes the query raise
+ * ('throw'), or is kept with `calendar_gap` true ('flag': for the daily aggregate, which must
+ * never fail an ingest; questions over it raise when they meet such a case).
  */
-export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false): string {
+export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw'): string {
   // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
   // that "open and overdue at the end of every month" is one query, not twelve
   const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
   const states = (when: string) => `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_state FINAL)
     WHERE first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}${when}`
   // the stored facts, right for every case with no event after as_of
-  const fromFacts = `SELECT case_id, first_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
+  const fromFacts = `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
       coalesce(f_stopped_at, f_withdrawn_at, as_of) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
       f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement
     FROM (${states(mode === 'hybrid' ? ' AND last_at <= as_of' : '')})`
   // the facts derived from the events up to as_of, for cases with events after it
-  const fromEvents = `SELECT case_id, first_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
+  const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
-    FROM (${eventFactsSql(`SELECT case_id, first_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'as_of'], '', 'as_of')})`
+    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of')})`
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${fromEvents}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
@@ -142,7 +145,7 @@ SELECT
   multiIf(NOT overdue, NULL,
           isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, as_of))')}) - (${W('toDate(due_at)')}))),
           toInt32(elapsed_days - limit_days)) AS days_over,
-  accepted_channel, first_at, had_supplement, statutory_days, as_of
+  accepted_channel, first_at, last_at, had_supplement, statutory_days, as_of${gaps === 'flag' ? ', calendar_gap' : ''}
 FROM (
   SELECT
     c.*,
@@ -156,10 +159,10 @@ FROM (
     -- a suspension still running (no end yet) or ending after the clock stops ends with the clock
     arrayMap(s -> (${W('toDate(s.1)')}, ${W('toDate(least(ifNull(s.2, end_at), end_at))')}), open_suspensions) AS suspension_w,
     arraySum(arrayMap(x -> greatest(0, x.2 - x.1), suspension_w)) AS suspended_days_raw,
-    throwIf(clock_started AND (w_start < 0 OR w_end < 0 OR arrayExists(x -> x.1 < 0 OR x.2 < 0, suspension_w)),
-            '${CALENDAR_GAP_MARKER}') AS calendar_check
+    clock_started AND (w_start < 0 OR w_end < 0 OR arrayExists(x -> x.1 < 0 OR x.2 < 0, suspension_w)) AS calendar_gap${gaps === 'throw' ? `,
+    throwIf(calendar_gap, '${CALENDAR_GAP_MARKER}') AS calendar_check` : ''}
   FROM (${cases}) AS c
   LEFT JOIN (SELECT item_code, promised_days, statutory_days, warning_days, warning_share FROM items FINAL) AS it ON it.item_code = c.item_code
-)
-WHERE calendar_check = 0`
+)${gaps === 'throw' ? `
+WHERE calendar_check = 0` : ''}`
 }

@@ -1,0 +1,119 @@
+// The daily aggregate of cases (case_daily) kept by the case refresh: after late events (stops,
+// transfers and deadlines that arrive in a later batch than the rest of their case), every case
+// indicator read from it equals the same question through the clock, now and as of past moments;
+// a refresh run twice changes nothing; a change of items is not read until the aggregate is rebuilt.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyReference, IngestService } from '../ingest/index.ts'
+import { demoReference, demoStream } from '../ingest/demo/index.ts'
+import { dailyBasis, queryRows } from '../warehouse/index.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+import { INDICATORS } from './catalog.ts'
+import { MetricsService, type MetricRequest } from './service.ts'
+
+let p: Awaited<ReturnType<typeof openTestPlatform>>
+let metrics: MetricsService
+const principal = { key_id: 'test', name: 'test', writableUnits: () => undefined }
+const asParsed = (records: object[]) => records.map((value, i) => ({ row: i + 1, raw: '', value }))
+const PERIOD = { from: '2025-01-01', to: '2025-06-30' }
+const MOMENTS = ['2025-06-30T23:59:59+08:00', '2025-03-31T23:59:59+08:00', '2025-05-15T12:00:00+08:00']
+const ON_DAILY = INDICATORS.filter((i) => [i.numerator, i.denominator].some((part) => part?.daily)).map((i) => i.id)
+
+async function bothWays(id: string, req: MetricRequest) {
+  const viaDaily = await metrics.run(id, req)
+  metrics.useDaily = false
+  try {
+    return { viaDaily, viaClock: await metrics.run(id, req) }
+  } finally {
+    metrics.useDaily = true
+  }
+}
+
+beforeAll(async () => {
+  p = await openTestPlatform()
+  const ref = demoReference()
+  for (const kind of ['units', 'items'] as const) expect((await applyReference(p, kind, asParsed(ref[kind]))).ok).toBe(true)
+  await p.cases.rebuildDaily() // on the items, before any case: from here on only refreshes keep it
+  const ingest = new IngestService(p)
+  const events = [...demoStream('case-events', { cases: 2500, from: '2025-01-01', to: '2025-06-30' }, (d) => p.calendar.isWorkingDay(d))].flat() as Array<Record<string, unknown>>
+  // every third case's last event (a stop, a withdrawal, a transfer…) and every deadline re-sent
+  // after a suspension arrive in a later batch than the rest of the case
+  const byCase = new Map<string, Array<Record<string, unknown>>>()
+  for (const e of events) byCase.set(String(e.case_id), [...(byCase.get(String(e.case_id)) ?? []), e])
+  const late = new Set<unknown>()
+  let k = 0
+  for (const evs of byCase.values()) {
+    if (k++ % 3 === 0 && evs.length > 1) late.add(evs[evs.length - 1]!.event_id)
+    evs.filter((e, i) => i > 1 && e.due_at).forEach((e) => late.add(e.event_id))
+  }
+  expect(late.size).toBeGreaterThan(500)
+  const first = events.filter((e) => !late.has(e.event_id))
+  const second = events.filter((e) => late.has(e.event_id))
+  for (let i = 0; i < first.length; i += 4000) expect((await ingest.ingest('case-events', asParsed(first.slice(i, i + 4000)), principal)).rejected).toBe(0)
+  for (let i = 0; i < second.length; i += 700) expect((await ingest.ingest('case-events', asParsed(second.slice(i, i + 700)), principal)).rejected).toBe(0)
+  // and cases completed in April get an event on 20 May that moves their deadline before the stop:
+  // as of 15 May they were on time, from 20 May on they are late (the facts stored say late)
+  const moved = [...byCase.values()]
+    .map((evs) => evs.find((e) => e.type === 'completed' && String(e.occurred_at).startsWith('2025-04')))
+    .filter((e): e is Record<string, unknown> => e !== undefined)
+    .slice(0, 60)
+    .map((e, i) => ({ ...e, event_id: `moved-${i}`, type: 'approved', occurred_at: '2025-05-20T10:00:00+08:00', due_at: '2025-04-01T00:00:00+08:00' }))
+  expect(moved.length).toBe(60)
+  expect((await ingest.ingest('case-events', asParsed(moved), principal)).rejected).toBe(0)
+  metrics = new MetricsService(p)
+}, 300_000)
+afterAll(async () => p?.close())
+
+describe('the daily aggregate after late events', () => {
+  it('is read (nothing rebuilt it whole since the items were loaded)', () => {
+    expect(p.cases.dailyReady(dailyBasis(p.calendar, p.reference.items.values()))).toBe(true)
+  })
+
+  it.each(ON_DAILY)('%s: the same rows as through the clock, now and as of past moments', async (id) => {
+    for (const at of MOMENTS) {
+      for (const by of ['unit', 'month'] as const) {
+        const { viaDaily, viaClock } = await bothWays(id, { ...PERIOD, by, asOfMs: Date.parse(at) })
+        expect(viaDaily.rows.length, `${id} by ${by} as of ${at}`).toBeGreaterThan(0)
+        expect(viaDaily, `${id} by ${by} as of ${at}`).toEqual(viaClock)
+      }
+    }
+  })
+
+  it('takes a case with an event after as_of through the clock', async () => {
+    const before = await bothWays('on_time_rate', { from: '2025-04-01', to: '2025-04-30', asOfMs: Date.parse('2025-05-15T12:00:00+08:00') })
+    const after = await bothWays('on_time_rate', { from: '2025-04-01', to: '2025-04-30', asOfMs: Date.parse('2025-05-25T12:00:00+08:00') })
+    expect(before.viaDaily).toEqual(before.viaClock)
+    expect(after.viaDaily).toEqual(after.viaClock)
+    // the moved deadlines made some of April's stops late between the two moments
+    expect(after.viaDaily.rows[0]!.numerator).toBeLessThan(before.viaDaily.rows[0]!.numerator)
+  })
+
+  it('holds each (kind, day, unit) once, and a refresh run again changes no figure', async () => {
+    const [before] = await queryRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
+    const [{ batch_id }] = (await queryRows<{ batch_id: string }>(p.warehouse, 'SELECT batch_id FROM case_refresh_done ORDER BY done_at DESC LIMIT 1')) as [{ batch_id: string }]
+    await p.cases.refreshBatch(batch_id)
+    const [after] = await queryRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
+    expect(after).toEqual(before)
+    const [cases] = await queryRows<{ stopped: string; accepted: string }>(p.warehouse,
+      `SELECT countIf(f_status IN ('completed', 'rejected')) AS stopped, countIf(f_accepted_at IS NOT NULL) AS accepted FROM case_state FINAL`)
+    const [daily] = await queryRows<{ stopped: string; accepted: string }>(p.warehouse,
+      `SELECT sumIf(n, kind = 'stopped') AS stopped, sumIf(n, kind = 'accepted') AS accepted FROM case_daily FINAL`)
+    expect(daily).toEqual(cases)
+    const { viaDaily, viaClock } = await bothWays('on_time_rate', { ...PERIOD, by: 'unit', asOfMs: Date.parse(MOMENTS[0]!) })
+    expect(viaDaily).toEqual(viaClock)
+  })
+
+  it('is not read after the items change until it is rebuilt on them', async () => {
+    const items = [...p.reference.items.values()]
+    const item = items.find((i) => i.promised_days !== null && i.promised_days !== undefined && i.promised_days > 1)!
+    await p.reference.upsertItems([{ ...item, promised_days: item.promised_days! - 1 }])
+    const basis = () => dailyBasis(p.calendar, p.reference.items.values())
+    expect(p.cases.dailyReady(basis())).toBe(false) // and starts the rebuild
+    const req = { ...PERIOD, by: 'unit' as const, asOfMs: Date.parse(MOMENTS[0]!) }
+    const { viaDaily, viaClock } = await bothWays('on_time_rate', req)
+    expect(viaDaily).toEqual(viaClock)
+    for (let i = 0; i < 200 && !p.cases.dailyReady(basis()); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(p.cases.dailyReady(basis())).toBe(true)
+    const again = await bothWays('on_time_rate', req)
+    expect(again.viaDaily).toEqual(again.viaClock)
+  })
+})
