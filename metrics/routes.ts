@@ -5,6 +5,7 @@ import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
 import type { AssessmentService } from './assessment.ts'
+import { unitTrend } from './trend.ts'
 
 const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
 
@@ -96,4 +97,51 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       }
     },
   )
+
+  const trendValue = {
+    type: 'object', required: ['month', 'value', 'numerator', 'denominator'],
+    properties: { month: { type: 'string' }, value: { type: ['number', 'null'] }, numerator: { type: 'number' }, denominator: { type: ['number', 'null'] } },
+  } as const
+  app.get<{ Querystring: { unit_id: string; year?: number; as_of?: string } }>('/api/v1/trend', {
+    schema: {
+      tags: ['metrics'],
+      summary: 'A unit\'s monthly trend of every indicator it has a target for: its value each month of the year to date, its tier\'s median, the target',
+      description: 'Targets are resolved as in GET /api/v1/targets (unit, else tier, else district). `values` is the unit with the units below it; ' +
+        '`tier_median` is, per month, the median of the values of the tier\'s units (each on its own records; units without a figure that month left out).',
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['unit_id'],
+        properties: { unit_id: { type: 'string' }, year: { type: 'integer', minimum: 2000, maximum: 2100 }, as_of: { type: 'string' } },
+      },
+      response: {
+        200: {
+          type: 'object', required: ['unit_id', 'year', 'from', 'to', 'months', 'metrics'],
+          properties: {
+            unit_id: { type: 'string' }, year: { type: 'integer' }, from: { type: 'string' }, to: { type: 'string' },
+            months: { type: 'array', items: { type: 'string' } },
+            metrics: {
+              type: 'array',
+              items: {
+                type: 'object', required: ['metric', 'name', 'name_en', 'unit', 'direction', 'target', 'target_scope', 'values', 'tier_median'],
+                properties: {
+                  metric: { type: 'string' }, name: { type: 'string' }, name_en: { type: 'string' }, unit: { type: 'string' }, direction: { type: 'string' },
+                  target: { type: 'number' }, target_scope: { type: 'string' },
+                  values: { type: 'array', items: trendValue },
+                  tier_median: { type: 'array', items: { type: ['number', 'null'] } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    if (!platform.reference.units.has(q.unit_id)) throw new HttpError(400, 'unknown_unit', `unit_id: ${JSON.stringify(q.unit_id)} is not a known unit`)
+    const readable = principal.readableUnits()
+    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+    const asOfMs = asOfParam(q.as_of, tz)
+    const year = q.year ?? Number(localDate(asOfMs, tz).slice(0, 4))
+    return unitTrend(platform, metrics, assessment, year, q.unit_id, asOfMs).catch(calendarErrorToHttp)
+  })
 }

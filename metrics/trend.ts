@@ -1,0 +1,90 @@
+// A unit's monthly trend of the indicators it has targets for: its own value each month of the
+// year to date, the median of its tier's units that month, and the target — what a unit
+// leader's page draws, in one answer.
+import type { Platform } from '../warehouse/index.ts'
+import { resolveTarget, type AssessmentService } from './assessment.ts'
+import { INDICATOR_BY_ID } from './catalog.ts'
+import { periodsOf, type MetricRow, type MetricsService } from './service.ts'
+
+export interface TrendValue {
+  month: string
+  value: number | null
+  numerator: number
+  denominator: number | null
+}
+
+export interface TrendMetric {
+  metric: string
+  name: string
+  name_en: string
+  unit: string
+  direction: string
+  target: number
+  target_scope: string
+  values: TrendValue[]
+  /** Per month: the median of the tier's units' values that month (units without a figure left out). */
+  tier_median: Array<number | null>
+}
+
+export interface UnitTrend {
+  unit_id: string
+  year: number
+  from: string
+  to: string
+  months: string[]
+  metrics: TrendMetric[]
+}
+
+/** The median of some numbers (the mean of the middle two of an even count); null for none. */
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/**
+ * The unit's trend for the year to date at `asOfMs`. The unit's value is the unit with the units
+ * below it (as GET /api/v1/targets has it); the tier's median is over the tier's units, each on
+ * the records that belong to it (as the assessment ranks them). Every indicator's two questions
+ * are asked at once.
+ */
+export async function unitTrend(platform: Platform, metrics: MetricsService, assessment: AssessmentService, year: number, unitId: string, asOfMs: number): Promise<UnitTrend> {
+  const unit = platform.reference.units.get(unitId)
+  if (!unit) throw new Error(`no unit ${unitId}`)
+  const { from, to } = assessment.period(year, asOfMs)
+  const months = from <= to ? periodsOf('month', from, to).map((p) => p.key) : []
+  const targets = await platform.reference.targets(year)
+  const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
+  const wanted = ids.flatMap((id) => {
+    const target = resolveTarget(targets, id, unitId, unit.tier)
+    return target ? [{ id, target }] : []
+  })
+  const own = platform.reference.withDescendants(unitId)
+  const tierUnits = platform.reference.unitsOfTier(unit.tier)
+  const results = months.length === 0 ? [] : await Promise.all(wanted.map(({ id }) => Promise.all([
+    metrics.run(id, { from, to, units: own, by: 'month', asOfMs }),
+    metrics.run(id, { from, to, units: tierUnits, by: 'unit_month', asOfMs }),
+  ])))
+  const out: TrendMetric[] = wanted.map(({ id, target }, i) => {
+    const ind = INDICATOR_BY_ID.get(id)!
+    const [mine, tier] = results[i] ?? [undefined, undefined]
+    const byMonth = new Map<string, MetricRow>((mine?.rows ?? []).map((r) => [String(r.key), r]))
+    const tierByMonth = new Map<string, number[]>()
+    for (const r of tier?.rows ?? []) {
+      const month = String(r.key).split('|')[1]!
+      if (r.value !== null) tierByMonth.set(month, [...(tierByMonth.get(month) ?? []), r.value])
+    }
+    return {
+      metric: id, name: ind.name.zh, name_en: ind.name.en, unit: ind.unit, direction: ind.direction, target: target.value, target_scope: target.scope,
+      values: months.map((m) => {
+        const r = byMonth.get(m)
+        // a month without records: a count is 0, a ratio has no value
+        if (!r) return { month: m.slice(0, 7), value: ind.denominator ? null : 0, numerator: 0, denominator: ind.denominator ? 0 : null }
+        return { month: m.slice(0, 7), value: r.value, numerator: r.numerator, denominator: r.denominator }
+      }),
+      tier_median: months.map((m) => median(tierByMonth.get(m) ?? [])),
+    }
+  })
+  return { unit_id: unitId, year, from, to, months: months.map((m) => m.slice(0, 7)), metrics: out }
+}
