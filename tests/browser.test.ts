@@ -270,6 +270,12 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
       await new Promise((r) => setTimeout(r, 2500))
       await page.goto(`${short.url}/inspect?tier=2`)
       await page.waitForURL(/\/login/)
+      await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('登录已过期')
+      // signing in again returns to where the visitor was
+      await page.fill('input[name=username]', 'brief')
+      await page.fill('input[name=password]', 'a long password')
+      await page.click('button[type=submit]')
+      await page.waitForURL(/\/inspect\?tier=2/)
       expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
       await context.close()
     } finally {

@@ -1,5 +1,5 @@
 // Who is signed in, as GET /api/v1/session says; loaded once by the root layout.
-import { api } from './api.ts'
+import { api, ApiError } from './api.ts'
 
 export interface SessionUser {
   username: string
@@ -9,13 +9,15 @@ export interface SessionUser {
   unit_names: Record<string, string>
 }
 
-export const session = $state<{ user: SessionUser | null; checked: boolean }>({ user: null, checked: false })
+export const session = $state<{ user: SessionUser | null; checked: boolean; ended: boolean }>({ user: null, checked: false, ended: false })
 
 export async function loadSession(): Promise<SessionUser | null> {
   try {
     session.user = (await api<{ user: SessionUser }>('/api/v1/session')).user
-  } catch {
+  } catch (err) {
     session.user = null
+    // a cookie that no longer opens a session (expired, signed out elsewhere, tampered with)
+    session.ended = err instanceof ApiError && err.code === 'session_ended'
   }
   session.checked = true
   return session.user
