@@ -8,6 +8,7 @@ import { HttpError, sendError, warehouseRoutes, type Platform } from './warehous
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
+import { reportRoutes } from './reports/index.ts'
 
 export interface AppOptions {
   /** Largest request body, in bytes (also after gzip decompression). */
@@ -52,6 +53,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const assessment = new AssessmentService(platform, metrics)
   await app.register(metricsRoutes, { platform, metrics, assessment })
   await app.register(assessmentRoutes, { platform, assessment })
+  await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
   return { app, ingest, metrics }
 }

@@ -210,6 +210,30 @@ export const migrations: Migration[] = [
         ENGINE = MergeTree ORDER BY (batch_id, kind, day, unit_id) TTL toDateTime(queued_at) + INTERVAL 30 DAY`,
     ],
   },
+  {
+    version: 8,
+    name: 'published annual assessments: a publication per year and version, and its frozen figures',
+    statements: (tz) => [
+      // Written last by reports/publication.ts: figures whose publication row is missing (a crash
+      // half-way through publishing) are never read. A year published again is a new version.
+      `CREATE TABLE IF NOT EXISTS report_publications (
+        year UInt16, version UInt32, publication_id String, published_at DateTime64(3, '${tz}'), published_by String,
+        as_of DateTime64(3, '${tz}'), period_from Date, period_to Date, note String,
+        scheme String, catalog String, settings String, previous String)
+        ENGINE = MergeTree ORDER BY (year, version, publication_id)`,
+      `CREATE TABLE IF NOT EXISTS report_units (
+        publication_id String, unit_id String, name String, tier UInt8, parent_id Nullable(String),
+        composite Nullable(Float64), grade Nullable(String), grade_en Nullable(String), rank Nullable(UInt32), ranked UInt32,
+        prev_composite Nullable(Float64), prev_grade Nullable(String), prev_rank Nullable(UInt32), records String)
+        ENGINE = MergeTree ORDER BY (publication_id, tier, unit_id)`,
+      `CREATE TABLE IF NOT EXISTS report_indicators (
+        publication_id String, unit_id String, position UInt16, indicator_id String, category LowCardinality(String),
+        value Nullable(Float64), numerator Float64, denominator Nullable(Float64), scored_value Nullable(Float64), small_sample Bool,
+        target Nullable(Float64), score Nullable(Float64), weight Float64, points Float64, points_lost Float64, explain Nullable(String),
+        prev_value Nullable(Float64), prev_numerator Nullable(Float64), prev_denominator Nullable(Float64))
+        ENGINE = MergeTree ORDER BY (publication_id, unit_id, position)`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

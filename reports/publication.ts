@@ -1,0 +1,405 @@
+// Publishing a year: the joint meeting's act that turns the year's assessment into official
+// figures. Every unit's composite, grade, rank and every indicator's figures (value, numerator,
+// denominator, target, score, weight, points, points lost), last year's figures they are compared
+// with, the 差评 and complaint records, the scheme, the indicator definitions and the settings in
+// force are written to the report_* tables (migration 8) under a new publication id. A published
+// report is rendered from these tables only; data that arrives later shows up in the restatement
+// (published vs current), never in the published figures. Publishing the same year again is a
+// new version, explicit, with its own date.
+import { randomUUID } from 'node:crypto'
+import { INDICATOR_BY_ID, INDICATORS, periodRule, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
+import { CalendarMissingError, localDate, queryRows, toRfc3339, type Platform, type TunableSettings } from '../warehouse/index.ts'
+import type { FigureUnit } from './format.ts'
+import { emptyRecords, unitRecords, type UnitRecords } from './records.ts'
+
+/** An indicator's definition as it stood when the year was published (the appendix prints these). */
+export interface CatalogEntry {
+  id: string
+  name: { zh: string; en: string }
+  category: string
+  unit: FigureUnit
+  direction: 'higher_is_better' | 'lower_is_better'
+  definition: { zh: string; en: string }
+  formula: string
+  period: string
+  /** how a value is made from Σ numerator and Σ denominator (for totals over units) */
+  complement: boolean
+  scale: number | null
+  quantile: boolean
+}
+
+export interface PublicationInfo {
+  year: number
+  version: number
+  publication_id: string
+  published_at: string
+  published_by: string
+  as_of: string
+  /** epoch ms of published_at and as_of, for rendering in the district's zone */
+  published_ms: number
+  as_of_ms: number
+  period: { from: string; to: string }
+  note: string
+}
+
+export interface Previous {
+  /** Where last year's figures come from: its latest publication, or computed when it has none. */
+  source: 'published' | 'computed' | 'none'
+  year: number
+  version: number | null
+  as_of: string | null
+}
+
+export interface Publication extends PublicationInfo {
+  scheme: Scheme
+  catalog: CatalogEntry[]
+  settings: TunableSettings
+  previous: Previous
+}
+
+export interface FrozenIndicator {
+  id: string
+  category: string
+  value: number | null
+  numerator: number
+  denominator: number | null
+  scored_value: number | null
+  small_sample: boolean
+  target: number | null
+  score: number | null
+  weight: number
+  points: number
+  points_lost: number
+  explain: string | null
+  prev_value: number | null
+  prev_numerator: number | null
+  prev_denominator: number | null
+}
+
+export interface FrozenUnit {
+  unit_id: string
+  name: string
+  tier: number
+  parent_id: string | null
+  composite: number | null
+  grade: string | null
+  grade_en: string | null
+  rank: number | null
+  /** how many units of the tier have a rank */
+  ranked: number
+  prev_composite: number | null
+  prev_grade: string | null
+  prev_rank: number | null
+  records: UnitRecords
+  indicators: FrozenIndicator[]
+}
+
+export interface FrozenReport {
+  publication: Publication
+  /** tier, then rank (unranked last), then unit id */
+  units: FrozenUnit[]
+}
+
+export class NotPublishedError extends Error {
+  readonly code = 'not_published'
+  constructor(readonly year: number, readonly version?: number) {
+    super(version === undefined
+      ? `The ${year} assessment has not been published: the joint meeting publishes it with POST /api/v1/reports/${year}/publish.`
+      : `The ${year} assessment has no version ${version}; GET /api/v1/reports/${year} lists the versions.`)
+  }
+}
+
+export class YearNotOverError extends Error {
+  readonly code = 'year_not_over'
+  constructor(readonly year: number) {
+    super(`${year} is not over yet in the district's time zone: an annual assessment is published after the year ends.`)
+  }
+}
+
+const TIERS = [1, 2, 3] as const
+
+function catalogSnapshot(): CatalogEntry[] {
+  return INDICATORS.map((i) => ({
+    id: i.id,
+    name: i.name,
+    category: i.category,
+    unit: i.unit,
+    direction: i.direction,
+    definition: i.definition,
+    formula: `${i.complement ? '1 − ' : ''}${i.numerator.text.zh}${i.denominator ? ` ÷ ${i.denominator.text.zh}` : ''}${i.scale ? ` × ${i.scale}` : ''}${i.plusOpenAtEnd ? ` ＋ ${i.plusOpenAtEnd.text.zh}` : ''}`,
+    period: periodRule(i).zh,
+    complement: Boolean(i.complement),
+    scale: i.scale ?? null,
+    quantile: Boolean(i.quantile),
+  }))
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+/** The unit order of a frozen report and of the assessment: tier, rank (unranked last), unit id. */
+export const unitOrder = (a: { tier: number; rank: number | null; unit_id: string }, b: { tier: number; rank: number | null; unit_id: string }) =>
+  a.tier - b.tier || (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.unit_id < b.unit_id ? -1 : a.unit_id > b.unit_id ? 1 : 0)
+
+export class PublicationStore {
+  /** Frozen reports never change: kept by publication id once read. */
+  private frozen = new Map<string, FrozenReport>()
+  private publishing: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly assessment: AssessmentService,
+  ) {}
+
+  /** Every publication of a year, oldest first. */
+  async versions(year: number): Promise<PublicationInfo[]> {
+    const tz = this.platform.warehouse.timezone
+    const rows = await queryRows<{ year: number; version: number; publication_id: string; published_ms: string; published_by: string; as_of_ms: string; period_from: string; period_to: string; note: string }>(
+      this.platform.warehouse, `
+      SELECT year, version, publication_id, toUnixTimestamp64Milli(published_at) AS published_ms, published_by,
+        toUnixTimestamp64Milli(as_of) AS as_of_ms, toString(period_from) AS period_from, toString(period_to) AS period_to, note
+      FROM report_publications WHERE year = {year:UInt16} ORDER BY version, publication_id`, { year })
+    return rows.map((r) => ({
+      year: Number(r.year), version: Number(r.version), publication_id: r.publication_id,
+      published_at: toRfc3339(Number(r.published_ms), tz), published_by: r.published_by, as_of: toRfc3339(Number(r.as_of_ms), tz),
+      published_ms: Number(r.published_ms), as_of_ms: Number(r.as_of_ms), period: { from: r.period_from, to: r.period_to }, note: r.note,
+    }))
+  }
+
+  /** The latest publication of a year (or the given version), or null. */
+  async find(year: number, version?: number): Promise<PublicationInfo | null> {
+    const all = await this.versions(year)
+    if (version !== undefined) return all.find((v) => v.version === version) ?? null
+    return all.at(-1) ?? null
+  }
+
+  /**
+   * Publishes a year: the assessment of every tier as of now, frozen under a new version. The
+   * publication row is written last, so figures of a publishing that did not finish are never read.
+   */
+  publish(year: number, by: string, note = '', nowMs = Date.now()): Promise<PublicationInfo> {
+    const run = this.publishing.then(() => this.publishNow(year, by, note, nowMs))
+    this.publishing = run.catch(() => undefined)
+    return run
+  }
+
+  private async publishNow(year: number, by: string, note: string, nowMs: number): Promise<PublicationInfo> {
+    const tz = this.platform.warehouse.timezone
+    if (localDate(nowMs, tz) <= `${year}-12-31`) throw new YearNotOverError(year)
+    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(year, t, nowMs)))
+    const { scheme } = await this.assessment.scheme(year)
+    const { from, to } = this.assessment.period(year, nowMs)
+    const records = await unitRecords(this.platform, from, to, nowMs)
+    const previous = await this.previousYear(year, nowMs)
+    const existing = await this.versions(year)
+    const version = (existing.at(-1)?.version ?? 0) + 1
+    const id = randomUUID()
+    const units = tiers.flatMap((t) => t.units)
+    const ranked = new Map(TIERS.map((t, i) => [t, tiers[i]!.units.filter((u) => u.rank !== null).length]))
+
+    await this.platform.warehouse.client.insert({
+      table: 'report_units',
+      format: 'JSONEachRow',
+      values: units.map((u) => {
+        const prev = previous.units.get(u.unit_id)
+        return {
+          publication_id: id, unit_id: u.unit_id, name: u.name, tier: u.tier, parent_id: this.platform.reference.units.get(u.unit_id)?.parent_id ?? null,
+          composite: u.composite_score, grade: u.grade, grade_en: u.grade_en, rank: u.rank, ranked: ranked.get(u.tier as 1) ?? 0,
+          prev_composite: prev?.composite ?? null, prev_grade: prev?.grade ?? null, prev_rank: prev?.rank ?? null,
+          records: JSON.stringify(records.get(u.unit_id) ?? emptyRecords()),
+        }
+      }),
+    })
+    await this.platform.warehouse.client.insert({
+      table: 'report_indicators',
+      format: 'JSONEachRow',
+      values: units.flatMap((u) => u.indicators.map((i, position) => {
+        const prev = previous.units.get(u.unit_id)?.indicators.get(i.id)
+        return {
+          publication_id: id, unit_id: u.unit_id, position, indicator_id: i.id, category: i.category,
+          value: i.value, numerator: i.numerator, denominator: i.denominator, scored_value: i.scored_value, small_sample: i.small_sample,
+          target: i.target, score: i.score, weight: i.weight, points: i.points, points_lost: i.points_lost, explain: i.explain,
+          prev_value: prev?.value ?? null, prev_numerator: prev?.numerator ?? null, prev_denominator: prev?.denominator ?? null,
+        }
+      })),
+    })
+    await this.platform.warehouse.client.insert({
+      table: 'report_publications',
+      format: 'JSONEachRow',
+      values: [{
+        year, version, publication_id: id, published_at: (nowMs / 1000).toFixed(3), published_by: by, as_of: (nowMs / 1000).toFixed(3),
+        period_from: from, period_to: to, note,
+        scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.platform.settings.get()),
+        previous: JSON.stringify(previous.info),
+      }],
+    })
+    const info = await this.find(year, version)
+    if (!info || info.publication_id !== id) throw new Error(`publishing ${year}: version ${version} was taken by another publication at the same moment; publish again`)
+    return info
+  }
+
+  /** Last year's figures to compare with: its latest publication if it has one, else computed as of now. */
+  private async previousYear(year: number, nowMs: number): Promise<{ info: Previous; units: Map<string, { composite: number | null; grade: string | null; rank: number | null; indicators: Map<string, { value: number | null; numerator: number; denominator: number | null }> }> }> {
+    const prevYear = year - 1
+    const published = await this.find(prevYear)
+    if (published) {
+      const frozen = await this.load(published)
+      return {
+        info: { source: 'published', year: prevYear, version: published.version, as_of: published.as_of },
+        units: new Map(frozen.units.map((u) => [u.unit_id, { composite: u.composite, grade: u.grade, rank: u.rank, indicators: new Map(u.indicators.map((i) => [i.id, i])) }])),
+      }
+    }
+    let tiers
+    try {
+      tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(prevYear, t, nowMs)))
+    } catch (err) {
+      if (err instanceof CalendarMissingError) return { info: { source: 'none', year: prevYear, version: null, as_of: null }, units: new Map() }
+      throw err
+    }
+    const units = tiers.flatMap((t) => t.units)
+    return {
+      info: { source: 'computed', year: prevYear, version: null, as_of: toRfc3339(nowMs, this.platform.warehouse.timezone) },
+      units: new Map(units.map((u) => [u.unit_id, { composite: u.composite_score, grade: u.grade, rank: u.rank, indicators: new Map(u.indicators.map((i) => [i.id, i])) }])),
+    }
+  }
+
+  /** A publication's frozen figures, read from the report_* tables only. */
+  async load(info: PublicationInfo): Promise<FrozenReport> {
+    const cached = this.frozen.get(info.publication_id)
+    if (cached) return cached
+    const wh = this.platform.warehouse
+    const params = { id: info.publication_id }
+    const [[pub], units, indicators] = await Promise.all([
+      queryRows<{ scheme: string; catalog: string; settings: string; previous: string }>(wh, 'SELECT scheme, catalog, settings, previous FROM report_publications WHERE publication_id = {id:String}', params),
+      queryRows<Record<string, unknown>>(wh, `SELECT unit_id, name, tier, parent_id, composite, grade, grade_en, rank, ranked, prev_composite, prev_grade, prev_rank, records
+        FROM report_units WHERE publication_id = {id:String}`, params),
+      queryRows<Record<string, unknown>>(wh, `SELECT unit_id, position, indicator_id, category, value, numerator, denominator, scored_value, small_sample, target, score,
+        weight, points, points_lost, explain, prev_value, prev_numerator, prev_denominator
+        FROM report_indicators WHERE publication_id = {id:String} ORDER BY unit_id, position`, params),
+    ])
+    if (!pub) throw new NotPublishedError(info.year, info.version)
+    const byUnit = new Map<string, FrozenIndicator[]>()
+    for (const r of indicators) {
+      const list = byUnit.get(String(r.unit_id)) ?? []
+      list.push({
+        id: String(r.indicator_id), category: String(r.category), value: num(r.value), numerator: Number(r.numerator), denominator: num(r.denominator),
+        scored_value: num(r.scored_value), small_sample: Boolean(r.small_sample), target: num(r.target), score: num(r.score), weight: Number(r.weight),
+        points: Number(r.points), points_lost: Number(r.points_lost), explain: (r.explain as string | null) ?? null,
+        prev_value: num(r.prev_value), prev_numerator: num(r.prev_numerator), prev_denominator: num(r.prev_denominator),
+      })
+      byUnit.set(String(r.unit_id), list)
+    }
+    const report: FrozenReport = {
+      publication: {
+        ...info,
+        scheme: JSON.parse(pub.scheme) as Scheme,
+        catalog: JSON.parse(pub.catalog) as CatalogEntry[],
+        settings: JSON.parse(pub.settings) as TunableSettings,
+        previous: JSON.parse(pub.previous) as Previous,
+      },
+      units: units.map((u) => ({
+        unit_id: String(u.unit_id), name: String(u.name), tier: Number(u.tier), parent_id: (u.parent_id as string | null) ?? null,
+        composite: num(u.composite), grade: (u.grade as string | null) ?? null, grade_en: (u.grade_en as string | null) ?? null, rank: num(u.rank), ranked: Number(u.ranked),
+        prev_composite: num(u.prev_composite), prev_grade: (u.prev_grade as string | null) ?? null, prev_rank: num(u.prev_rank),
+        records: JSON.parse(String(u.records)) as UnitRecords,
+        indicators: byUnit.get(String(u.unit_id)) ?? [],
+      })).sort(unitOrder),
+    }
+    this.frozen.set(info.publication_id, report)
+    if (this.frozen.size > 8) this.frozen.delete(this.frozen.keys().next().value!)
+    return report
+  }
+
+  /**
+   * Published versus current: per unit and indicator, the figures of the publication against the
+   * same assessment computed now, listing only what differs.
+   */
+  async restatement(info: PublicationInfo, nowMs = Date.now()): Promise<Restatement> {
+    const frozen = await this.load(info)
+    const current = (await Promise.all(TIERS.map((t) => this.assessment.tier(info.year, t, nowMs)))).flatMap((t) => t.units)
+    return compareWithCurrent(frozen, current, toRfc3339(nowMs, this.platform.warehouse.timezone))
+  }
+}
+
+export interface RestatedUnit {
+  unit_id: string
+  name: string
+  tier: number
+  /** 'changed', or a unit only one side has */
+  kind: 'changed' | 'added' | 'removed'
+  published: { composite: number | null; grade: string | null; rank: number | null } | null
+  current: { composite: number | null; grade: string | null; rank: number | null } | null
+  fields: string[]
+}
+
+export interface RestatedIndicator {
+  unit_id: string
+  unit_name: string
+  tier: number
+  indicator_id: string
+  indicator_name: string
+  fields: string[]
+  published: Pick<FrozenIndicator, 'value' | 'numerator' | 'denominator' | 'target' | 'score' | 'weight' | 'points' | 'points_lost'> | null
+  current: Pick<FrozenIndicator, 'value' | 'numerator' | 'denominator' | 'target' | 'score' | 'weight' | 'points' | 'points_lost'> | null
+}
+
+export interface Restatement {
+  year: number
+  version: number
+  publication_id: string
+  published_at: string
+  published_as_of: string
+  current_as_of: string
+  restated: boolean
+  units: RestatedUnit[]
+  indicators: RestatedIndicator[]
+}
+
+const INDICATOR_FIELDS = ['value', 'numerator', 'denominator', 'target', 'score', 'weight', 'points', 'points_lost'] as const
+
+/** Equal figures: both missing, or equal within a relative 1e-9 (a Float64 round trip). */
+export function sameFigure(a: number | null, b: number | null): boolean {
+  if (a === null || b === null) return a === b
+  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
+}
+
+export function compareWithCurrent(frozen: FrozenReport, current: AssessedUnit[], currentAsOf: string): Restatement {
+  const p = frozen.publication
+  const units: RestatedUnit[] = []
+  const indicators: RestatedIndicator[] = []
+  const now = new Map(current.map((u) => [u.unit_id, u]))
+  const pick = (i: Pick<FrozenIndicator, (typeof INDICATOR_FIELDS)[number]>) => Object.fromEntries(INDICATOR_FIELDS.map((f) => [f, i[f]])) as RestatedIndicator['published']
+  const nameOf = (id: string) => INDICATOR_BY_ID.get(id)?.name.zh ?? p.catalog.find((c) => c.id === id)?.name.zh ?? id
+  for (const u of frozen.units) {
+    const c = now.get(u.unit_id)
+    const published = { composite: u.composite, grade: u.grade, rank: u.rank }
+    if (!c) {
+      units.push({ unit_id: u.unit_id, name: u.name, tier: u.tier, kind: 'removed', published, current: null, fields: ['unit'] })
+      continue
+    }
+    const cur = { composite: c.composite_score, grade: c.grade, rank: c.rank }
+    const fields = [
+      ...(sameFigure(u.composite, cur.composite) ? [] : ['composite']),
+      ...(u.grade === cur.grade ? [] : ['grade']),
+      ...(u.rank === cur.rank ? [] : ['rank']),
+    ]
+    if (fields.length) units.push({ unit_id: u.unit_id, name: u.name, tier: u.tier, kind: 'changed', published, current: cur, fields })
+    const curInd = new Map(c.indicators.map((i) => [i.id, i]))
+    for (const i of u.indicators) {
+      const ci = curInd.get(i.id)
+      const changed = ci ? INDICATOR_FIELDS.filter((f) => !sameFigure(i[f], ci[f])) : ['indicator']
+      if (changed.length) indicators.push({ unit_id: u.unit_id, unit_name: u.name, tier: u.tier, indicator_id: i.id, indicator_name: nameOf(i.id), fields: changed, published: pick(i), current: ci ? pick(ci) : null })
+      curInd.delete(i.id)
+    }
+    for (const ci of curInd.values()) {
+      indicators.push({ unit_id: u.unit_id, unit_name: u.name, tier: u.tier, indicator_id: ci.id, indicator_name: nameOf(ci.id), fields: ['indicator'], published: null, current: pick(ci) })
+    }
+    now.delete(u.unit_id)
+  }
+  for (const c of now.values()) {
+    units.push({ unit_id: c.unit_id, name: c.name, tier: c.tier, kind: 'added', published: null, current: { composite: c.composite_score, grade: c.grade, rank: c.rank }, fields: ['unit'] })
+  }
+  return {
+    year: p.year, version: p.version, publication_id: p.publication_id, published_at: p.published_at, published_as_of: p.as_of, current_as_of: currentAsOf,
+    restated: units.length > 0 || indicators.length > 0, units, indicators,
+  }
+}

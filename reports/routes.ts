@@ -1,0 +1,143 @@
+// HTTP surface of reports: publishing a year, its status and versions, the restatement, and the
+// documents (district and unit reports as HTML and PDF, the score table as CSV and XLSX).
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { AssessmentService } from '../metrics/index.ts'
+import { calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform, type Principal } from '../warehouse/index.ts'
+import { PdfUnavailableError } from './pdf.ts'
+import { NotPublishedError, YearNotOverError } from './publication.ts'
+import { FORMATS, ReportService, UnknownUnitError, type ReportDocument, type ReportFormat } from './service.ts'
+
+const yearParam = { type: 'object', required: ['year'], properties: { year: { type: 'integer', minimum: 2000, maximum: 2100 } } } as const
+const versionQuery = { type: 'object', additionalProperties: false, properties: { version: { type: 'integer', minimum: 1 } } } as const
+const DISTRICT_ROLES = ['joint_meeting', 'inspector', 'admin'] as const
+
+/** The module's errors as HTTP answers. */
+export function reportErrorToHttp(err: unknown): never {
+  if (err instanceof NotPublishedError) throw new HttpError(404, err.code, err.message)
+  if (err instanceof UnknownUnitError) throw new HttpError(404, err.code, err.message)
+  if (err instanceof YearNotOverError) throw new HttpError(409, err.code, err.message)
+  if (err instanceof PdfUnavailableError) throw new HttpError(503, err.code, err.message)
+  return calendarErrorToHttp(err)
+}
+
+function send(reply: FastifyReply, doc: ReportDocument, format: ReportFormat): FastifyReply {
+  const disposition = format === 'html' || format === 'pdf' ? 'inline' : 'attachment'
+  return reply
+    .type(doc.contentType)
+    .header('content-disposition', `${disposition}; filename="${doc.filename}"`)
+    .header('cache-control', 'private, no-cache')
+    .send(doc.body)
+}
+
+function parseFormat(value: string, allowed: readonly ReportFormat[]): ReportFormat {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new HttpError(404, 'unknown_format', `There is no .${value} of this report; formats: ${allowed.map((f) => `.${f}`).join(', ')}.`)
+  }
+  return value as ReportFormat
+}
+
+export async function reportRoutes(app: FastifyInstance, opts: { platform: Platform; assessment: AssessmentService; service?: ReportService }): Promise<void> {
+  const { platform } = opts
+  const service = opts.service ?? new ReportService(platform, opts.assessment)
+  app.addHook('onClose', async () => service.close())
+  const whoPublished = (p: Principal) => `${p.name} (${p.role}, ${p.key_id})`
+
+  app.post<{ Params: { year: number }; Body: { note?: string } | undefined }>('/api/v1/reports/:year/publish', {
+    schema: {
+      tags: ['reports'],
+      summary: 'Publish a year\'s assessment (joint meeting, admin): its figures are frozen; publishing again makes a new version',
+      description: 'The body is optional: `{ "note": "…" }`, a remark printed under the title (at most 2000 characters).',
+      params: yearParam,
+    },
+  }, async (request, reply) => {
+    const principal = requireRole(request, platform.keys, ['joint_meeting', 'admin'])
+    const body: unknown = request.body
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'note'))) {
+      throw new HttpError(400, 'invalid_body', 'The body is optional; when sent it is { "note": "…" } and nothing else.')
+    }
+    const note = (body as { note?: unknown } | undefined)?.note
+    if (note !== undefined && (typeof note !== 'string' || note.length > 2000)) throw new HttpError(400, 'invalid_body', 'note: expected text of at most 2000 characters.')
+    const info = await service.publish(request.params.year, whoPublished(principal), note ?? '').catch(reportErrorToHttp)
+    return reply.code(201).send({ ...info, links: links(info.year) })
+  })
+
+  app.get<{ Params: { year: number } }>('/api/v1/reports/:year', {
+    schema: { tags: ['reports'], summary: 'Whether a year is published, its versions, and the unit reports there are', params: yearParam },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const status = await service.status(request.params.year, principal.readableUnits()).catch(reportErrorToHttp)
+    return { ...status, links: status.published ? links(status.year) : {} }
+  })
+
+  app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/api/v1/reports/:year/restatement', {
+    schema: {
+      tags: ['reports'],
+      summary: 'Published versus current figures, per unit and indicator: only what late data has changed since the publication',
+      params: yearParam,
+      querystring: versionQuery,
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const { restatement } = await service.restatement(request.params.year, request.query.version).catch(reportErrorToHttp)
+    const readable = principal.readableUnits()
+    if (readable) {
+      restatement.units = restatement.units.filter((u) => readable.includes(u.unit_id))
+      restatement.indicators = restatement.indicators.filter((u) => readable.includes(u.unit_id))
+      restatement.restated = restatement.units.length > 0 || restatement.indicators.length > 0
+    }
+    return restatement
+  })
+
+  app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/reports/:year/restatement.html', {
+    schema: { tags: ['reports'], summary: 'The restatement as a document', params: yearParam, querystring: versionQuery },
+  }, async (request, reply) => {
+    requireRole(request, platform.keys, DISTRICT_ROLES)
+    const { restatement, report } = await service.restatement(request.params.year, request.query.version).catch(reportErrorToHttp)
+    return reply.type('text/html; charset=utf-8').send(service.restatementHtml(restatement, report))
+  })
+
+  app.get<{ Params: { year: number; format: string }; Querystring: { version?: number } }>('/reports/:year/district.:format', {
+    schema: {
+      tags: ['reports'],
+      summary: 'The published district report (.html, .pdf) or the score table of every unit (.csv, .xlsx)',
+      params: { type: 'object', required: ['year', 'format'], properties: { year: yearParam.properties.year, format: { type: 'string' } } },
+      querystring: versionQuery,
+    },
+  }, async (request, reply) => {
+    requireRole(request, platform.keys, DISTRICT_ROLES)
+    const format = parseFormat(request.params.format, FORMATS)
+    const doc = await service.document(request.params.year, format, { version: request.query.version }).catch(reportErrorToHttp)
+    return send(reply, doc, format)
+  })
+
+  app.get<{ Params: { year: number; file: string }; Querystring: { version?: number } }>('/reports/:year/units/:file', {
+    schema: {
+      tags: ['reports'],
+      summary: 'One unit\'s published report: /reports/{year}/units/{unit_id}.html or .pdf (a unit leader: its own units)',
+      params: { type: 'object', required: ['year', 'file'], properties: { year: yearParam.properties.year, file: { type: 'string' } } },
+      querystring: versionQuery,
+    },
+  }, async (request, reply) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const file = request.params.file
+    const dot = file.lastIndexOf('.')
+    if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: /reports/${request.params.year}/units/${file}.html or .pdf.`)
+    const unitId = file.slice(0, dot)
+    const format = parseFormat(file.slice(dot + 1), ['html', 'pdf'])
+    const readable = principal.readableUnits()
+    if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
+    const doc = await service.document(request.params.year, format, { unitId, version: request.query.version }).catch(reportErrorToHttp)
+    return send(reply, doc, format)
+  })
+}
+
+const links = (year: number) => ({
+  district_html: `/reports/${year}/district.html`,
+  district_pdf: `/reports/${year}/district.pdf`,
+  scores_csv: `/reports/${year}/district.csv`,
+  scores_xlsx: `/reports/${year}/district.xlsx`,
+  unit_html: `/reports/${year}/units/{unit_id}.html`,
+  unit_pdf: `/reports/${year}/units/{unit_id}.pdf`,
+  restatement: `/api/v1/reports/${year}/restatement`,
+  restatement_html: `/reports/${year}/restatement.html`,
+})
