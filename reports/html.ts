@@ -4,15 +4,15 @@
 // published report regenerates byte for byte. Every text that comes from data is escaped.
 import type { Scheme, ScoringMethod } from '../metrics/index.ts'
 import { barsChart, comparisonChart, distributionChart, gradesChart } from './charts.ts'
-import { CATEGORY_ZH, change, chineseDate, dateTime, esc, figure, figureWithUnit, score, TIER_SHORT, TIER_ZH, type FigureUnit } from './format.ts'
+import { CATEGORY_ZH, change, chineseDate, dateTime, esc, figure, figureWithUnit, grouped, score, TIER_SHORT, TIER_ZH, type FigureUnit } from './format.ts'
 import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, Restatement } from './publication.ts'
 import { LISTED, type UnitRecords } from './records.ts'
 
 export const ISSUER = '东城区政务服务三级体系联席会议'
 
 /** The sections every report has, in order, marked `data-section="…"` in the document. */
-export const DISTRICT_SECTIONS = ['cover', 'summary', 'scores', 'charts', 'indicators', 'points_lost', 'bad_ratings', 'complaints', 'scheme', 'appendix', 'signature'] as const
-export const UNIT_SECTIONS = ['cover', 'summary', 'indicators', 'charts', 'points_lost', 'bad_ratings', 'complaints', 'scheme', 'appendix', 'signature'] as const
+export const DISTRICT_SECTIONS = ['cover', 'summary', 'scores', 'charts', 'indicators', 'points_lost', 'bad_ratings', 'complaints', 'scheme', 'signature', 'appendix'] as const
+export const UNIT_SECTIONS = ['cover', 'summary', 'indicators', 'charts', 'points_lost', 'bad_ratings', 'complaints', 'scheme', 'signature', 'appendix'] as const
 
 const CSS = `
 @page { size: A4; margin: 18mm 16mm 18mm 16mm; }
@@ -31,7 +31,7 @@ h1 { text-align: center; font-size: 19pt; margin: 4mm 0 2mm; letter-spacing: 1pt
 h2 { font-size: 14pt; border-bottom: 1pt solid #1f4e79; color: #1f4e79; padding-bottom: 1mm; margin: 0 0 3mm; }
 h3 { font-size: 11.5pt; margin: 4mm 0 2mm; }
 .section { break-before: page; }
-.section.cover, .section.summary { break-before: auto; }
+.section.flow { break-before: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 9pt; margin: 0 0 3mm; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
@@ -50,12 +50,15 @@ figure svg { max-width: 100%; height: auto; }
 .grade-合格 { color: #9a7d0a; font-weight: 700; } .grade-不合格 { color: #c0392b; font-weight: 700; }
 .miss { color: #c0392b; }
 code { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 8pt; word-break: break-all; }
-.signature { break-inside: avoid; margin-top: 14mm; display: flex; justify-content: flex-end; }
-.signature .block { width: 85mm; text-align: center; position: relative; line-height: 2.2; }
+.sign { break-inside: avoid; margin-top: 14mm; display: flex; justify-content: flex-end; }
+.sign .block { width: 85mm; text-align: center; position: relative; line-height: 2.2; }
 .stamp { position: absolute; right: 6mm; top: -10mm; width: 38mm; height: 38mm; border: 1.2pt dashed #c00; border-radius: 50%; color: #c00; font-size: 9pt; display: flex; align-items: center; justify-content: center; opacity: 0.8; }
 .sign-line { display: inline-block; width: 40mm; border-bottom: 0.8pt solid #111; }
 .end { text-align: center; color: #555; margin-top: 8mm; font-size: 9pt; }
 `
+
+/** A numerator or denominator as it was counted: whole numbers whole, sums of money or days with two decimals. */
+const part = (v: number | null) => (v === null ? '—' : Number.isInteger(v) ? grouped(v, 0) : grouped(v, 2))
 
 const GRADE = (g: string | null) => (g === null ? '—' : `<span class="grade-${esc(g)}">${esc(g)}</span>`)
 
@@ -75,8 +78,9 @@ ${body}
 `
 }
 
-const section = (name: string, heading: string | null, content: string) =>
-  `<section class="section ${name}" data-section="${name}" id="${name}">\n${heading ? `<h2>${esc(heading)}</h2>\n` : ''}${content}\n</section>\n`
+/** A section; `flow` ones go on where the one before ends, the others start a page. */
+const section = (name: string, heading: string | null, content: string, flow = false) =>
+  `<section class="section ${name}${flow ? ' flow' : ''}" data-section="${name}" id="${name}">\n${heading ? `<h2>${esc(heading)}</h2>\n` : ''}${content}\n</section>\n`
 
 function coverBlock(p: Publication, tz: string, subtitle: string, rows: Array<[string, string]>): string {
   const meta: Array<[string, string]> = [
@@ -97,7 +101,7 @@ ${p.note ? `<p class="note">说明：${esc(p.note)}</p>` : ''}`
 
 function signatureBlock(p: Publication, tz: string): string {
   return `<p>本报告所列数据为${p.year}年度考核的正式发布数据，已于发布时冻结；此后补报的数据不改变本报告，另以更正说明（数据重述）列示。每项数值均附分子、分母，可按附录定义逐项核对。</p>
-<div class="signature"><div class="block">
+<div class="sign"><div class="block">
 <div class="stamp">（印章）</div>
 <div>${ISSUER}（盖章）</div>
 <div>负责人（签字）：<span class="sign-line"></span></div>
@@ -335,7 +339,7 @@ ${units.map((u) => `<tr><td class="c">${u.rank ?? '—'}</td><td>${esc(u.name)}<
       const avgLost = list.length ? list.reduce((s, i) => s + i.points_lost, 0) / list.length : null
       const n = list.reduce((s, i) => s + i.numerator, 0)
       const d = list.every((i) => i.denominator === null) ? null : list.reduce((s, i) => s + (i.denominator ?? 0), 0)
-      return `<tr><td>${esc(c?.name.zh ?? id)}</td><td class="n">${esc(figure(value, unit))}${c?.quantile ? '<br><small>分位数不汇总</small>' : ''}</td><td class="n"><small>${esc(figure(n, unit === 'yuan' ? 'yuan' : 'points'))}${d === null ? '' : ` / ${esc(figure(d, unit === 'ratio' || unit === 'per_10k_cases' ? 'cases' : 'points'))}`}</small></td>
+      return `<tr><td>${esc(c?.name.zh ?? id)}</td><td class="n">${esc(figure(value, unit))}${c?.quantile ? '<br><small>分位数不汇总</small>' : ''}</td><td class="n"><small>${esc(part(n))}${d === null ? '' : ` / ${esc(part(d))}`}</small></td>
 <td class="n">${esc(figure(prev, unit))}</td><td class="n">${esc(change(value, prev, unit))}</td><td class="c">${withTarget.length ? `${met} / ${withTarget.length}` : '—'}</td><td class="n">${esc(score(avgScore))}</td><td class="n">${esc(score(avgLost))}</td></tr>`
     }).join('\n')
     return `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>
@@ -369,17 +373,17 @@ ${worstComplaints.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.recor
 </tbody></table>` : '<p>无。</p>'}`
 
   const body = [
-    section('cover', null, coverBlock(p, tz, '（全区汇总）', [['参评单位', `${report.units.length} 个（三个层级）`]])),
-    section('summary', '一、总体情况', summary),
-    section('scores', '二、综合得分与排名', scores),
+    section('cover', null, coverBlock(p, tz, '（全区汇总）', [['参评单位', `${report.units.length} 个（三个层级）`]]), true),
+    section('summary', '一、总体情况', summary, true),
+    section('scores', '二、综合得分与排名', scores, true),
     section('charts', '三、图示', charts),
     section('indicators', '四、指标完成情况（与上年比较）', `<p class="note">层级汇总值为该层级各单位分子之和 ÷ 分母之和；“达标单位”为有目标值的单位中达到目标的个数。</p>\n${indicators}`),
     section('points_lost', '五、失分分析', pointsLost),
     section('bad_ratings', '六、差评处理情况', badRatings),
     section('complaints', '七、投诉情况', complaints),
     section('scheme', '八、考核方案', schemeSection(p, groups.map(([t]) => t))),
+    section('signature', null, signatureBlock(p, tz), true),
     section('appendix', '附录：指标定义', appendixSection(p)),
-    section('signature', null, signatureBlock(p, tz)),
   ].join('')
   return doc(`${ISSUER} · ${p.year}年度政务服务绩效考核报告（全区）`, body)
 }
@@ -415,7 +419,7 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
     const unit = c?.unit ?? 'ratio'
     const m = meets(i, c)
     return `<tr><td>${esc(name(i.id))}${i.small_sample ? '<br><small>小样本</small>' : ''}</td><td class="n${m === false ? ' miss' : ''}">${esc(figure(i.value, unit))}</td>
-<td class="n"><small>${esc(figure(i.numerator, unit === 'yuan' ? 'yuan' : 'points'))}${i.denominator === null ? '' : ` / ${esc(figure(i.denominator, unit === 'ratio' || unit === 'per_10k_cases' ? 'cases' : 'points'))}`}</small></td>
+<td class="n"><small>${esc(part(i.numerator))}${i.denominator === null ? '' : ` / ${esc(part(i.denominator))}`}</small></td>
 <td class="n">${esc(figure(i.target, unit))}</td><td class="c">${m === null ? '—' : m ? '达标' : '<span class="miss">未达标</span>'}</td>
 <td class="n">${esc(figure(i.prev_value, unit))}</td><td class="n">${esc(change(i.value, i.prev_value, unit))}</td>
 <td class="n">${esc(score(i.score))}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(i.points))}</td><td class="n">${esc(score(i.points_lost))}</td></tr>`
@@ -448,16 +452,16 @@ ${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.po
       ['单位编号', `<code>${esc(u.unit_id)}</code>`],
       ['层级', esc(TIER_ZH[u.tier] ?? String(u.tier))],
       ...(parent ? [['上级单位', esc(parent.name)] as [string, string]] : []),
-    ])),
-    section('summary', '一、考核结果', summary),
-    section('indicators', '二、指标完成情况（与目标、上年比较）', indicators),
+    ]), true),
+    section('summary', '一、考核结果', summary, true),
+    section('indicators', '二、指标完成情况（与目标、上年比较）', indicators, true),
     section('charts', '三、图示', charts),
     section('points_lost', '四、失分及原因', pointsLost),
     section('bad_ratings', '五、差评处理记录', badRatingsBlock(u.records.bad, p.settings.rectification_limit_days) + (u.records.bad.listed_of > LISTED ? `<p class="note">全部差评及其处理：<code>/api/v1/ratings?unit_id=${esc(encodeURIComponent(u.unit_id))}&amp;bad=true</code></p>` : '')),
     section('complaints', '六、投诉情况', complaintsBlock(u.records.complaints, p.settings.complaint_limit_days)),
     section('scheme', '七、考核方案', schemeSection(p, [u.tier])),
+    section('signature', null, signatureBlock(p, tz), true),
     section('appendix', '附录：指标定义', appendixSection(p)),
-    section('signature', null, signatureBlock(p, tz)),
   ].join('')
   return doc(`${ISSUER} · ${p.year}年度政务服务绩效考核报告 · ${u.name}`, body)
 }
