@@ -1,9 +1,11 @@
 // npx tierscope <command>: the platform's command line.
 //   ingest --stream S (--url URL --key KEY | --data-dir DIR) [--batch-rows N] FILE...
+//   report --year Y --format F --out DIR [--unit ID] (--url URL --key KEY | --data-dir DIR)
 import { parseArgs } from 'node:util'
 import { bulkIngest } from './ingest/bulk.ts'
 import { isStreamName, STREAM_NAMES } from './ingest/index.ts'
 import { settingsFromEnv } from './warehouse/index.ts'
+import { REPORT_USAGE, reportCommand, reportOptions } from './reports/index.ts'
 
 const usage = `usage:
   tierscope ingest --stream <${STREAM_NAMES.join('|')}> FILE...
@@ -12,7 +14,8 @@ const usage = `usage:
                                                               (default: TIERSCOPE_DATA_DIR or ./data)
       [--batch-rows 100000] [--no-progress]
   Files: .ndjson/.jsonl and .csv (also gzip, .gz), .arrow (Arrow IPC), .parquet.
-  Safe to interrupt (Ctrl-C stops after the body in flight) and to rerun: stored rows count as duplicates.`
+  Safe to interrupt (Ctrl-C stops after the body in flight) and to rerun: stored rows count as duplicates.
+${REPORT_USAGE}`
 
 async function ingestCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -56,11 +59,32 @@ async function ingestCommand(argv: string[]): Promise<number> {
   return summary.stopped ? 130 : summary.rejected > 0 ? 2 : 0
 }
 
+async function reportCommandLine(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      year: { type: 'string' },
+      unit: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      version: { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+    },
+  })
+  await reportCommand(reportOptions(values))
+  return 0
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'ingest':
       return ingestCommand(rest)
+    case 'report':
+      return reportCommandLine(rest)
     case undefined:
     case 'help':
     case '--help':

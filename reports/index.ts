@@ -9,3 +9,4 @@ export {
 export { renderDistrict, renderUnit, renderRestatement, DISTRICT_SECTIONS, UNIT_SECTIONS, ISSUER } from './html.ts'
 export { scoreCsv, scoreXlsx, csvCell } from './tables.ts'
 export { PdfRenderer, PdfUnavailableError, PDF_INSTALL_HINT, pdfAvailable, chromiumPath } from './pdf.ts'
+export { reportCommand, reportOptions, REPORT_USAGE, type ReportCommandOptions } from './cli.ts'

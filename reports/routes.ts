@@ -113,7 +113,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
   app.get<{ Params: { year: number; file: string }; Querystring: { version?: number } }>('/reports/:year/units/:file', {
     schema: {
       tags: ['reports'],
-      summary: 'One unit\'s published report: /reports/{year}/units/{unit_id}.html or .pdf (a unit leader: its own units)',
+      summary: 'One unit\'s published report: /reports/{year}/units/{unit_id}.html or .pdf, its rows of the score table as .csv or .xlsx (a unit leader: its own units)',
       params: { type: 'object', required: ['year', 'file'], properties: { year: yearParam.properties.year, file: { type: 'string' } } },
       querystring: versionQuery,
     },
@@ -123,7 +123,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     const dot = file.lastIndexOf('.')
     if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: /reports/${request.params.year}/units/${file}.html or .pdf.`)
     const unitId = file.slice(0, dot)
-    const format = parseFormat(file.slice(dot + 1), ['html', 'pdf'])
+    const format = parseFormat(file.slice(dot + 1), FORMATS)
     const readable = principal.readableUnits()
     if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
     const doc = await service.document(request.params.year, format, { unitId, version: request.query.version }).catch(reportErrorToHttp)
