@@ -15,7 +15,7 @@ export interface Part {
   text: { zh: string; en: string }
   /**
    * The same aggregate over the daily aggregate of cases (case_daily: stopped or accepted cases
-   * per day, unit, item and channel), where the source has one. Must give exactly `sql`'s figure.
+   * per day and unit), where the source has one. Must give exactly `sql`'s figure.
    */
   daily?: string
 }
@@ -97,7 +97,7 @@ export const INDICATORS: Indicator[] = [
   },
   {
     id: 'online_rate', name: { zh: '网办率', en: 'Online share' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('accepted_cases', "countIf(accepted_channel IN ('online', 'mobile'))", '网上或掌上受理件数', 'cases accepted online or on mobile', "sumIf(n, channel IN ('online', 'mobile'))"),
+    numerator: part('accepted_cases', "countIf(accepted_channel IN ('online', 'mobile'))", '网上或掌上受理件数', 'cases accepted online or on mobile', 'sum(n_online)'),
     denominator: part('accepted_cases', 'count()', '受理件数', 'accepted cases', 'sum(n)'),
     definition: { zh: '受理渠道为网办或掌上办的件数 ÷ 受理件数。', en: 'Cases whose accepted channel is online or mobile ÷ accepted cases.' },
   },

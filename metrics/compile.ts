@@ -1,6 +1,6 @@
 // Parts of indicators + (period, scope, by) → one parameterised ClickHouse query per source.
 // Every value is a bound parameter ({from:Date}, {units:Array(String)}, …).
-import { CALENDAR_GAP_MARKER, CALENDAR_WITH } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, CALENDAR_WITH, dailyLastDay } from '../warehouse/index.ts'
 import type { Part } from './catalog.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
@@ -51,13 +51,19 @@ export function compileParts(source: SourceId, parts: Part[], by: InternalGroupi
   if (scoped) where.push('unit_id IN {units:Array(String)}')
   return `${def.calendar ? CALENDAR_WITH : ''}
 SELECT ${keyExpression(by, source === 'open_cases' ? 'as_of' : 'at')} AS key, ${parts.map((p, i) => `toFloat64(${p.sql}) AS v${i}`).join(', ')}
-FROM (${def.sql(tz, clock)})
+FROM (${def.sql(tz, clock, scoped)})
 ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
 GROUP BY key`
 }
 
 /** The sources read from the daily aggregate (case_daily) when it is usable, and its kind for each. */
 export const DAILY_KIND: Partial<Record<SourceId, 'stopped' | 'accepted'>> = { stopped_cases: 'stopped', accepted_cases: 'accepted' }
+
+/** The groupings the daily aggregate has (it is per day and unit: item and channel take the clock's way). */
+export const dailyGroups = (by: InternalGrouping | undefined) => by !== 'item' && by !== 'channel'
+
+/** The cases of a source that the daily aggregate leaves to the clock as of {as_of} (a case_state filter). */
+export const dailyLeftToClock = (source: SourceId) => `${dailyLastDay(DAILY_KIND[source]!, 'last_at')} >= toDate(as_of)`
 
 /**
  * The same figures as compileParts for stopped or accepted cases, from the daily aggregate: the
@@ -74,7 +80,7 @@ export function compileDailyParts(source: SourceId, parts: Part[], by: InternalG
   const values = parts.map((_, i) => `v${i}`)
   const daily = `SELECT key, ${values.join(', ')} FROM (
   SELECT ${keyExpression(by, 'at')} AS key, ${parts.map((p, i) => `toFloat64(${p.daily}) AS v${i}`).join(', ')}, sum(n) AS cases, sum(gaps) AS gaps
-  FROM (SELECT *, day AS at, nullIf(item_code, '') AS item_code, nullIf(channel, '') AS channel FROM case_daily FINAL WHERE ${where.join(' AND ')})
+  FROM (SELECT *, day AS at FROM case_daily FINAL WHERE ${where.join(' AND ')})
   GROUP BY key
   -- rows rewritten as zeros (no case left in them) are no figure
   HAVING cases > 0

@@ -102,6 +102,17 @@ describe('the daily aggregate after late events', () => {
     expect(viaDaily).toEqual(viaClock)
   })
 
+  it('answers a past moment again once new data is stored', async () => {
+    const req = { from: '2025-06-01', to: '2025-06-30', asOfMs: Date.parse('2025-06-30T23:59:59+08:00') }
+    const before = (await metrics.run('first_time_right_rate', req)).rows[0]!
+    expect((await metrics.run('first_time_right_rate', req)).rows[0]).toEqual(before) // remembered
+    const [open] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL WHERE f_status = 'open' AND f_accepted_at < '2025-06-20' LIMIT 1`)
+    const receipt = await new IngestService(p).ingest('case-events', asParsed([{ event_id: 'late-stop', case_id: open!.case_id, type: 'completed', occurred_at: '2025-06-29T10:00:00+08:00', unit_id: open!.unit_id }]), principal)
+    expect(receipt.accepted).toBe(1)
+    const after = (await metrics.run('first_time_right_rate', req)).rows[0]!
+    expect(after.denominator).toBe(before.denominator! + 1)
+  })
+
   it('is not read after the items change until it is rebuilt on them', async () => {
     const items = [...p.reference.items.values()]
     const item = items.find((i) => i.promised_days !== null && i.promised_days !== undefined && i.promised_days > 1)!

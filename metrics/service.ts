@@ -2,7 +2,7 @@
 // and denominator, so any figure can be checked by hand.
 import { dailyBasis, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
-import { compileDailyParts, compileParts, DAILY_KIND, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
+import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
 export interface MetricRequest {
@@ -78,9 +78,34 @@ export class MetricsService {
   /** Off: every question through the clock (tests compare both ways). */
   useDaily = true
 
+  /**
+   * Answers to questions as of a past moment, kept while the stored data stays as it was: the
+   * same SQL with the same parameters over the same parts gives the same rows. (As of now, open
+   * cases turn overdue by the minute: those are always asked.)
+   */
+  private readonly pastAnswers = new Map<string, { version: string; rows: Array<Record<string, string | number | null>> }>()
+
+  /** What changes whenever anything is written to, merged in or deleted from the warehouse. */
+  private async dataVersion(): Promise<string> {
+    const [v] = await queryRows<{ parts: string; rows: string; bytes: string; t: string }>(this.platform.warehouse,
+      `SELECT count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, max(modification_time) AS t FROM system.parts WHERE active AND database = currentDatabase()`)
+    return `${v?.parts}/${v?.rows}/${v?.bytes}/${v?.t}`
+  }
+
+  private async remembered(key: string, past: boolean, run: () => Promise<Array<Record<string, string | number | null>>>) {
+    if (!past) return run()
+    const version = await this.dataVersion()
+    const hit = this.pastAnswers.get(key)
+    if (hit && hit.version === version) return hit.rows
+    const rows = await run()
+    if (this.pastAnswers.size >= 2000) this.pastAnswers.delete(this.pastAnswers.keys().next().value!)
+    this.pastAnswers.set(key, { version, rows })
+    return rows
+  }
+
   /** Whether the daily aggregate answers a source's parts at `asOfMs`. */
-  private dailyUsable(source: SourceId, parts: Part[], asOfMs: number): boolean {
-    if (!this.useDaily || !DAILY_KIND[source] || parts.some((p) => p.daily === undefined)) return false
+  private dailyUsable(source: SourceId, parts: Part[], by: MetricRequest['by'], asOfMs: number): boolean {
+    if (!this.useDaily || !DAILY_KIND[source] || !dailyGroups(by) || parts.some((p) => p.daily === undefined)) return false
     const { calendar, cases, reference, warehouse } = this.platform
     // a moment outside the loaded calendar: the clock's way says which years are missing
     if (calendar.missingYears([Number(localDate(asOfMs, warehouse.timezone).slice(0, 4))]).length > 0) return false
@@ -138,7 +163,10 @@ export class MetricsService {
     const sql = `SELECT key, ${columns.join(', ')}
 FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN ')}${subqueries.length > 1 ? ` USING key` : ''}`
     const { cases, warehouse } = this.platform
-    const run = () => queryRows<Record<string, string | number | null>>(warehouse, sql, Object.assign({}, ...subqueries.map((q) => q.params), params))
+    const allParams = Object.assign({}, ...subqueries.map((q) => q.params), params)
+    const query = () => queryRows<Record<string, string | number | null>>(warehouse, sql, allParams)
+    // a moment a minute gone is past: the stored data alone decides the answer
+    const run = () => this.remembered(JSON.stringify([sql, allParams]), req.asOfMs < Date.now() - 60_000, query)
     const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
     const found = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, run) : await run()
 
@@ -180,10 +208,10 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     // narrow the cases by their stored facts before any clock work: exact for the period's
     // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now"
     const mode = cases.clockMode(asOfMs)
-    const daily = !Array.isArray(at) && this.dailyUsable(source, parts, asOfMs)
+    const daily = !Array.isArray(at) && this.dailyUsable(source, parts, req.by, asOfMs)
     const narrow = [
-      // the cases the daily aggregate leaves out: those with an event on or after the day of as_of
-      daily ? 'toDate(last_at) >= toDate(as_of)' : '',
+      // the cases the daily aggregate leaves out: those that may have had events on or after the day of as_of
+      daily ? dailyLeftToClock(source) : '',
       source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date}' : '',
       source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date}' : '',
       source === 'open_cases' ? 'ifNull(f_stopped_at > as_of, true) AND ifNull(f_withdrawn_at > as_of, true)' : '',

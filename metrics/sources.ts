@@ -17,7 +17,8 @@ export interface SourceDefinition {
   clock: boolean
   /** Needs the calendar bound (CALENDAR_WITH) for working-day limits. */
   calendar: boolean
-  sql(tz: string, clock: string): string
+  /** `scoped`: {units:Array(String)} is bound (the question has a scope); {from} and {to} always are. */
+  sql(tz: string, clock: string, scoped: boolean): string
 }
 
 const asOf = (tz: string) => `{as_of:DateTime64(3, '${tz}')}`
@@ -120,11 +121,14 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     clock: false,
     calendar: false,
     // one row per ticket issued, with its wait until called, in minutes
-    sql: (tz) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) / 60 AS wait_minutes, abandoned
+    // only the tickets with an issue in the period (and scope) are grouped: a ticket counts by its
+    // first issue, which is one of those, so the narrowing leaves every figure as it is
+    sql: (tz, _clock, scoped) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) / 60 AS wait_minutes, abandoned
       FROM (
         SELECT ticket_id, toString(argMinIf(unit_id, occurred_at, type = 'issued')) AS unit_id, toString(anyIf(item_code, type = 'issued')) AS item_code,
           minIf(occurred_at, type = 'issued') AS at, minIfOrNull(occurred_at, type = 'called') AS called_at, countIf(type = 'abandoned') > 0 AS abandoned
         FROM queue_tickets WHERE occurred_at <= ${asOf(tz)}
+          AND ticket_id IN (SELECT ticket_id FROM queue_tickets WHERE type = 'issued' AND toDate(occurred_at) BETWEEN {from:Date} AND {to:Date}${scoped ? ' AND unit_id IN {units:Array(String)}' : ''})
         GROUP BY ticket_id HAVING countIf(type = 'issued') > 0
       )`,
   },

@@ -1,7 +1,7 @@
 // Case state and the case read model: refresh after ingest, crash repair, one case, case lists.
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
-import { caseStateEventsType } from './migrations.ts'
+import { CASE_DAILY_TABLE, caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
@@ -78,7 +78,7 @@ const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
 
 /** The measures of case_daily (migration 7), each the sum over the cases of a row. */
 export const DAILY_MEASURES = ['n', 'n_completed', 'n_verdict', 'n_on_time', 'n_late', 'late_days_over', 'elapsed_sum', 'elapsed_n', 'n_no_supplement', 'n_instant',
-  'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'gaps'] as const
+  'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'n_online', 'gaps'] as const
 export type DailyMeasure = (typeof DAILY_MEASURES)[number]
 
 const WITH_STATUTORY = 'isNotNull(statutory_days) AND statutory_days > 0'
@@ -98,12 +98,25 @@ const STOPPED_MEASURES: Record<DailyMeasure, string> = {
   promise_statutory_sum: `sumIf(statutory_days, ${WITH_STATUTORY} AND isNotNull(limit_days))`,
   statutory_elapsed_sum: `sumIf(ifNull(elapsed_days, 0), ${WITH_STATUTORY})`,
   statutory_sum: `sumIf(statutory_days, ${WITH_STATUTORY})`,
+  n_online: '0',
   gaps: 'countIf(calendar_gap)',
 }
-/** An accepted case counts once (its channel is part of the row's key). */
+/** An accepted case counts once, and once more if it was accepted online or on mobile. */
 const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
-  DAILY_MEASURES.map((m) => [m, m === 'n' ? 'count()' : m === 'gaps' ? 'countIf(calendar_gap)' : '0']),
+  DAILY_MEASURES.map((m) => [m, m === 'n' ? 'count()' : m === 'gaps' ? 'countIf(calendar_gap)' : m === 'n_online' ? "countIf(accepted_channel IN ('online', 'mobile'))" : '0']),
 ) as Record<DailyMeasure, string>
+
+export type DailyKind = 'stopped' | 'accepted'
+
+/**
+ * A row's `last_day` from a case's last event (`lastAt`): until when its cases may still have
+ * events. Stopped cases: that day (their last event is nearly always the stop); accepted cases:
+ * the Sunday of that week, which keeps their rows few. Questions as of T read the rows with
+ * last_day before T's day and take the cases with this value on or after it through the clock.
+ */
+export function dailyLastDay(kind: DailyKind, lastAt: string): string {
+  return kind === 'stopped' ? `toDate(${lastAt})` : `toMonday(toDate(${lastAt})) + 6`
+}
 
 /**
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
@@ -180,9 +193,9 @@ export class CaseStore {
          OR (f_accepted_at IS NOT NULL AND ${inTouched('accepted', 'toDate(f_accepted_at)', 'f_unit_id')})`
     // read at this moment from the stored facts: the stopped cases' figures do not depend on it
     const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag')
-    const keys = 'kind, day, unit_id, last_day, item_code, channel'
-    const rows = (kind: 'stopped' | 'accepted', measures: Record<DailyMeasure, string>, at: string) => `
-      SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, toDate(last_at) AS last_day, ifNull(item_code, '') AS item_code, ifNull(accepted_channel, '') AS channel,
+    const keys = 'kind, day, unit_id, last_day'
+    const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string) => `
+      SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
         ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${measures[m]}, 0)) AS ${m}`).join(', ')}
       FROM (${clock}) AS c
       WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'} AND ${inTouched(kind, `toDate(${at})`, 'unit_id')}
@@ -191,7 +204,7 @@ export class CaseStore {
       query: `INSERT INTO case_daily (${keys}, ${DAILY_MEASURES.join(', ')}, version)
         SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6)))
         FROM (
-          SELECT toString(kind) AS kind, day, unit_id, last_day, item_code, channel, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL
+          SELECT toString(kind) AS kind, day, unit_id, last_day, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL
           ${touched === null ? '' : `WHERE (toString(kind), day, unit_id) IN (SELECT kind, day, unit_id FROM (${touched}))`}
           UNION ALL ${rows('stopped', STOPPED_MEASURES, 'stopped_at')}
           UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
@@ -211,6 +224,13 @@ export class CaseStore {
 
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
+    // a warehouse that made the table in an earlier shape (keyed by item and channel too) gets it anew
+    const [shape] = await queryRows<{ n: string }>(this.warehouse, `SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = 'case_daily' AND name = 'n_online'`)
+    if (Number(shape?.n ?? 0) === 0) {
+      await this.warehouse.client.command({ query: 'DROP TABLE IF EXISTS case_daily' })
+      await this.warehouse.client.command({ query: CASE_DAILY_TABLE })
+      return this.rebuildDaily()
+    }
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
     const basis = await this.currentBasis()
     if (stored?.value === basis) this.dailyBuiltOn = basis

@@ -27,6 +27,15 @@ const provenance = (tz: string) => `
   source_key LowCardinality(String),
   ingested_at DateTime64(3, '${tz}')`
 
+/** The daily aggregate of cases (migration 7); cases.ts recreates it if an earlier shape of it is found. */
+export const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
+        kind Enum8('stopped' = 1, 'accepted' = 2), day Date, unit_id String, last_day Date,
+        n UInt64, n_completed UInt64, n_verdict UInt64, n_on_time UInt64, n_late UInt64, late_days_over Int64,
+        elapsed_sum Int64, elapsed_n UInt64, n_no_supplement UInt64, n_instant UInt64,
+        promise_cut_sum Int64, promise_statutory_sum Int64, statutory_elapsed_sum Int64, statutory_sum Int64,
+        n_online UInt64, gaps UInt64, version UInt64)
+        ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(day) ORDER BY (kind, day, unit_id, last_day)`
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -191,19 +200,14 @@ export const migrations: Migration[] = [
     version: 7,
     name: 'daily aggregate of stopped and accepted cases: what year-wide indicators read',
     statements: (tz) => [
-      // Per day of stop (kind 'stopped') or of acceptance ('accepted'), unit (after transfers),
-      // day of the case's last event, item and accepted channel: the sums the case indicators
-      // need. A (kind, day, unit) is rebuilt whole from case_state whenever a refresh touches one
-      // of its cases (a newer version replaces every row of it; rows that no longer have cases
-      // are rewritten with zeros). `last_day` lets "as of T" questions take from here the cases
-      // that had no event after T, whose facts are final. cases.ts fills it; metrics reads it.
-      `CREATE TABLE IF NOT EXISTS case_daily (
-        kind Enum8('stopped' = 1, 'accepted' = 2), day Date, unit_id String, last_day Date, item_code String, channel String,
-        n UInt64, n_completed UInt64, n_verdict UInt64, n_on_time UInt64, n_late UInt64, late_days_over Int64,
-        elapsed_sum Int64, elapsed_n UInt64, n_no_supplement UInt64, n_instant UInt64,
-        promise_cut_sum Int64, promise_statutory_sum Int64, statutory_elapsed_sum Int64, statutory_sum Int64,
-        gaps UInt64, version UInt64)
-        ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(day) ORDER BY (kind, day, unit_id, last_day, item_code, channel)`,
+      // Per day of stop (kind 'stopped') or of acceptance ('accepted'), unit (after transfers) and
+      // `last_day`: the sums the case indicators need. A (kind, day, unit) is rebuilt whole from
+      // case_state whenever a refresh touches one of its cases (a newer version replaces every row
+      // of it; rows that no longer have cases are rewritten with zeros). `last_day` says until
+      // when a row's cases may still have events (stopped: the day of the last event; accepted:
+      // the Sunday of that week, so fewer rows), so "as of T" questions take from here only the
+      // cases whose facts were final by T. cases.ts fills it; metrics reads it.
+      CASE_DAILY_TABLE,
       // The (kind, day, unit) a batch's cases were in before its refresh, written before case_state
       // changes so a crash in between still rebuilds them at repair.
       `CREATE TABLE IF NOT EXISTS case_daily_pending (batch_id UUID, kind Enum8('stopped' = 1, 'accepted' = 2), day Date, unit_id String, queued_at DateTime64(3, '${tz}'))
