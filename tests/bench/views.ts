@@ -1,0 +1,133 @@
+// The dashboard's views, timed as a browser asks for them: each view's calls issued together,
+// several repetitions, median and p95 per view and per call, and the ratio to the one-second aim.
+import type { ServerProcess } from './server.ts'
+import { fmt, percentile } from './stats.ts'
+
+const AIM_MS = 1000
+
+interface View {
+  name: string
+  /** The calls, as [label, path, key]. */
+  calls: Array<[string, string, Record<string, string>]>
+}
+
+const localParts = (ms: number) => {
+  // the district's calendar (Asia/Shanghai, no daylight saving): UTC+8
+  const d = new Date(ms + 8 * 3_600_000)
+  return { y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, date: d.toISOString().slice(0, 10) }
+}
+
+async function getJson<T>(server: ServerProcess, path: string, headers: Record<string, string>): Promise<T> {
+  const r = await fetch(`${server.url}${path}`, { headers })
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).slice(0, 500)}`)
+  return r.json() as Promise<T>
+}
+
+async function makeKey(server: ServerProcess, name: string, role: string, units: string[]): Promise<Record<string, string>> {
+  const r = await fetch(`${server.url}/api/v1/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, role, units }),
+  })
+  if (!r.ok) throw new Error(`keys: ${r.status} ${await r.text()}`)
+  return { authorization: `Bearer ${((await r.json()) as { token: string }).token}` }
+}
+
+/** The four views of the dashboard, with the keys of the people who look at them. */
+export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM'): Promise<View[]> {
+  const admin = { authorization: `Bearer ${server.adminToken}` }
+  const joint = await makeKey(server, 'bench joint meeting', 'joint_meeting', [])
+  const inspector = await makeKey(server, 'bench inspector', 'inspector', [])
+  const leader = await makeKey(server, 'bench unit leader', 'unit_leader', [unitId])
+  const now = localParts(Date.now())
+  const year = now.y
+  const firstOfMonth = `${now.y}-${String(now.m).padStart(2, '0')}-01T00:00:00+08:00`
+  // the end of the previous month: the moment before this month began
+  const prevEnd = new Date(Date.parse(firstOfMonth) - 1).toISOString()
+  const u = encodeURIComponent(unitId)
+  const units = await getJson<{ rows: Array<{ case_id: string; item_code: string | null }> }>(server, `/api/v1/cases?unit_id=${u}&status=open&overdue=true&limit=100`, inspector)
+  const item = units.rows.find((r) => r.item_code)?.item_code ?? null
+  const someCase = units.rows[0]?.case_id ?? (await getJson<{ rows: Array<{ case_id: string }> }>(server, '/api/v1/cases?limit=1', inspector)).rows[0]!.case_id
+  const tierOf = 2 // the street halls
+  const headline = ['on_time_rate', 'avg_elapsed_days', 'satisfaction_rate', 'cost_per_case']
+  const views: View[] = []
+  for (const tier of [1, 2, 3]) {
+    views.push({
+      name: `joint meeting, tier ${tier}`,
+      calls: [
+        [`assessment tier ${tier}`, `/api/v1/assessment?year=${year}&tier=${tier}`, joint],
+        [`assessment tier ${tier} as of last month's end`, `/api/v1/assessment?year=${year}&tier=${tier}&as_of=${encodeURIComponent(prevEnd)}`, joint],
+        ...headline.map((id): [string, string, Record<string, string>] => [`${id} by month, tier ${tier}`, `/api/v1/metrics/${id}?scope=tier:${tier}&by=month&from=${year}-01-01&to=${now.date}`, joint]),
+      ],
+    })
+  }
+  views.push({
+    name: `unit leader (${unitId})`,
+    calls: [
+      ['targets', `/api/v1/targets?year=${year}&unit_id=${u}`, leader],
+      [`assessment tier ${tierOf} (own rows)`, `/api/v1/assessment?year=${year}&tier=${tierOf}`, leader],
+      ['trend', `/api/v1/trend?unit_id=${u}&year=${year}`, leader],
+    ],
+  })
+  const lists: Array<[string, string]> = [['district', ''], ['tier 2', '&tier=2'], [`unit ${unitId}`, `&unit_id=${u}`]]
+  if (item) lists.push([`unit ${unitId}, item ${item}`, `&unit_id=${u}&item_code=${encodeURIComponent(item)}`])
+  views.push({
+    name: 'inspector',
+    calls: [
+      ...lists.map(([label, q]): [string, string, Record<string, string>] => [`overdue open, ${label}`, `/api/v1/cases?status=open&overdue=true&limit=100${q}`, inspector]),
+      ...lists.map(([label, q]): [string, string, Record<string, string>] => [`warning open, ${label}`, `/api/v1/cases?status=open&warning=true&limit=100${q}`, inspector]),
+      ['overdue_open by tier', '/api/v1/metrics/overdue_open?by=tier', inspector],
+      ['overdue_open by unit, tier 2', '/api/v1/metrics/overdue_open?by=unit&scope=tier:2', inspector],
+      [`overdue_open by item, ${unitId}`, `/api/v1/metrics/overdue_open?by=item&scope=unit:${u}`, inspector],
+      ['one case', `/api/v1/cases/${encodeURIComponent(someCase)}`, inspector],
+    ],
+  })
+  views.push({
+    name: 'data quality',
+    calls: [
+      ['ingest log', '/api/v1/ingest/log', admin],
+      ['quarantine, first 100', '/api/v1/ingest/quarantine?limit=100', admin],
+      ['health', '/api/v1/health', {}],
+    ],
+  })
+  return views
+}
+
+/** Times each view's calls issued together, `reps` times after a warm-up, and prints the figures. */
+export async function timeDashboardViews(server: ServerProcess, report: (s?: string) => void, reps = Number(process.env.TIERSCOPE_BENCH_VIEW_REPS ?? 7)): Promise<void> {
+  const views = await dashboardViews(server)
+  report(`dashboard views: each view's calls issued together (the engine runs one query at a time), ${reps} runs after a first one;`)
+  report('first = that first run (nothing remembered yet); ratio = p50 ÷ the one-second aim')
+  report('')
+  report('| view / call | first ms | p50 ms | p95 ms | ratio to 1 s |')
+  report('|---|---:|---:|---:|---:|')
+  for (const view of views) {
+    const perCall = view.calls.map(() => [] as number[])
+    const firstCall = view.calls.map(() => NaN)
+    const failed = view.calls.map(() => '')
+    const whole: number[] = []
+    let first = NaN
+    const once = async (record: boolean) => {
+      const t0 = performance.now()
+      await Promise.all(view.calls.map(async ([, path, headers], i) => {
+        const t = performance.now()
+        // a call that fails is reported as such, and the view is timed without it
+        await getJson(server, path, headers).then(
+          () => (record ? perCall[i]!.push(performance.now() - t) : (firstCall[i] = performance.now() - t)),
+          (err: Error) => (failed[i] = err.message.slice(0, 120)),
+        )
+      }))
+      if (record) whole.push(performance.now() - t0)
+      else first = performance.now() - t0
+    }
+    await once(false)
+    for (let r = 0; r < reps; r++) await once(true)
+    const row = (label: string, firstMs: number, times: number[]) => {
+      const s = [...times].sort((a, b) => a - b)
+      const p50 = percentile(s, 50)
+      report(`| ${label} | ${fmt(firstMs)} | ${fmt(p50)} | ${fmt(percentile(s, 95))} | ${fmt(p50 / AIM_MS, 2)} |`)
+    }
+    row(`**${view.name}** (${view.calls.length} calls together)`, first, whole)
+    view.calls.forEach(([label], i) => (failed[i] ? report(`| ${label} | failed: ${failed[i]} | | | |`) : row(`  ${label}`, firstCall[i]!, perCall[i]!)))
+  }
+}
