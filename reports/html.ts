@@ -49,7 +49,7 @@ figure svg { max-width: 100%; height: auto; }
 .grade-优秀 { color: #1e8449; font-weight: 700; } .grade-良好 { color: #2e86c1; font-weight: 700; }
 .grade-合格 { color: #9a7d0a; font-weight: 700; } .grade-不合格 { color: #c0392b; font-weight: 700; }
 .miss { color: #c0392b; }
-code { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 8pt; word-break: break-all; }
+code { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt; word-break: break-all; color: #333; }
 .sign { break-inside: avoid; margin-top: 14mm; display: flex; justify-content: flex-end; }
 .sign .block { width: 85mm; text-align: center; position: relative; line-height: 2.2; }
 .stamp { position: absolute; right: 6mm; top: -10mm; width: 38mm; height: 38mm; border: 1.2pt dashed #c00; border-radius: 50%; color: #c00; font-size: 9pt; display: flex; align-items: center; justify-content: center; opacity: 0.8; }

@@ -2,7 +2,7 @@
 // downloaded). One browser is started on first use and reused for every report after it; where
 // there is no Chromium, PdfUnavailableError says how to install it.
 import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const PDF_INSTALL_HINT = 'PDF needs Chromium: apt-get install -y chromium fonts-noto-cjk'
 
@@ -22,12 +22,20 @@ const FOOTER = `<div style="width:100%;font-size:8px;color:#555;text-align:cente
 
 export class PdfRenderer {
   private browser: Promise<Browser> | undefined
+  /** Pages kept open between reports: opening one costs more than a report's layout. */
+  private idle: Page[] = []
 
   private launch(): Promise<Browser> {
     if (!this.browser) {
       const path = chromiumPath()
       if (!existsSync(path)) throw new PdfUnavailableError(`no Chromium at ${path}; TIERSCOPE_CHROMIUM names another`)
-      this.browser = chromium.launch({ executablePath: path, args: ARGS }).catch((err: unknown) => {
+      this.browser = chromium.launch({ executablePath: path, args: ARGS }).then((b) => {
+        b.on('disconnected', () => {
+          this.browser = undefined
+          this.idle = []
+        })
+        return b
+      }, (err: unknown) => {
         this.browser = undefined
         throw new PdfUnavailableError(`Chromium at ${path} did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
       })
@@ -38,22 +46,27 @@ export class PdfRenderer {
   /** An A4 PDF of a self-contained HTML document (page numbers in the footer). */
   async render(html: string): Promise<Buffer> {
     const browser = await this.launch()
-    const page = await browser.newPage()
+    const page = this.idle.pop() ?? (await browser.newPage())
+    let reusable = false
     try {
       await page.setContent(html, { waitUntil: 'load' })
       await page.evaluate(() => document.fonts.ready.then(() => undefined))
-      return await page.pdf({
+      const pdf = await page.pdf({
         format: 'A4', printBackground: true, displayHeaderFooter: true, headerTemplate: '<span></span>', footerTemplate: FOOTER,
         margin: { top: '18mm', bottom: '18mm', left: '16mm', right: '16mm' },
       })
+      reusable = true
+      return pdf
     } finally {
-      await page.close()
+      if (reusable && this.idle.length < 4 && !page.isClosed()) this.idle.push(page)
+      else await page.close().catch(() => undefined)
     }
   }
 
   async close(): Promise<void> {
     const b = this.browser
     this.browser = undefined
+    this.idle = []
     if (b) await (await b.catch(() => undefined))?.close()
   }
 }
