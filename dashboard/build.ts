@@ -3,7 +3,7 @@
 // fresh clone needs no separate build step. A hash of the sources decides, not file times.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,9 +31,39 @@ export function dashboardIsBuilt(): boolean {
   return existsSync(STAMP) && readFileSync(STAMP, 'utf8') === sourcesHash()
 }
 
+const LOCK = join(DASHBOARD_DIR, '.build-lock')
+
+/** One build at a time per checkout (a server and a test run may start together). */
+async function withBuildLock<T>(run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10 * 60_000
+  for (;;) {
+    try {
+      mkdirSync(LOCK)
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      // a lock older than any build is left over from a killed process
+      const held = statSync(LOCK, { throwIfNoEntry: false })
+      if (held && Date.now() - held.mtimeMs > 5 * 60_000) rmSync(LOCK, { recursive: true, force: true })
+      if (Date.now() > deadline) throw new Error(`Another build of the dashboard holds ${LOCK}; remove it if no build is running.`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  try {
+    return await run()
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true })
+  }
+}
+
 /** Builds the dashboard unless the build is up to date; resolves to the build directory. */
 export async function ensureDashboardBuilt(log: (line: string) => void = () => {}): Promise<string> {
   if (dashboardIsBuilt()) return BUILD_DIR
+  return withBuildLock(() => build(log))
+}
+
+async function build(log: (line: string) => void): Promise<string> {
+  if (dashboardIsBuilt()) return BUILD_DIR // built by whoever held the lock before
   const hash = sourcesHash()
   log('Building the dashboard (SvelteKit)…')
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js')

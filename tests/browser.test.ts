@@ -237,6 +237,40 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     await context.close()
   })
 
+  it('annual assessment: the joint meeting publishes a year; its documents open; a unit leader gets only its own', async () => {
+    const year = new Date().getFullYear() - 1
+    const { context, page } = await newPage()
+    page.on('dialog', (d) => void d.accept())
+    await signIn(page, 'meeting')
+    await page.waitForURL(/\/meeting/)
+    await page.goto(`${server.url}/reports?year=${year}`)
+    await settled(page)
+    expect(await page.locator('[data-unpublished]').count()).toBe(1)
+    await page.click('[data-publish]')
+    await expect.poll(() => page.locator('[data-published]').count(), { timeout: 120_000 }).toBe(1)
+    await expect.poll(() => page.locator('[data-restatement]').textContent(), { timeout: 120_000 }).toContain('没有改变任何数字')
+    await shot(page, 'reports-published')
+    const html = await page.evaluate(async (y) => (await fetch(`/reports/${y}/district.html`)).text(), year)
+    expect(html).toContain(`${year}`)
+    expect(html).toContain('东城区')
+    await context.close()
+
+    const { context: c2, page: leader } = await newPage()
+    await signIn(leader, 'leader-dhm')
+    await leader.waitForURL(/\/unit\//)
+    await leader.goto(`${server.url}/reports?year=${year}`)
+    await settled(leader)
+    expect(await leader.locator('select[name=unit] option').count()).toBeGreaterThan(1) // its hall and the stations under it
+    expect(await leader.locator('a[href$="district.html"]').count()).toBe(0)
+    const statuses = await leader.evaluate(async (y) => ({
+      own: (await fetch(`/reports/${y}/units/${'DC-S-DHM'}.html`)).status,
+      other: (await fetch(`/reports/${y}/units/${'DC-S-JS'}.html`)).status,
+      district: (await fetch(`/reports/${y}/district.html`)).status,
+    }), year)
+    expect(statuses).toEqual({ own: 200, other: 403, district: 403 })
+    await c2.close()
+  }, 180_000)
+
   it('refuses a wrong password and a forged cookie', async () => {
     const { context, page } = await newPage()
     await signIn(page, 'meeting', 'not the password')
@@ -252,9 +286,9 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
   })
 
   it('ends a session that expired: back to the sign-in page, with a message', async () => {
-    // a server of its own whose sessions last two seconds
+    // a server of its own whose sessions last five seconds
     const dir = mkdtempSync(join(tmpdir(), 'tierscope-browser-ttl-'))
-    const short = await startServer(dir, { env: { TIERSCOPE_SESSION_HOURS: String(2 / 3600) } })
+    const short = await startServer(dir, { env: { TIERSCOPE_SESSION_HOURS: String(5 / 3600) } })
     try {
       const put = await fetch(`${short.url}/api/v1/users/brief`, {
         method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${short.adminToken}` },
@@ -267,22 +301,23 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
       await page.fill('input[name=password]', 'a long password')
       await page.click('button[type=submit]')
       await page.waitForURL(/\/inspect/)
-      await new Promise((r) => setTimeout(r, 2500))
+      await new Promise((r) => setTimeout(r, 5500))
       await page.goto(`${short.url}/inspect?tier=2`)
       await page.waitForURL(/\/login/)
       await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('登录已过期')
+      expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
       // signing in again returns to where the visitor was
       await page.fill('input[name=username]', 'brief')
       await page.fill('input[name=password]', 'a long password')
       await page.click('button[type=submit]')
       await page.waitForURL(/\/inspect\?tier=2/)
-      expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
+      expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(200)
       await context.close()
     } finally {
       await short.stop()
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, 120_000)
 
   it('signs out', async () => {
     const { context, page } = await newPage()

@@ -36,3 +36,9 @@ export function monthEnd(month: string): string {
   const d = new Date(Date.UTC(y, m, 0))
   return d.toISOString().slice(0, 10)
 }
+
+/** A percentage axis never runs past 100 % (ECharts' own scaling would, around a flat 100 % line). */
+export function ratioAxis(unit: MetricUnit): { max?: (v: { max: number }) => number; min?: (v: { min: number }) => number } {
+  if (unit !== 'ratio') return {}
+  return { max: () => 100, min: (v) => Math.max(0, Math.floor((Math.min(v.min, 99) - 1) / 5) * 5) }
+}

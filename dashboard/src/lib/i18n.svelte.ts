@@ -20,7 +20,10 @@ const zh = {
   source: '来源系统', stream: '数据流', lastArrived: '最近到达', batches: '批次', accepted: '接收', duplicates: '重复', rejected: '拒收',
   quarantine: '隔离区', reason: '原因', row: '行', calendar: '法定工作日历', calendarYears: '已加载年份', calendarMissing: '尚未加载 {year} 年国务院放假安排：{year} 年起的时限将无法计算。',
   calendarOk: '已加载到 {year} 年。', rating: '评分', comment: '评价内容', handling: '处理记录', noAccess: '您的角色不能查看此页面。',
-  rows: '条', asOf: '数据截至', sampleCases: '件', sampleRatings: '条评价', new: '新', perUnit: '每单位',
+  rows: '条', asOf: '数据截至', reports: '年度考核报告', publish: '发布本年度考核', republish: '重新发布（新版本）', publishConfirm: '发布 {year} 年度考核？发布后数字将被冻结。',
+  publishedOn: '已发布于', notPublished: '本年度尚未发布。', published: '已发布', districtReport: '全区报告', unitReport: '单位报告',
+  restatement: '更正说明（已发布 vs 当前）', restated: '发布后又有数据到达：以下数字与已发布的不同。已发布的报告不变。', notRestated: '发布后没有改变任何数字的数据到达。',
+  belowTarget: '未达目标', belowPeers: '低于同层级',  sampleCases: '件', sampleRatings: '条评价', new: '新', perUnit: '每单位',
 }
 type Key = keyof typeof zh
 
@@ -43,7 +46,10 @@ const en: Record<Key, string> = {
   source: 'Source system', stream: 'Stream', lastArrived: 'Last arrived', batches: 'Batches', accepted: 'Accepted', duplicates: 'Duplicates', rejected: 'Rejected',
   quarantine: 'Quarantine', reason: 'Reason', row: 'Row', calendar: 'Official working-day calendar', calendarYears: 'Years loaded', calendarMissing: 'The State Council arrangement for {year} is not loaded yet: deadlines from {year} on cannot be computed.',
   calendarOk: 'Loaded up to {year}.', rating: 'Rating', comment: 'Comment', handling: 'Handling', noAccess: 'Your role cannot open this page.',
-  rows: 'rows', asOf: 'As of', sampleCases: 'cases', sampleRatings: 'ratings', new: 'new', perUnit: 'per unit',
+  rows: 'rows', asOf: 'As of', reports: 'Annual assessment', publish: 'Publish this year', republish: 'Publish again (new version)', publishConfirm: 'Publish the {year} assessment? Its figures will be frozen.',
+  publishedOn: 'Published', notPublished: 'This year is not published yet.', published: 'Published', districtReport: 'District report', unitReport: 'Unit report',
+  restatement: 'Restatement (published vs current)', restated: 'Data arrived after publication: these figures differ from the published ones. The published report stays as it was.', notRestated: 'Nothing that arrived since publication changes a figure.',
+  belowTarget: 'below target', belowPeers: 'below its peers',  sampleCases: 'cases', sampleRatings: 'ratings', new: 'new', perUnit: 'per unit',
 }
 
 function initialLang(): Lang {
