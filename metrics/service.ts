@@ -220,7 +220,8 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     const filter = narrow.length ? narrow.join(' AND ') : undefined
     // the clock's parameters are the same for every source (calendar, as_of) but for the list of
     // moments open cases are read at, which only their subquery uses
-    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(req.asOfMs, filter, mode)
+    // open cases are few, and as of a past moment the events are read: find the cases before FINAL
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(req.asOfMs, filter, mode, mode !== 'facts' || source === 'open_cases')
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     if (!daily) return { sql, params: clock.params }
     // every stored event at or before as_of: the aggregate alone answers

@@ -192,7 +192,7 @@ export class CaseStore {
       : `(f_status IN ('completed', 'rejected') AND ${inTouched('stopped', 'toDate(f_stopped_at)', 'f_unit_id')})
          OR (f_accepted_at IS NOT NULL AND ${inTouched('accepted', 'toDate(f_accepted_at)', 'f_unit_id')})`
     // read at this moment from the stored facts: the stopped cases' figures do not depend on it
-    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag')
+    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag', touched !== null)
     const keys = 'kind, day, unit_id, last_day'
     const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string) => `
       SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
@@ -260,9 +260,9 @@ export class CaseStore {
   }
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs)): { sql: string; params: Record<string, unknown> } {
+  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts'): { sql: string; params: Record<string, unknown> } {
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', prefilter),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
   }
@@ -272,7 +272,7 @@ export class CaseStore {
     // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
     const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid', true),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid', true, 'throw', true),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
   }
@@ -351,7 +351,7 @@ export class CaseStore {
   }
 
   async get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}')
+    const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}', false)
     if (!row) return undefined
     const tz = this.warehouse.timezone
     const events = await queryRows<Record<string, unknown>>(
@@ -401,11 +401,13 @@ export class CaseStore {
       if (filter.units) narrow.push('f_unit_id IN {units:Array(String)}')
       if (filter.status) narrow.push('f_status = {status:String}')
     }
-    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined)
+    // open cases are few: worth finding before FINAL; as of a past moment, so are the cases whose events are read
+    const prefilter = filter.status === 'open' || this.clockMode(asOfMs) !== 'facts'
+    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter)
   }
 
-  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter?: string): Promise<CaseRow[]> {
-    const clock = this.clock(asOfMs, caseFilter)
+  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter: string | undefined, prefilter: boolean): Promise<CaseRow[]> {
+    const clock = this.clock(asOfMs, caseFilter, this.clockMode(asOfMs), prefilter)
     const rows = await this.withCalendarCheck(asOfMs, () =>
       queryRows<ClockRowRaw>(this.warehouse, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
     )

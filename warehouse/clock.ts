@@ -102,16 +102,18 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
  * ('throw'), or is kept with `calendar_gap` true ('flag': for the daily aggregate, which must
  * never fail an ingest; questions over it raise when they meet such a case).
  */
-export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw'): string {
+export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw', prefilter = false): string {
   // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
   // that "open and overdue at the end of every month" is one query, not twelve
   const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
-  // Which cases: the filter is first applied to the light columns of every stored version (a
-  // superset of the cases it holds for), so that FINAL, which cannot filter non-key columns
-  // before it merges, reads only the granules of those case ids, not every case's events.
+  // Which cases: with `prefilter` (for a filter that leaves few cases, or any filter where the
+  // events arrays are read) the filter is first applied to the light columns of every stored
+  // version (a superset of the cases it holds for), so that FINAL, which cannot filter non-key
+  // columns before it merges, reads only the granules of those case ids, not every case's row.
+  // (A filter that leaves most cases is cheaper without: the set would be most of the ids.)
   const filter = `first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}`
   const states = (when: string) => `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_state FINAL
-      ${caseFilter || when ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM case_state) WHERE ${filter}${when})` : ''})
+      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM case_state) WHERE ${filter}${when})` : ''})
     WHERE ${filter}${when}`
   // the stored facts, right for every case with no event after as_of
   const fromFacts = `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
