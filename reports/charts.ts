@@ -35,7 +35,8 @@ const round = (v: number | null, d = 2) => (v === null ? null : Math.round(v * 1
 
 /** Horizontal bars: one per label (top to bottom), with the value printed at the end. */
 export function barsChart(id: string, opts: { title: string; labels: string[]; values: Array<number | null>; max?: number; highlight?: number; unit?: string; colours?: string[] }): string {
-  const height = 50 + Math.max(2, opts.labels.length) * 22
+  // long lists (a tier's 30 bureau halls) packed tighter, so that the chart fits a page with the one before it
+  const height = 50 + Math.max(2, opts.labels.length) * (opts.labels.length > 20 ? 15 : 22)
   return renderChart(id, {
     title: title(opts.title),
     grid: { left: 8, right: 48, top: 34, bottom: 8, containLabel: true },
