@@ -18,11 +18,14 @@ export function clockParams(calendar: Calendar, asOfMs: number, warningDays: num
 }
 
 /** Binds the calendar once, as `cal_w` and `cal_start`, for W() in the query it starts. */
-export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start`
+export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start, arrayMap(i -> toInt64(i), range(length(cal_w))) AS cal_days`
 
-/** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH. */
-export const W = (date: string) =>
-  `if(dateDiff('day', cal_start, ${date}) BETWEEN 0 AND length(cal_w) - 1, cal_w[dateDiff('day', cal_start, ${date}) + 1], -1)`
+/**
+ * W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH.
+ * A lookup by transform() over the constant arrays: indexing the constant array row by row
+ * (cal_w[i]) makes the engine copy the whole array for every row.
+ */
+export const W = (date: string) => `transform(toInt64(dateDiff('day', cal_start, ${date})), cal_days, cal_w, -1)`
 
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
 export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
