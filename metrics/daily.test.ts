@@ -102,6 +102,30 @@ describe('the daily aggregate after late events', () => {
     expect(viaDaily).toEqual(viaClock)
   })
 
+  it('reads the cases open now from case_open: the same lists and figures as from case_state', async () => {
+    const now = Date.now()
+    const ask = async () => ({
+      overdue: await p.cases.list({ status: 'open', overdue: true, limit: 1000 }, now),
+      warning: await p.cases.list({ warning: true, limit: 1000 }, now),
+      open: await p.cases.list({ status: 'open', limit: 5000 }, now),
+      byUnit: (await metrics.run('overdue_open', { by: 'unit', asOfMs: now })).rows,
+      byItem: (await metrics.run('overdue_open', { by: 'item', units: p.reference.withDescendants('DC-S-DHM'), asOfMs: now })).rows,
+    })
+    const fromCopy = await ask()
+    p.cases.useOpenCopy = false
+    try {
+      expect(fromCopy).toEqual(await ask())
+    } finally {
+      p.cases.useOpenCopy = true
+    }
+    expect(fromCopy.open.length).toBeGreaterThan(50)
+    expect(fromCopy.overdue.length).toBeGreaterThan(0)
+    // and every case that stopped in a later batch left it: case_open's newest rows say which are open
+    const [rows] = await queryRows<{ open: string; stale: string }>(p.warehouse, `SELECT countIf(f_status = 'open') AS open, countIf(f_status != 'open') AS stale FROM case_open FINAL`)
+    expect(Number(rows!.open)).toBe(fromCopy.open.length)
+    expect(Number(rows!.stale)).toBeGreaterThan(0)
+  })
+
   it('answers a past moment again once new data is stored', async () => {
     const req = { from: '2025-06-01', to: '2025-06-30', asOfMs: Date.parse('2025-06-30T23:59:59+08:00') }
     const before = (await metrics.run('first_time_right_rate', req)).rows[0]!

@@ -221,7 +221,8 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     // the clock's parameters are the same for every source (calendar, as_of) but for the list of
     // moments open cases are read at, which only their subquery uses
     // open cases are few, and as of a past moment the events are read: find the cases before FINAL
-    const clock = Array.isArray(at) ? cases.clockAt(at, filter) : cases.clock(req.asOfMs, filter, mode, mode !== 'facts' || source === 'open_cases')
+    // (the cases open at moments after every stored event are those open now: case_open has them)
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter, source === 'open_cases') : cases.clock(req.asOfMs, filter, mode, mode !== 'facts')
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     if (!daily) return { sql, params: clock.params }
     // every stored event at or before as_of: the aggregate alone answers

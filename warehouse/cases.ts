@@ -1,7 +1,7 @@
 // Case state and the case read model: refresh after ingest, crash repair, one case, case lists.
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
-import { CASE_DAILY_TABLE, caseStateEventsType } from './migrations.ts'
+import { CASE_DAILY_TABLE, CASE_OPEN_TABLE, caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
@@ -222,6 +222,36 @@ export class CaseStore {
     this.dailyBuiltOn = basis
   }
 
+  /** Whether case_open holds every open case (built whole once; kept by every refresh since). */
+  private openReady = false
+  private refreshesSinceSweep = 0
+
+  /** Off: open cases are read from case_state (tests compare both ways). */
+  useOpenCopy = true
+
+  /** Whether "open now" questions (as of `asOfMs`) can read case_open. */
+  openCasesReadable(asOfMs: number): boolean {
+    return this.useOpenCopy && this.openReady && this.clockMode(asOfMs) === 'facts'
+  }
+
+  /** At start-up: case_open is filled from case_state once, and cleared of cases no longer open. */
+  private async loadOpen(): Promise<void> {
+    await this.warehouse.client.command({ query: CASE_OPEN_TABLE })
+    const [built] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_open_built'`)
+    if (!built) {
+      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT * FROM case_state FINAL WHERE f_status = 'open'` })
+      await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_open_built', value: '1', updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    } else await this.sweepOpen()
+    this.openReady = true
+  }
+
+  /** Removes the rows of cases that have stopped (a case never opens again: its first stop stands). */
+  private async sweepOpen(): Promise<void> {
+    await this.warehouse.client.command({
+      query: `ALTER TABLE case_open DELETE WHERE case_id IN (SELECT case_id FROM case_open FINAL WHERE f_status != 'open')`,
+    })
+  }
+
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
     // a warehouse that made the table in an earlier shape (keyed by item and channel too) gets it anew
@@ -260,19 +290,20 @@ export class CaseStore {
   }
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts'): { sql: string; params: Record<string, unknown> } {
+  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false): { sql: string; params: Record<string, unknown> } {
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', prefilter),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', prefilter, openOnly && this.useOpenCopy && mode === 'facts' && this.openReady),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
   }
 
   /** The clock read at each of several moments (ends of periods), in one relation; `as_of` says which. */
-  clockAt(momentsMs: number[], caseFilter?: string): { sql: string; params: Record<string, unknown> } {
+  clockAt(momentsMs: number[], caseFilter?: string, openOnly = false): { sql: string; params: Record<string, unknown> } {
+    const mode: ClockMode = Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid'
     // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
     const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid', true, 'throw', true),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', true, openOnly && this.useOpenCopy && mode === 'facts' && this.openReady),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
   }
@@ -322,6 +353,16 @@ export class CaseStore {
       query_params: { batch: batchId },
     })
     await this.loadLatestEvent(batchId)
+    // the batch's open cases, and a newer row for those case_open held that have stopped since
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_open SELECT * FROM case_state FINAL
+        WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
+      query_params: { batch: batchId },
+    })
+    if (++this.refreshesSinceSweep >= 500) {
+      this.refreshesSinceSweep = 0
+      await this.sweepOpen()
+    }
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id = {batch:UUID}
@@ -347,6 +388,7 @@ export class CaseStore {
     )
     for (const { batch_id } of pending) await this.refreshBatch(batch_id)
     await this.loadDaily()
+    await this.loadOpen()
     return pending.length
   }
 
@@ -403,11 +445,13 @@ export class CaseStore {
     }
     // open cases are few: worth finding before FINAL; as of a past moment, so are the cases whose events are read
     const prefilter = filter.status === 'open' || this.clockMode(asOfMs) !== 'facts'
-    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter)
+    // open now, or in warning now (only an open case is): case_open has them
+    const openOnly = (filter.status === 'open' || filter.warning === true) && this.openCasesReadable(asOfMs)
+    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter, openOnly)
   }
 
-  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter: string | undefined, prefilter: boolean): Promise<CaseRow[]> {
-    const clock = this.clock(asOfMs, caseFilter, this.clockMode(asOfMs), prefilter)
+  private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter: string | undefined, prefilter: boolean, openOnly = false): Promise<CaseRow[]> {
+    const clock = this.clock(asOfMs, caseFilter, this.clockMode(asOfMs), prefilter, openOnly)
     const rows = await this.withCalendarCheck(asOfMs, () =>
       queryRows<ClockRowRaw>(this.warehouse, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
     )

@@ -36,6 +36,12 @@ export const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
         n_online UInt64, gaps UInt64, version UInt64)
         ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(day) ORDER BY (kind, day, unit_id, last_day)`
 
+/**
+ * The case_state rows of the cases open now (and, until they are cleared, of cases that were and
+ * have since stopped: their newest row says so). What "open now" questions read (migration 7).
+ */
+export const CASE_OPEN_TABLE = `CREATE TABLE IF NOT EXISTS case_open AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -208,6 +214,7 @@ export const migrations: Migration[] = [
       // the Sunday of that week, so fewer rows), so "as of T" questions take from here only the
       // cases whose facts were final by T. cases.ts fills it; metrics reads it.
       CASE_DAILY_TABLE,
+      CASE_OPEN_TABLE,
       // The (kind, day, unit) a batch's cases were in before its refresh, written before case_state
       // changes so a crash in between still rebuilds them at repair.
       `CREATE TABLE IF NOT EXISTS case_daily_pending (batch_id UUID, kind Enum8('stopped' = 1, 'accepted' = 2), day Date, unit_id String, queued_at DateTime64(3, '${tz}'))
