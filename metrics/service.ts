@@ -232,7 +232,7 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
 }
 
 /** value, numerator and denominator of one row, by the indicator's rule. */
-function valueOf(i: Indicator, t: { numerator: number; denominator: number; quantile?: number }): Omit<MetricRow, 'key'> {
+export function valueOf(i: Indicator, t: { numerator: number; denominator: number; quantile?: number }): Omit<MetricRow, 'key'> {
   if (i.quantile) return { value: Number.isFinite(t.quantile) && t.denominator > 0 ? t.quantile! : null, numerator: t.quantile ?? 0, denominator: t.denominator }
   if (!i.denominator) return { value: t.numerator, numerator: t.numerator, denominator: null }
   if (t.denominator === 0) return { value: null, numerator: t.numerator, denominator: t.denominator }

@@ -4,7 +4,7 @@
 import type { Platform } from '../warehouse/index.ts'
 import { resolveTarget, type AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID } from './catalog.ts'
-import { periodsOf, type MetricRow, type MetricsService } from './service.ts'
+import { periodsOf, valueOf, type MetricRow, type MetricsService } from './service.ts'
 
 export interface TrendValue {
   month: string
@@ -62,18 +62,34 @@ export async function unitTrend(platform: Platform, metrics: MetricsService, ass
   })
   const own = platform.reference.withDescendants(unitId)
   const tierUnits = platform.reference.unitsOfTier(unit.tier)
-  const results = months.length === 0 ? [] : await Promise.all(wanted.map(({ id }) => Promise.all([
-    metrics.run(id, { from, to, units: own, by: 'month', asOfMs }),
-    metrics.run(id, { from, to, units: tierUnits, by: 'unit_month', asOfMs }),
-  ])))
+  const ownSet = new Set(own)
+  const tierSet = new Set(tierUnits)
+  // one question per indicator, by unit and month over the tier's units and the unit's own: the
+  // unit's value each month is the ratio of its units' summed numerators and denominators (a
+  // quantile does not add up: it is asked for the unit by month on its own)
+  const results = months.length === 0 ? [] : await Promise.all(wanted.map(async ({ id }) => {
+    const ind = INDICATOR_BY_ID.get(id)!
+    const both = await metrics.run(id, { from, to, units: [...new Set([...tierUnits, ...own])], by: 'unit_month', asOfMs })
+    if (ind.quantile) return { rows: both.rows, own: (await metrics.run(id, { from, to, units: own, by: 'month', asOfMs })).rows }
+    const sums = new Map<string, { numerator: number; denominator: number }>()
+    for (const r of both.rows) {
+      const [u, month] = String(r.key).split('|') as [string, string]
+      if (!ownSet.has(u)) continue
+      const t = sums.get(month) ?? { numerator: 0, denominator: 0 }
+      t.numerator += r.numerator
+      t.denominator += r.denominator ?? 0
+      sums.set(month, t)
+    }
+    return { rows: both.rows, own: [...sums].map(([month, t]): MetricRow => ({ key: month, ...valueOf(ind, t) })) }
+  }))
   const out: TrendMetric[] = wanted.map(({ id, target }, i) => {
     const ind = INDICATOR_BY_ID.get(id)!
-    const [mine, tier] = results[i] ?? [undefined, undefined]
-    const byMonth = new Map<string, MetricRow>((mine?.rows ?? []).map((r) => [String(r.key), r]))
+    const result = results[i]
+    const byMonth = new Map<string, MetricRow>((result?.own ?? []).map((r) => [String(r.key), r]))
     const tierByMonth = new Map<string, number[]>()
-    for (const r of tier?.rows ?? []) {
-      const month = String(r.key).split('|')[1]!
-      if (r.value !== null) tierByMonth.set(month, [...(tierByMonth.get(month) ?? []), r.value])
+    for (const r of result?.rows ?? []) {
+      const [u, month] = String(r.key).split('|') as [string, string]
+      if (tierSet.has(u) && r.value !== null) tierByMonth.set(month, [...(tierByMonth.get(month) ?? []), r.value])
     }
     return {
       metric: id, name: ind.name.zh, name_en: ind.name.en, unit: ind.unit, direction: ind.direction, target: target.value, target_scope: target.scope,
