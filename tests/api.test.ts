@@ -209,6 +209,28 @@ describe('the case read API', () => {
     expect(noLimit.body).toMatchObject({ limit_days: null, on_time: null, overdue: false, warning: false })
   })
 
+  it('counts red and yellow cards per tier, unit and item, as the lists have them', async () => {
+    const byUnit = await get('/api/v1/cases/counts?by=unit&status=open&overdue=true', keys.inspector!)
+    expect(byUnit.status, JSON.stringify(byUnit.body)).toBe(200)
+    const listed = (await get('/api/v1/cases?status=open&overdue=true&limit=1000', keys.inspector!)).body.rows as Array<{ unit_id: string; item_code: string | null }>
+    const expected = new Map<string, number>()
+    for (const r of listed) expected.set(r.unit_id, (expected.get(r.unit_id) ?? 0) + 1)
+    expect(new Map(byUnit.body.rows.map((r: { key: string; cases: number }) => [r.key, r.cases]))).toEqual(expected)
+    const byTier = await get('/api/v1/cases/counts?by=tier&status=open&overdue=true', keys.inspector!)
+    expect(byTier.body.rows.reduce((s: number, r: { cases: number }) => s + r.cases, 0)).toBe(listed.length)
+    expect(byTier.body.rows.every((r: { key: number }) => [1, 2, 3].includes(r.key))).toBe(true)
+    const items = await get('/api/v1/cases/counts?by=item&status=open&overdue=true&unit_id=S1', keys.inspector!)
+    expect(items.body.rows).toEqual([...new Set(listed.filter((r) => r.unit_id === 'S1').map((r) => r.item_code ?? ''))].sort()
+      .map((code) => ({ key: code, cases: listed.filter((r) => r.unit_id === 'S1' && (r.item_code ?? '') === code).length }))
+      .sort((a, b) => b.cases - a.cases || a.key.localeCompare(b.key)))
+    const warning = await get('/api/v1/cases/counts?by=unit&warning=true', keys.inspector!)
+    expect(warning.body.rows).toEqual([{ key: 'S1', cases: 1 }])
+    // a unit leader counts only its own units
+    const leader = await get('/api/v1/cases/counts?by=unit&status=open&overdue=true', keys.leader1!)
+    expect(leader.body.rows.map((r: { key: string }) => r.key).every((u: string) => ['S1', 'S1-C1'].includes(u))).toBe(true)
+    expect((await get('/api/v1/cases/counts?status=open', keys.inspector!)).status).toBe(400)
+  })
+
   it('pages with a cursor that keeps the moment of the first page', async () => {
     const all = await get('/api/v1/cases?limit=1000', keys.inspector!)
     const seen: string[] = []

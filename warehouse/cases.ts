@@ -426,19 +426,39 @@ export class CaseStore {
   }
 
   async list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
+    const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
+    params.limit = filter.limit
+    if (filter.after !== undefined) {
+      params.after = filter.after
+      narrow.push('case_id > {after:String}')
+    }
+    const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
+    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter, openOnly)
+  }
+
+  /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
+  async count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
+    const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
+    const key = by === 'unit' ? 'unit_id' : "ifNull(item_code, '')"
+    const clock = this.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, this.clockMode(asOfMs), prefilter, openOnly)
+    const rows = await this.withCalendarCheck(asOfMs, () =>
+      queryRows<{ key: string; cases: string }>(this.warehouse, `SELECT ${key} AS key, count() AS cases FROM (${clock.sql})
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY key ORDER BY cases DESC, key`, { ...clock.params, ...params }),
+    )
+    return rows.map((r) => ({ key: r.key, cases: Number(r.cases) }))
+  }
+
+  /** A filter as SQL over the clock's rows, and how the clock may be narrowed before it is computed. */
+  private filterSql(filter: Omit<CaseFilter, 'after' | 'limit'>, asOfMs: number) {
     const where: string[] = []
-    const params: Record<string, unknown> = { limit: filter.limit }
+    const params: Record<string, unknown> = {}
     if (filter.units) (where.push('unit_id IN {units:Array(String)}'), (params.units = filter.units))
     if (filter.item_code !== undefined) (where.push('item_code = {item_code:String}'), (params.item_code = filter.item_code))
     if (filter.status !== undefined) (where.push('status = {status:String}'), (params.status = filter.status))
     if (filter.overdue !== undefined) (where.push('overdue = {overdue:Bool}'), (params.overdue = filter.overdue))
     if (filter.warning !== undefined) (where.push('warning = {warning:Bool}'), (params.warning = filter.warning))
-    if (filter.after !== undefined) params.after = filter.after
-    const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
-    // narrowed before the clock is computed: the cursor (case_state's sort key), and "now" by the
-    // stored facts (unit, status)
+    // narrowed before the clock is computed: "now" by the stored facts (unit, status)
     const narrow: string[] = []
-    if (filter.after !== undefined) narrow.push('case_id > {after:String}')
     if (this.clockMode(asOfMs) === 'facts') {
       if (filter.units) narrow.push('f_unit_id IN {units:Array(String)}')
       if (filter.status) narrow.push('f_status = {status:String}')
@@ -447,7 +467,7 @@ export class CaseStore {
     const prefilter = filter.status === 'open' || this.clockMode(asOfMs) !== 'facts'
     // open now, or in warning now (only an open case is): case_open has them
     const openOnly = (filter.status === 'open' || filter.warning === true) && this.openCasesReadable(asOfMs)
-    return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter, openOnly)
+    return { where, params, narrow, prefilter, openOnly }
   }
 
   private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter: string | undefined, prefilter: boolean, openOnly = false): Promise<CaseRow[]> {

@@ -7,7 +7,7 @@ import { CalendarMissingError } from './calendar.ts'
 import { HttpError, requireRole } from './http.ts'
 import type { Platform } from './index.ts'
 import type { TunableSettings } from './settings.ts'
-import { localDate, parseTimestamp } from './time.ts'
+import { localDate, parseTimestamp, toRfc3339 } from './time.ts'
 import { deadlineOf } from './deadline.ts'
 
 export const READER_ROLES: readonly Role[] = ['joint_meeting', 'unit_leader', 'inspector', 'admin']
@@ -51,6 +51,19 @@ function decodeCursor(s: string): CursorState {
 }
 
 const bool = { type: 'string', enum: ['true', 'false'] } as const
+
+interface CaseQuery { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; as_of?: string }
+
+/** The filters a case list and its counts share. */
+const caseFilterProperties = {
+  unit_id: { type: 'string', minLength: 1 },
+  tier: { type: 'integer', minimum: 1, maximum: 3 },
+  item_code: { type: 'string', minLength: 1 },
+  status: { type: 'string', enum: [...CASE_STATUSES] },
+  overdue: bool,
+  warning: bool,
+  as_of: { type: 'string' },
+} as const
 
 export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts
@@ -160,9 +173,49 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     return { ...found, deadline }
   })
 
-  app.get<{
-    Querystring: { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; as_of?: string; limit?: number; cursor?: string }
-  }>('/api/v1/cases', {
+  /** The list filters of /api/v1/cases, narrowed to what the caller may read. */
+  const caseFilterOf = (q: CaseQuery, principal: Principal): Omit<CaseFilter, 'after' | 'limit'> => {
+    let requested: string[] | undefined
+    if (q.unit_id !== undefined) requested = [q.unit_id]
+    if (q.tier !== undefined) {
+      const ofTier = new Set(platform.reference.unitsOfTier(q.tier))
+      requested = (requested ?? [...ofTier]).filter((u) => ofTier.has(u))
+    }
+    return {
+      units: visibleUnits(principal, requested),
+      item_code: q.item_code,
+      status: q.status,
+      overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
+      warning: q.warning === undefined ? undefined : q.warning === 'true',
+    }
+  }
+
+  app.get<{ Querystring: CaseQuery & { by: 'tier' | 'unit' | 'item' } }>('/api/v1/cases/counts', {
+    schema: {
+      tags: ['cases'],
+      summary: 'How many cases match the list filters, per tier, unit or item (the drill-down of red and yellow cards)',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['by'],
+        properties: { ...caseFilterProperties, by: { type: 'string', enum: ['tier', 'unit', 'item'] } },
+      },
+    },
+  }, async (request) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const q = request.query
+    const asOf = asOfParam(q.as_of, tz)
+    const counted = await platform.cases.count(caseFilterOf(q, principal), q.by === 'item' ? 'item' : 'unit', asOf).catch(calendarErrorToHttp)
+    if (q.by !== 'tier') return { by: q.by, as_of: toRfc3339(asOf, tz), rows: counted }
+    const byTier = new Map<number, number>()
+    for (const r of counted) {
+      const tier = platform.reference.units.get(r.key)?.tier
+      if (tier !== undefined) byTier.set(tier, (byTier.get(tier) ?? 0) + r.cases)
+    }
+    return { by: q.by, as_of: toRfc3339(asOf, tz), rows: [...byTier].sort((a, b) => a[0] - b[0]).map(([tier, cases]) => ({ key: tier, cases })) }
+  })
+
+  app.get<{ Querystring: CaseQuery & { limit?: number; cursor?: string } }>('/api/v1/cases', {
     schema: {
       tags: ['cases'],
       summary: 'Cases with the clock: filters of the contract, cursor paging',
@@ -170,13 +223,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
         type: 'object',
         additionalProperties: false,
         properties: {
-          unit_id: { type: 'string', minLength: 1 },
-          tier: { type: 'integer', minimum: 1, maximum: 3 },
-          item_code: { type: 'string', minLength: 1 },
-          status: { type: 'string', enum: [...CASE_STATUSES] },
-          overdue: bool,
-          warning: bool,
-          as_of: { type: 'string' },
+          ...caseFilterProperties,
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           cursor: { type: 'string' },
         },
@@ -187,22 +234,8 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     const q = request.query
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined
     const asOf = cursor?.as_of ?? asOfParam(q.as_of, tz)
-    let requested: string[] | undefined
-    if (q.unit_id !== undefined) requested = [q.unit_id]
-    if (q.tier !== undefined) {
-      const ofTier = new Set(platform.reference.unitsOfTier(q.tier))
-      requested = (requested ?? [...ofTier]).filter((u) => ofTier.has(u))
-    }
     const limit = q.limit ?? 100
-    const filter: CaseFilter = {
-      units: visibleUnits(principal, requested),
-      item_code: q.item_code,
-      status: q.status,
-      overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
-      warning: q.warning === undefined ? undefined : q.warning === 'true',
-      after: cursor?.after,
-      limit: limit + 1,
-    }
+    const filter: CaseFilter = { ...caseFilterOf(q, principal), after: cursor?.after, limit: limit + 1 }
     const rows = await platform.cases.list(filter, asOf).catch(calendarErrorToHttp)
     const page = rows.slice(0, limit)
     const next = rows.length > limit ? encodeCursor({ after: page[page.length - 1]!.case_id, as_of: asOf }) : null

@@ -67,6 +67,8 @@ export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM')
       ['targets', `/api/v1/targets?year=${year}&unit_id=${u}`, leader],
       [`assessment tier ${tierOf} (own rows)`, `/api/v1/assessment?year=${year}&tier=${tierOf}`, leader],
       ['trend', `/api/v1/trend?unit_id=${u}&year=${year}`, leader],
+      ['overdue cases behind the points lost', `/api/v1/cases?unit_id=${u}&overdue=true&limit=50`, leader],
+      ['bad ratings behind the points lost', `/api/v1/ratings?unit_id=${u}&bad=true&from=${year}-01-01&to=${year}-12-31&limit=50`, leader],
     ],
   })
   const lists: Array<[string, string]> = [['district', ''], ['tier 2', '&tier=2'], [`unit ${unitId}`, `&unit_id=${u}`]]
@@ -76,9 +78,13 @@ export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM')
     calls: [
       ...lists.map(([label, q]): [string, string, Record<string, string>] => [`overdue open, ${label}`, `/api/v1/cases?status=open&overdue=true&limit=100${q}`, inspector]),
       ...lists.map(([label, q]): [string, string, Record<string, string>] => [`warning open, ${label}`, `/api/v1/cases?status=open&warning=true&limit=100${q}`, inspector]),
-      ['overdue_open by tier', '/api/v1/metrics/overdue_open?by=tier', inspector],
-      ['overdue_open by unit, tier 2', '/api/v1/metrics/overdue_open?by=unit&scope=tier:2', inspector],
-      [`overdue_open by item, ${unitId}`, `/api/v1/metrics/overdue_open?by=item&scope=unit:${u}`, inspector],
+      // the drill-down's counts, as the view asks for them: the list's filters counted per level
+      ['red cards by tier', '/api/v1/cases/counts?by=tier&status=open&overdue=true', inspector],
+      ['red cards by unit, tier 2', '/api/v1/cases/counts?by=unit&status=open&overdue=true&tier=2', inspector],
+      [`red cards by item, ${unitId}`, `/api/v1/cases/counts?by=item&status=open&overdue=true&unit_id=${u}`, inspector],
+      ['yellow cards by tier', '/api/v1/cases/counts?by=tier&status=open&warning=true', inspector],
+      ['yellow cards by unit, tier 2', '/api/v1/cases/counts?by=unit&status=open&warning=true&tier=2', inspector],
+      [`yellow cards by item, ${unitId}`, `/api/v1/cases/counts?by=item&status=open&warning=true&unit_id=${u}`, inspector],
       ['one case', `/api/v1/cases/${encodeURIComponent(someCase)}`, inspector],
     ],
   })
