@@ -1,7 +1,7 @@
 // HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, localDate, queryRows, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, localDate, queryRows, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import type { Scheme } from './scheme.ts'
@@ -54,9 +54,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
   }, async (request) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
     const q = request.query
-    if (!platform.reference.units.has(q.unit_id)) throw new HttpError(400, 'unknown_unit', `unit_id: ${JSON.stringify(q.unit_id)} is not a known unit`)
-    const readable = principal.readableUnits()
-    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+    requireReadableUnit(principal, platform.reference.units, q.unit_id)
     return assessment.targets(q.year ?? thisYear(), q.unit_id, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
   })
 

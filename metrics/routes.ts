@@ -1,6 +1,6 @@
 // HTTP surface of metrics: GET /api/v1/metrics (the catalogue) and /api/v1/metrics/{id}.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, localDate, READER_ROLES, requireRole, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, localDate, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
@@ -137,9 +137,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
   }, async (request) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
     const q = request.query
-    if (!platform.reference.units.has(q.unit_id)) throw new HttpError(400, 'unknown_unit', `unit_id: ${JSON.stringify(q.unit_id)} is not a known unit`)
-    const readable = principal.readableUnits()
-    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+    requireReadableUnit(principal, platform.reference.units, q.unit_id)
     const asOfMs = asOfParam(q.as_of, tz)
     const year = q.year ?? Number(localDate(asOfMs, tz).slice(0, 4))
     return unitTrend(platform, metrics, assessment, year, q.unit_id, asOfMs).catch(calendarErrorToHttp)

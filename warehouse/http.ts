@@ -44,6 +44,13 @@ export function requireRole(request: FastifyRequest, keys: KeyStore, roles: read
   return principal
 }
 
+/** A unit the caller asks about by id: one that exists (else 400) and that they may read (else 403). */
+export function requireReadableUnit(principal: Principal, known: { has(unitId: string): boolean }, unitId: string): void {
+  if (!known.has(unitId)) throw new HttpError(400, 'unknown_unit', `unit_id: ${JSON.stringify(unitId)} is not a known unit`)
+  const readable = principal.readableUnits()
+  if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
+}
+
 export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
   return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details })
 }

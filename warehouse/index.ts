@@ -20,7 +20,7 @@ export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './setting
 export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
-export { HttpError, principalOf, requireRole, sendError, SESSION_COOKIE } from './http.ts'
+export { HttpError, principalOf, requireRole, requireReadableUnit, sendError, SESSION_COOKIE } from './http.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
 
 /** The opened warehouse with its stores, loaded and repaired: what the rest of the platform uses. */

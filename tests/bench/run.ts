@@ -14,6 +14,7 @@ import { demoReference, demoStream } from '../../ingest/demo/index.ts'
 import { arrowChunks, ndjsonChunks, type Chunk } from '../../ingest/chunks.ts'
 import { officialCalendarFromPackage, openWarehouse, type Warehouse } from '../../warehouse/index.ts'
 import { startServer, type ServerProcess } from './server.ts'
+import { timeReports } from './reports.ts'
 import { fmt, timeRepeated } from './stats.ts'
 import { timeDashboardViews } from './views.ts'
 import { STREAM_NAMES } from '../../ingest/contract.ts'
@@ -160,6 +161,9 @@ async function queries(server: ServerProcess): Promise<void> {
   await queryLatencies(server)
   report('')
   await timeDashboardViews(server, report)
+  report('')
+  // the annual assessment of last year (the demo's first full year): publish, then every unit's report
+  await timeReports({ url: server.url, adminToken: server.adminToken, year: new Date().getFullYear() - 1, report })
   report('')
   report(`server peak memory (VmHWM) after the queries: ${fmt(server.peakRssMiB())} MiB`)
 }
