@@ -189,7 +189,7 @@ export const migrations: Migration[] = [
     version: 6,
     name: 'dashboard users and their sign-in sessions',
     statements: (tz) => [
-      // one row version per change (sign-in failures, lock-out, password): \`version\` orders them
+      // one row version per change (sign-in failures, lock-out, password): version orders them
       `CREATE TABLE IF NOT EXISTS users (
         username String, display_name String, role LowCardinality(String), units Array(String), password_hash String,
         failed_logins UInt16, locked_until Nullable(DateTime64(3, '${tz}')), disabled UInt8,
