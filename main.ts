@@ -71,7 +71,7 @@ async function ensureDemoKeys(platform: Platform): Promise<void> {
 }
 
 /** The demo users' password (README.md); only with --demo. */
-export const DEMO_PASSWORD = 'tierscope-demo'
+const DEMO_PASSWORD = 'tierscope-demo'
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err)
