@@ -176,7 +176,7 @@ export class AssessmentService {
     const ids = [...new Set(Object.values(categories).flatMap((c) => c.indicators.map((i) => i.id)))]
     const figures = new Map<string, Map<string, MetricRow>>()
     // the indicators' queries are independent: the engine runs them side by side
-    const results = await Promise.all(ids.map((id) => this.metrics.run(id, { from, to, units: unitIds, by: 'unit', asOfMs })))
+    const results = await this.metrics.runMany(ids, { from, to, units: unitIds, by: 'unit', asOfMs })
     ids.forEach((id, i) => figures.set(id, new Map(results[i]!.rows.map((r) => [String(r.key), r]))))
 
     // the value each unit is scored on
@@ -270,12 +270,16 @@ export class AssessmentService {
     const targets = await this.platform.reference.targets(year)
     const { from, to } = this.period(year, asOfMs)
     const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
-    const rows = []
-    for (const id of ids) {
+    const wanted = ids.flatMap((id) => {
       const target = resolveTarget(targets, id, unitId, unit.tier)
-      if (!target) continue
+      return target ? [{ id, target }] : []
+    })
+    // every target indicator in one query
+    const results = wanted.length ? await this.metrics.runMany(wanted.map((w) => w.id), { from, to, units: this.platform.reference.withDescendants(unitId), asOfMs }) : []
+    const rows = []
+    for (const [i, { id, target }] of wanted.entries()) {
       const ind = INDICATOR_BY_ID.get(id)!
-      const [row] = (await this.metrics.run(id, { from, to, units: this.platform.reference.withDescendants(unitId), asOfMs })).rows
+      const [row] = results[i]!.rows
       const value = row?.value ?? null
       const projection = projectYearEnd(ind, value, year, to)
       const higher = ind.direction === 'higher_is_better'

@@ -246,6 +246,19 @@ describe('every indicator, by unit, against an independent computation', () => {
   })
 })
 
+describe('several indicators in one query', () => {
+  it.each(['unit', 'month', 'tier'] as const)('gives each indicator the rows it has alone, by %s', async (by) => {
+    const ids = INDICATORS.map((i) => i.id)
+    for (const at of [AS_OF, Date.parse('2025-03-15T12:00:00+08:00')]) {
+      const req = { ...PERIOD, by, asOfMs: at }
+      const together = await metrics.runMany(ids, req)
+      expect(together.map((r) => r.metric)).toEqual(ids)
+      for (const [i, id] of ids.entries()) expect(together[i], `${id} by ${by}`).toEqual(await metrics.run(id, req))
+      expect(together.some((r) => r.rows.length > 0)).toBe(true)
+    }
+  })
+})
+
 describe('settings', () => {
   it('takes the rectification limit from the district\'s settings', async () => {
     const before = await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })

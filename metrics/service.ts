@@ -119,13 +119,23 @@ export class MetricsService {
   }
 
   async run(id: string, req: MetricRequest): Promise<MetricResult> {
-    const indicator = this.indicator(id)
+    return (await this.runMany([id], req))[0]!
+  }
+
+  /**
+   * Several indicators for the same question in one query: each source read once with every
+   * aggregate any of them needs (the assessment of a tier asks for ten at a time, and the engine
+   * runs one query at a time). Each indicator's rows are exactly those `run` gives it alone.
+   */
+  async runMany(ids: string[], req: MetricRequest): Promise<MetricResult[]> {
+    const indicators = ids.map((id) => this.indicator(id))
     const tz = this.platform.warehouse.timezone
     const asOfDate = localDate(req.asOfMs, tz)
     const to = req.to ?? asOfDate
     const from = req.from ?? `${to.slice(0, 4)}-01-01`
-    const parts = [indicator.numerator, indicator.denominator, indicator.quantile, indicator.plusOpenAtEnd].filter((p): p is Part => p !== undefined && p !== null)
-    for (const p of parts) if (!sourceSupports(p.source, req.by)) throw new UnsupportedGroupingError(id, req.by!)
+    const partsOf = (i: Indicator) => [i.numerator, i.denominator, i.quantile, i.plusOpenAtEnd].filter((p): p is Part => p !== undefined && p !== null)
+    for (const indicator of indicators) for (const p of partsOf(indicator)) if (!sourceSupports(p.source, req.by)) throw new UnsupportedGroupingError(indicator.id, req.by!)
+    const parts = [...new Set(indicators.flatMap(partsOf))]
 
     // months of the period up to as_of, for per-month averages (staff FTE): one for a row of one month
     const lastDay = to < asOfDate ? to : asOfDate
@@ -139,7 +149,7 @@ export class MetricsService {
       complaint_limit: this.platform.settings.get().complaint_limit_days,
     }
 
-    // Each source once, with every aggregate the indicator needs from it; open cases are judged at
+    // Each source once, with every aggregate the indicators need from it; open cases are judged at
     // the end of each period (or at as_of, if that comes first), all ends in one reading of the
     // clock. The sources' subqueries are joined on their key: one query per question.
     const bySource = new Map<SourceId, Part[]>()
@@ -159,9 +169,10 @@ export class MetricsService {
       }
       subqueries.push({ source, parts: sourceParts, ...this.sourceQuery(source, sourceParts, req, at) })
     }
-    const columns = subqueries.flatMap((q, i) => q.parts.map((_, j) => `s${i}.v${j} AS s${i}_v${j}`))
+    // s<i>_p: whether source i has a row for the key (a side missing from the join reads 0)
+    const columns = subqueries.flatMap((q, i) => [`s${i}.p AS s${i}_p`, ...q.parts.map((_, j) => `s${i}.v${j} AS s${i}_v${j}`)])
     const sql = `SELECT key, ${columns.join(', ')}
-FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN ')}${subqueries.length > 1 ? ` USING key` : ''}`
+FROM ${subqueries.map((q, i) => `${i ? '\nFULL OUTER JOIN ' : ''}(SELECT *, toUInt8(1) AS p FROM (${q.sql})) AS s${i}${i ? ' USING key' : ''}`).join('')}`
     const { cases, warehouse } = this.platform
     const allParams = Object.assign({}, ...subqueries.map((q) => q.params), params)
     const query = () => queryRows<Record<string, string | number | null>>(warehouse, sql, allParams)
@@ -170,35 +181,40 @@ FROM ${subqueries.map((q, i) => `(${q.sql}) AS s${i}`).join('\nFULL OUTER JOIN '
     const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
     const found = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, run) : await run()
 
-    // per key: a part's value is 0 where its source had no record for the key
-    const value = (row: Record<string, string | number | null>, p: Part | null | undefined) => {
-      if (!p) return 0
-      const i = subqueries.findIndex((q) => q.parts.includes(p))
-      return i < 0 ? 0 : Number(row[`s${i}_v${subqueries[i]!.parts.indexOf(p)}`] ?? 0)
-    }
-    const totals: Totals = new Map()
-    for (const row of found) {
-      totals.set(String(row.key), {
-        numerator: value(row, indicator.numerator) + value(row, indicator.plusOpenAtEnd),
-        denominator: value(row, indicator.denominator),
-        quantile: indicator.quantile ? value(row, indicator.quantile) : undefined,
-      })
-    }
-
-    const rows: MetricRow[] = [...totals]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, t]) => ({ key: req.by === 'tier' ? Number(key) : key, ...valueOf(indicator, t) }))
-    return {
-      metric: indicator.id,
-      name: indicator.name.zh,
-      name_en: indicator.name.en,
-      unit: indicator.unit,
-      direction: indicator.direction,
-      from,
-      to,
-      as_of: toRfc3339(req.asOfMs, tz),
-      rows,
-    }
+    const sourceIndex = (p: Part) => subqueries.findIndex((q) => q.parts.includes(p))
+    return indicators.map((indicator) => {
+      // per key: a part's value is 0 where its source had no record for the key
+      const value = (row: Record<string, string | number | null>, p: Part | null | undefined) => {
+        if (!p) return 0
+        const i = sourceIndex(p)
+        return i < 0 ? 0 : Number(row[`s${i}_v${subqueries[i]!.parts.indexOf(p)}`] ?? 0)
+      }
+      // the keys this indicator's own sources have (the others' keys are not its rows)
+      const own = [...new Set(partsOf(indicator).map(sourceIndex).filter((i) => i >= 0))]
+      const totals: Totals = new Map()
+      for (const row of found) {
+        if (!own.some((i) => Number(row[`s${i}_p`]) === 1)) continue
+        totals.set(String(row.key), {
+          numerator: value(row, indicator.numerator) + value(row, indicator.plusOpenAtEnd),
+          denominator: value(row, indicator.denominator),
+          quantile: indicator.quantile ? value(row, indicator.quantile) : undefined,
+        })
+      }
+      const rows: MetricRow[] = [...totals]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, t]) => ({ key: req.by === 'tier' ? Number(key) : key, ...valueOf(indicator, t) }))
+      return {
+        metric: indicator.id,
+        name: indicator.name.zh,
+        name_en: indicator.name.en,
+        unit: indicator.unit,
+        direction: indicator.direction,
+        from,
+        to,
+        as_of: toRfc3339(req.asOfMs, tz),
+        rows,
+      }
+    })
   }
 
   /** The subquery of one source: per key, the value of each part (v0, v1, …). `at` is as_of, or the moments open cases are read at. */

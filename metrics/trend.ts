@@ -67,9 +67,11 @@ export async function unitTrend(platform: Platform, metrics: MetricsService, ass
   // one question per indicator, by unit and month over the tier's units and the unit's own: the
   // unit's value each month is the ratio of its units' summed numerators and denominators (a
   // quantile does not add up: it is asked for the unit by month on its own)
-  const results = months.length === 0 ? [] : await Promise.all(wanted.map(async ({ id }) => {
+  // every indicator's rows by unit and month in one query
+  const together = months.length === 0 || wanted.length === 0 ? [] : await metrics.runMany(wanted.map((w) => w.id), { from, to, units: [...new Set([...tierUnits, ...own])], by: 'unit_month', asOfMs })
+  const results = months.length === 0 ? [] : await Promise.all(wanted.map(async ({ id }, i) => {
     const ind = INDICATOR_BY_ID.get(id)!
-    const both = await metrics.run(id, { from, to, units: [...new Set([...tierUnits, ...own])], by: 'unit_month', asOfMs })
+    const both = together[i]!
     if (ind.quantile) return { rows: both.rows, own: (await metrics.run(id, { from, to, units: own, by: 'month', asOfMs })).rows }
     const sums = new Map<string, { numerator: number; denominator: number }>()
     for (const r of both.rows) {
