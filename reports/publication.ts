@@ -7,7 +7,7 @@
 // (published vs current), never in the published figures. Publishing the same year again is a
 // new version, explicit, with its own date.
 import { randomUUID } from 'node:crypto'
-import { INDICATOR_BY_ID, INDICATORS, periodRule, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
+import { INDICATOR_BY_ID, INDICATORS, periodRule, type AssessedIndicator, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
 import { CalendarMissingError, localDate, queryRows, toRfc3339, type Platform, type TunableSettings } from '../warehouse/index.ts'
 import type { FigureUnit } from './format.ts'
 import { emptyRecords, unitRecords, type UnitRecords } from './records.ts'
@@ -57,20 +57,9 @@ export interface Publication extends PublicationInfo {
   previous: Previous
 }
 
-export interface FrozenIndicator {
-  id: string
+/** An indicator of a unit as the assessment gave it at publication (its name lives in the frozen catalogue), with last year's figures. */
+export interface FrozenIndicator extends Omit<AssessedIndicator, 'name' | 'category'> {
   category: string
-  value: number | null
-  numerator: number
-  denominator: number | null
-  scored_value: number | null
-  small_sample: boolean
-  target: number | null
-  score: number | null
-  weight: number
-  points: number
-  points_lost: number
-  explain: string | null
   prev_value: number | null
   prev_numerator: number | null
   prev_denominator: number | null
