@@ -127,6 +127,30 @@ describe('the assessment of the demo district', () => {
     expect(a.units[0]!.rank).toBe(1)
   })
 
+  it('scores and ranks every category within the tier', async () => {
+    const a = await assessment.tier(2025, 2, AS_OF)
+    const categories = Object.keys(dongchengScheme(2025).tiers['2'])
+    for (const category of categories) {
+      // the category's score: its points over its weight, from the indicators the unit was scored on
+      const scores = a.units.map((u) => {
+        const scored = u.indicators.filter((i) => i.category === category && i.score !== null && i.weight > 0)
+        const w = scored.reduce((s, i) => s + i.weight, 0)
+        return { u, want: w > 0 ? scored.reduce((s, i) => s + i.points, 0) / w : null }
+      })
+      expect(scores.filter((x) => x.want !== null).length, category).toBeGreaterThan(a.units.length / 2)
+      for (const { u, want } of scores) {
+        const got = u.categories[category as keyof typeof u.categories]!
+        if (want === null) expect(got, `${u.unit_id} ${category}`).toEqual({ score: null, rank: null })
+        else {
+          expect(got.score, `${u.unit_id} ${category}`).toBeCloseTo(want, 9)
+          // rank = 1 + how many units score higher (to the hundredth of a point)
+          const shown = (v: number) => Math.round(v * 100) / 100
+          expect(got.rank).toBe(1 + scores.filter((x) => x.want !== null && shown(x.want) > shown(want)).length)
+        }
+      }
+    }
+  })
+
   it('ranks an indicator within a tier with sample sizes and small-sample flags', async () => {
     const r = await assessment.ranking('satisfaction_rate', 2025, 3, AS_OF)
     expect(r.rows.length).toBe(p.reference.unitsOfTier(3).length)

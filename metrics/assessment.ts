@@ -103,6 +103,8 @@ export interface AssessedUnit {
   grade: string | null
   grade_en: string | null
   rank: number | null
+  /** Each category's score (its points over its weight, 0–100) and the unit's rank on it within the tier. */
+  categories: Partial<Record<Category, { score: number | null; rank: number | null }>>
   indicators: AssessedIndicator[]
 }
 
@@ -229,10 +231,22 @@ export class AssessmentService {
       }
       const score = scoredWeight > 0 ? composite : null
       const grade = score === null ? null : gradeOf(scheme, score)
-      return { unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: score, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null, indicators: list }
+      return { unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: score, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null, categories: {}, indicators: list }
     })
-    const ranks = rankWithTies(assessed.map((a) => ({ key: a.unit_id, score: a.composite_score === null ? null : Math.round(a.composite_score * 100) / 100 })))
+    // scores are ranked to the hundredth of a point, as they are shown
+    const rankBy = (score: (a: AssessedUnit) => number | null) =>
+      rankWithTies(assessed.map((a) => ({ key: a.unit_id, score: score(a) === null ? null : Math.round(score(a)! * 100) / 100 })))
+    const ranks = rankBy((a) => a.composite_score)
     for (const a of assessed) a.rank = ranks.get(a.unit_id) ?? null
+    for (const category of Object.keys(categories) as Category[]) {
+      const scoreIn = (a: AssessedUnit) => {
+        const scored = a.indicators.filter((i) => i.category === category && i.score !== null && i.weight > 0)
+        const weight = scored.reduce((sum, i) => sum + i.weight, 0)
+        return weight > 0 ? scored.reduce((sum, i) => sum + i.points, 0) / weight : null
+      }
+      const categoryRanks = rankBy(scoreIn)
+      for (const a of assessed) a.categories[category] = { score: scoreIn(a), rank: categoryRanks.get(a.unit_id) ?? null }
+    }
     assessed.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
     return { year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name }, from, to, units: assessed }
   }

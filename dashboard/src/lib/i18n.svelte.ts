@@ -8,22 +8,22 @@ const zh = {
   year: '年度', period: '截至', ytd: '年初至今', tier: '层级', category: '类别', all: '综合',
   tier1: '区级（中心及委办局）', tier2: '街道', tier3: '社区及企业服务站',
   cost: '成本', efficiency: '效率', timeliness: '时效', satisfaction: '满意度',
-  rank: '排名', unitName: '单位', score: '得分', grade: '等级', sample: '样本', cases: '办件', ratings: '评价', movement: '较上期', smallSample: '样本小',
-  ranking: '同级排名', gradeSpread: '等级分布', heatmap: '单位 × 指标得分', trends: '月度趋势', units: '个单位', unitsCount: '单位数',
-  loading: '加载中…', empty: '暂无数据', error: '出错了', forbidden: '无权查看：该单位不在您的职责范围内。', retry: '重试',
+  rank: '排名', unitName: '单位', score: '得分', grade: '等级', sample: '样本', cases: '办件', ratings: '评价', movement: '较上期', smallSample: '样本数字为橙色：样本小，按 95% 置信下限计分与排名',
+  ranking: '同级排名', gradeSpread: '等级分布', heatmap: '单位 × 指标得分', trends: '月度趋势', unitsCount: '单位数',
+  loading: '加载中…', empty: '暂无数据', error: '出错了', forbidden: '无权查看：该单位不在您的职责范围内。',
   targets: '年度目标', indicator: '指标', target: '目标', current: '当前', attainment: '完成度', projection: '年末预计', onTrack: '达标',
   yes: '是', no: '否', tierMedian: '同层级中位数', pointsLost: '失分', why: '原因', overdueCases: '超期案件', badRatings: '差评', subUnits: '下属单位',
   composite: '综合得分', exportCsv: '导出 CSV', exporting: '正在导出…', more: '加载更多',
   overdue: '红牌（超期）', warning: '黄牌（临期）', district: '全区', item: '事项', caseId: '办件编号', status: '状态',
-  acceptedAt: '受理时间', dueAt: '办理时限', deadline: '截止日期', stoppedAt: '办结时间', daysOver: '超期工作日', elapsed: '已用工作日', limit: '时限（工作日）', suspended: '中止工作日',
-  timeline: '办理过程', event: '环节', time: '时间', channel: '渠道', staff: '经办人', backTo: '返回', openOverdue: '在办超期',
+  acceptedAt: '受理时间', dueAt: '办理时限', deadline: '截止日期', daysOver: '超期工作日', elapsed: '已用工作日', limit: '时限（工作日）', suspended: '中止工作日',
+  timeline: '办理过程', event: '环节', time: '时间', channel: '渠道', staff: '经办人',
   source: '来源系统', stream: '数据流', lastArrived: '最近到达', batches: '批次', accepted: '接收', duplicates: '重复', rejected: '拒收',
   quarantine: '隔离区', reason: '原因', row: '行', calendar: '法定工作日历', calendarYears: '已加载年份', calendarMissing: '尚未加载 {year} 年国务院放假安排：{year} 年起的时限将无法计算。',
   calendarOk: '已加载到 {year} 年。', rating: '评分', comment: '评价内容', handling: '处理记录', noAccess: '您的角色不能查看此页面。',
   rows: '条', asOf: '数据截至', reports: '年度考核报告', publish: '发布本年度考核', republish: '重新发布（新版本）', publishConfirm: '发布 {year} 年度考核？发布后数字将被冻结。',
   publishedOn: '已发布于', notPublished: '本年度尚未发布。', published: '已发布', districtReport: '全区报告', unitReport: '单位报告',
   restatement: '更正说明（已发布 vs 当前）', restated: '发布后又有数据到达：以下数字与已发布的不同。已发布的报告不变。', notRestated: '发布后没有改变任何数字的数据到达。',
-  belowTarget: '未达目标', belowPeers: '低于同层级',  sampleCases: '件', sampleRatings: '条评价', new: '新', perUnit: '每单位',
+  belowTarget: '未达目标', belowPeers: '低于同层级', 
 }
 type Key = keyof typeof zh
 
@@ -34,22 +34,22 @@ const en: Record<Key, string> = {
   year: 'Year', period: 'As of', ytd: 'Year to date', tier: 'Tier', category: 'Category', all: 'Composite',
   tier1: 'District (centre and bureaus)', tier2: 'Street halls', tier3: 'Community and enterprise stations',
   cost: 'Cost', efficiency: 'Efficiency', timeliness: 'Timeliness', satisfaction: 'Satisfaction',
-  rank: 'Rank', unitName: 'Unit', score: 'Score', grade: 'Grade', sample: 'Sample', cases: 'cases', ratings: 'ratings', movement: 'Since last period', smallSample: 'small sample',
-  ranking: 'Ranking within the tier', gradeSpread: 'Spread of grades', heatmap: 'Unit × indicator scores', trends: 'Monthly trends', units: 'units', unitsCount: 'Units',
-  loading: 'Loading…', empty: 'No data', error: 'Something went wrong', forbidden: 'Not yours to see: this unit is outside your responsibility.', retry: 'Retry',
+  rank: 'Rank', unitName: 'Unit', score: 'Score', grade: 'Grade', sample: 'Sample', cases: 'cases', ratings: 'ratings', movement: 'Since last period', smallSample: 'A sample in orange is small: scored and ranked at its 95 % confidence bound',
+  ranking: 'Ranking within the tier', gradeSpread: 'Spread of grades', heatmap: 'Unit × indicator scores', trends: 'Monthly trends', unitsCount: 'Units',
+  loading: 'Loading…', empty: 'No data', error: 'Something went wrong', forbidden: 'Not yours to see: this unit is outside your responsibility.',
   targets: 'Targets for the year', indicator: 'Indicator', target: 'Target', current: 'Now', attainment: 'Attainment', projection: 'Year-end projection', onTrack: 'On track',
   yes: 'yes', no: 'no', tierMedian: 'Tier median', pointsLost: 'Points lost', why: 'Why', overdueCases: 'Overdue cases', badRatings: 'Bad ratings', subUnits: 'Units under it',
   composite: 'Composite score', exportCsv: 'Export CSV', exporting: 'Exporting…', more: 'Load more',
   overdue: 'Red card (overdue)', warning: 'Yellow card (due soon)', district: 'District', item: 'Item', caseId: 'Case', status: 'Status',
-  acceptedAt: 'Accepted', dueAt: 'Due', deadline: 'Deadline', stoppedAt: 'Stopped', daysOver: 'Working days over', elapsed: 'Working days used', limit: 'Limit (working days)', suspended: 'Suspended working days',
-  timeline: 'Timeline', event: 'Event', time: 'Time', channel: 'Channel', staff: 'Staff', backTo: 'Back to', openOverdue: 'Open overdue',
+  acceptedAt: 'Accepted', dueAt: 'Due', deadline: 'Deadline', daysOver: 'Working days over', elapsed: 'Working days used', limit: 'Limit (working days)', suspended: 'Suspended working days',
+  timeline: 'Timeline', event: 'Event', time: 'Time', channel: 'Channel', staff: 'Staff',
   source: 'Source system', stream: 'Stream', lastArrived: 'Last arrived', batches: 'Batches', accepted: 'Accepted', duplicates: 'Duplicates', rejected: 'Rejected',
   quarantine: 'Quarantine', reason: 'Reason', row: 'Row', calendar: 'Official working-day calendar', calendarYears: 'Years loaded', calendarMissing: 'The State Council arrangement for {year} is not loaded yet: deadlines from {year} on cannot be computed.',
   calendarOk: 'Loaded up to {year}.', rating: 'Rating', comment: 'Comment', handling: 'Handling', noAccess: 'Your role cannot open this page.',
   rows: 'rows', asOf: 'As of', reports: 'Annual assessment', publish: 'Publish this year', republish: 'Publish again (new version)', publishConfirm: 'Publish the {year} assessment? Its figures will be frozen.',
   publishedOn: 'Published', notPublished: 'This year is not published yet.', published: 'Published', districtReport: 'District report', unitReport: 'Unit report',
   restatement: 'Restatement (published vs current)', restated: 'Data arrived after publication: these figures differ from the published ones. The published report stays as it was.', notRestated: 'Nothing that arrived since publication changes a figure.',
-  belowTarget: 'below target', belowPeers: 'below its peers',  sampleCases: 'cases', sampleRatings: 'ratings', new: 'new', perUnit: 'per unit',
+  belowTarget: 'below target', belowPeers: 'below its peers', 
 }
 
 function initialLang(): Lang {
@@ -88,6 +88,3 @@ const EVENT_NAMES: Record<string, [string, string]> = {
 
 /** A case event type or status as people say it. */
 export const eventName = (type: string): string => EVENT_NAMES[type]?.[i18n.lang === 'zh' ? 0 : 1] ?? type
-
-export const GRADE_EN: Record<string, string> = { 优秀: 'Excellent', 良好: 'Good', 合格: 'Satisfactory', 基本合格: 'Fair', 不合格: 'Unsatisfactory' }
-export const gradeName = (grade: string | null): string => (grade === null ? '—' : i18n.lang === 'zh' ? grade : (GRADE_EN[grade] ?? grade))

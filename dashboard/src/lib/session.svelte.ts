@@ -9,7 +9,7 @@ export interface SessionUser {
   unit_names: Record<string, string>
 }
 
-export const session = $state<{ user: SessionUser | null; checked: boolean; ended: boolean }>({ user: null, checked: false, ended: false })
+export const session = $state<{ user: SessionUser | null; ended: boolean }>({ user: null, ended: false })
 
 export async function loadSession(): Promise<SessionUser | null> {
   try {
@@ -21,7 +21,6 @@ export async function loadSession(): Promise<SessionUser | null> {
     session.ended = (err instanceof ApiError && err.code === 'session_ended') || wasSignedIn()
     markSignedIn(false)
   }
-  session.checked = true
   if (session.user) markSignedIn(true)
   return session.user
 }

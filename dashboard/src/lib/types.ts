@@ -8,7 +8,7 @@ export interface AssessedIndicator {
 
 export interface AssessedUnit {
   unit_id: string; name: string; tier: number; composite_score: number | null; grade: string | null; grade_en: string | null
-  rank: number | null; indicators: AssessedIndicator[]
+  rank: number | null; categories: Record<string, { score: number | null; rank: number | null } | undefined>; indicators: AssessedIndicator[]
 }
 
 export interface TierAssessment {
