@@ -184,8 +184,13 @@ export class UserStore {
 
   /** The signed-in user behind a session token, or undefined when it is unknown, ended or expired. */
   principal(token: string, now = Date.now()): (Principal & { user: User }) | undefined {
-    const session = this.sessions.get(hashToken(token))
-    if (!session || session.expires_at <= now) return undefined
+    const hash = hashToken(token)
+    const session = this.sessions.get(hash)
+    if (!session) return undefined
+    if (session.expires_at <= now) {
+      this.sessions.delete(hash) // the row stays until the table's TTL drops it
+      return undefined
+    }
     const user = this.users.get(session.username)
     if (!user || user.disabled) return undefined
     return { ...principalFor({ key_id: `user:${user.username}`, name: user.display_name, role: user.role, units: user.units }, this.reference), user: publicUser(user) }
