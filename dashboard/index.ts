@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import { HttpError, type Platform } from '../warehouse/index.ts'
+import type { Platform } from '../warehouse/index.ts'
 import { BUILD_DIR } from './build.ts'
 
 export { ensureDashboardBuilt, dashboardIsBuilt, BUILD_DIR } from './build.ts'
@@ -29,7 +29,8 @@ export async function dashboardRoutes(app: FastifyInstance, _opts: { platform: P
     built ? reply.header('cache-control', 'no-cache').sendFile('index.html') : reply.type('text/html; charset=utf-8').send(NOT_BUILT)
   app.get('/', { schema: { hide: true } }, shell)
   app.get('/*', { schema: { hide: true } }, (request, reply) => {
-    if (request.url.startsWith('/api/')) throw new HttpError(404, 'not_found', `No route GET ${request.url.split('?')[0]}.`)
+    // an unknown API path is the API's 404, not the app's shell
+    if (request.url.startsWith('/api/')) return reply.callNotFound()
     return shell(request, reply)
   })
 }

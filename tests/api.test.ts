@@ -54,6 +54,18 @@ afterAll(async () => {
   await p?.close()
 })
 
+describe('one process for API and dashboard', () => {
+  it('answers an unknown API path with the API\'s 404, and any other path with the app\'s shell', async () => {
+    const api = await app.inject({ method: 'GET', url: '/api/v1/no-such-thing' })
+    expect(api.statusCode).toBe(404)
+    expect(api.json()).toMatchObject({ error: 'not_found' })
+    const view = await app.inject({ method: 'GET', url: '/meeting?tier=3' })
+    expect(view.statusCode).toBe(200)
+    expect(view.headers['content-type']).toMatch(/text\/html/)
+    expect(view.body).toMatch(/<html|<!doctype/i)
+  })
+})
+
 describe('reference data', () => {
   it('refuses a bad unit list whole, naming row and field', async () => {
     const r = await app.inject({
