@@ -222,8 +222,10 @@ FROM ${subqueries.map((q, i) => `${i ? '\nFULL OUTER JOIN ' : ''}(SELECT *, toUI
     const { cases, warehouse } = this.platform
     const asOfMs = Array.isArray(at) ? Math.max(...at) : at
     // narrow the cases by their stored facts before any clock work: exact for the period's
-    // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now"
-    const mode = cases.clockMode(asOfMs)
+    // stops and acceptances (a stop by as_of is the case's first stop), and for scope "now".
+    // Read at several moments, the earliest decides (as clockAt does): a case's stored unit is
+    // where its last transfer took it, not where it stood at an earlier month's end.
+    const mode = cases.clockMode(Array.isArray(at) ? Math.min(...at) : at)
     const daily = !Array.isArray(at) && this.dailyUsable(source, parts, req.by, asOfMs)
     const narrow = [
       // the cases the daily aggregate leaves out: those that may have had events on or after the day of as_of

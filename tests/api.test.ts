@@ -365,3 +365,21 @@ describe('assessment, rankings, targets, ratings and settings over HTTP', () => 
     expect(r.body).toContain('差评按期整改率')
   })
 })
+
+describe('a case that moved to another unit', () => {
+  it('counts where it stood at each month\'s end, not where it is now', async () => {
+    const url = (unit: string) => `/api/v1/metrics/overdue_open?scope=unit:${unit}&by=month&from=2025-01-01&to=2025-04-30`
+    const month = async (unit: string, key: string) =>
+      ((await get(url(unit), keys.inspector!)).body.rows as Array<{ key: string; numerator: number }>).find((x) => x.key === key)?.numerator ?? 0
+    const before = { s1Jan: await month('S1', '2025-01-01'), s2Jan: await month('S2', '2025-01-01'), s2Mar: await month('S2', '2025-03-01') }
+    // accepted at S1 in January (a 3-day item), open and overdue there at January's end, transferred to S2 in March
+    const r = await post('case-events', ndjson([
+      ev('mv1', 'MOVED', 'accepted', '2025-01-06T10:00:00+08:00', { item_code: 'I3' }),
+      ev('mv2', 'MOVED', 'transferred', '2025-03-10T10:00:00+08:00', { to_unit_id: 'S2' }),
+    ]), ADMIN)
+    expect(r.statusCode, r.body).toBe(200)
+    expect(await month('S1', '2025-01-01')).toBe(before.s1Jan + 1)
+    expect(await month('S2', '2025-01-01')).toBe(before.s2Jan)
+    expect(await month('S2', '2025-03-01')).toBe(before.s2Mar + 1)
+  })
+})
