@@ -1,7 +1,7 @@
 // Case state and the case read model: refresh after ingest, crash repair, one case, case lists.
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
-import { CASE_DAILY_TABLE, CASE_OPEN_TABLE, caseStateEventsType } from './migrations.ts'
+import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
@@ -236,7 +236,6 @@ export class CaseStore {
 
   /** At start-up: case_open is filled from case_state once, and cleared of cases no longer open. */
   private async loadOpen(): Promise<void> {
-    await this.warehouse.client.command({ query: CASE_OPEN_TABLE })
     const [built] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_open_built'`)
     if (!built) {
       await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT * FROM case_state FINAL WHERE f_status = 'open'` })
@@ -254,13 +253,6 @@ export class CaseStore {
 
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
-    // a warehouse that made the table in an earlier shape (keyed by item and channel too) gets it anew
-    const [shape] = await queryRows<{ n: string }>(this.warehouse, `SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = 'case_daily' AND name = 'n_online'`)
-    if (Number(shape?.n ?? 0) === 0) {
-      await this.warehouse.client.command({ query: 'DROP TABLE IF EXISTS case_daily' })
-      await this.warehouse.client.command({ query: CASE_DAILY_TABLE })
-      return this.rebuildDaily()
-    }
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
     const basis = await this.currentBasis()
     if (stored?.value === basis) this.dailyBuiltOn = basis

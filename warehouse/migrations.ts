@@ -27,8 +27,8 @@ const provenance = (tz: string) => `
   source_key LowCardinality(String),
   ingested_at DateTime64(3, '${tz}')`
 
-/** The daily aggregate of cases (migration 7); cases.ts recreates it if an earlier shape of it is found. */
-export const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
+/** The daily aggregate of cases (migration 7). */
+const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
         kind Enum8('stopped' = 1, 'accepted' = 2), day Date, unit_id String, last_day Date,
         n UInt64, n_completed UInt64, n_verdict UInt64, n_on_time UInt64, n_late UInt64, late_days_over Int64,
         elapsed_sum Int64, elapsed_n UInt64, n_no_supplement UInt64, n_instant UInt64,
@@ -40,7 +40,7 @@ export const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
  * The case_state rows of the cases open now (and, until they are cleared, of cases that were and
  * have since stopped: their newest row says so). What "open now" questions read (migration 7).
  */
-export const CASE_OPEN_TABLE = `CREATE TABLE IF NOT EXISTS case_open AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`
+const CASE_OPEN_TABLE = `CREATE TABLE IF NOT EXISTS case_open AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`
 
 export const migrations: Migration[] = [
   {
