@@ -316,15 +316,13 @@ describe('the daily aggregate', () => {
   it.each(onDaily)('%s: the same rows as through the clock, as of past moments', async (id) => {
     expect(p.cases.dailyReady(dailyBasis(p.calendar, p.reference.items.values()))).toBe(true)
     for (const at of moments) {
-      for (const by of ['unit', 'month', id === 'cost_per_case' || id === 'cases_per_staff' || id === 'complaints_per_10k' ? 'tier' : 'channel'] as const) {
+      // groupings the aggregate answers (by channel or item it is not used: nothing to compare)
+      for (const by of ['unit', 'month', 'tier'] as const) {
         const req = { ...PERIOD, by, asOfMs: Date.parse(at) }
-        const viaDaily = await metrics.run(id, req)
-        metrics.useDaily = false
-        try {
-          expect(viaDaily, `${id} by ${by} as of ${at}`).toEqual(await metrics.run(id, req))
-        } finally {
-          metrics.useDaily = true
-        }
+        // the clock's way on a service of its own: nothing remembered from the other answer
+        const throughClock = new MetricsService(p)
+        throughClock.useDaily = false
+        expect(await metrics.run(id, req), `${id} by ${by} as of ${at}`).toEqual(await throughClock.run(id, req))
       }
     }
   })
