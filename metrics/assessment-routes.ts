@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import { asOfParam, calendarErrorToHttp, HttpError, localDate, queryRows, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService } from './assessment.ts'
+import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import type { Scheme } from './scheme.ts'
 
@@ -40,9 +41,8 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     },
   }, async (request) => {
     requireRole(request, platform.keys, ['joint_meeting', 'inspector', 'admin'])
-    if (!INDICATOR_BY_ID.has(request.params.metric_id)) throw new HttpError(404, 'unknown_metric', `There is no indicator ${JSON.stringify(request.params.metric_id)}; GET /api/v1/metrics lists them.`)
     const q = request.query
-    return assessment.ranking(request.params.metric_id, q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
+    return assessment.ranking(request.params.metric_id, q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(metricErrorToHttp)
   })
 
   app.get<{ Querystring: { year?: number; unit_id: string; as_of?: string } }>('/api/v1/targets', {

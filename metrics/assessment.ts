@@ -253,8 +253,7 @@ export class AssessmentService {
 
   /** One indicator ranked within a tier; rates of small samples at their conservative Wilson bound. */
   async ranking(metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
-    const ind = INDICATOR_BY_ID.get(metricId)
-    if (!ind) throw new Error(`no indicator ${metricId}`)
+    const ind = this.metrics.indicator(metricId)
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)

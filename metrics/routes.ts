@@ -91,9 +91,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
         const result = await metrics.run(request.params.metric_id, { from: q.from, to: q.to, units, by: q.by, asOfMs })
         return { ...result, scope }
       } catch (err) {
-        if (err instanceof UnknownMetricError) throw new HttpError(404, err.code, err.message)
-        if (err instanceof UnsupportedGroupingError) throw new HttpError(400, err.code, err.message)
-        return calendarErrorToHttp(err)
+        return metricErrorToHttp(err)
       }
     },
   )
@@ -142,4 +140,11 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
     const year = q.year ?? Number(localDate(asOfMs, tz).slice(0, 4))
     return unitTrend(platform, metrics, assessment, year, q.unit_id, asOfMs).catch(calendarErrorToHttp)
   })
+}
+
+/** An unknown indicator is 404, a grouping it cannot have 400, a missing calendar year 422. */
+export function metricErrorToHttp(err: unknown): never {
+  if (err instanceof UnknownMetricError) throw new HttpError(404, err.code, err.message)
+  if (err instanceof UnsupportedGroupingError) throw new HttpError(400, err.code, err.message)
+  return calendarErrorToHttp(err)
 }

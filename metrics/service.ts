@@ -1,5 +1,6 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
+import { createHash } from 'node:crypto'
 import { dailyBasis, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
@@ -177,7 +178,8 @@ FROM ${subqueries.map((q, i) => `${i ? '\nFULL OUTER JOIN ' : ''}(SELECT *, toUI
     const allParams = Object.assign({}, ...subqueries.map((q) => q.params), params)
     const query = () => queryRows<Record<string, string | number | null>>(warehouse, sql, allParams)
     // a moment a minute gone is past: the stored data alone decides the answer
-    const run = () => this.remembered(JSON.stringify([sql, allParams]), req.asOfMs < Date.now() - 60_000, query)
+    const key = createHash('sha256').update(JSON.stringify([sql, allParams])).digest('hex')
+    const run = () => this.remembered(key, req.asOfMs < Date.now() - 60_000, query)
     const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
     const found = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, run) : await run()
 

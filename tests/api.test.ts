@@ -304,6 +304,9 @@ describe('the first indicators', () => {
     const c = await get('/api/v1/metrics', keys.inspector!)
     expect(c.body.metrics.map((m: { id: string }) => m.id)).toEqual(expect.arrayContaining(['on_time_rate', 'overdue_cases', 'avg_elapsed_days', 'first_time_right_rate', 'online_rate', 'satisfaction_rate', 'bad_review_rate', 'bad_review_rectified_on_time_rate', 'cost_per_case']))
     expect((await get('/api/v1/metrics/nope', keys.inspector!)).status).toBe(404)
+    const ranking = await get('/api/v1/rankings/nope?tier=2', keys.inspector!)
+    expect(ranking.status).toBe(404)
+    expect(ranking.body).toMatchObject({ error: 'unknown_metric' })
   })
 })
 
