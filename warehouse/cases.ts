@@ -300,17 +300,6 @@ export class CaseStore {
     }
   }
 
-  /** Marks a batch's cases for refresh before its events are written (crash repair needs it). */
-  async queueRefresh(batchId: string, caseIds: string[]): Promise<void> {
-    if (caseIds.length === 0) return
-    const queued_at = nowSeconds()
-    await this.warehouse.client.insert({
-      table: 'case_refresh_queue',
-      values: [...new Set(caseIds)].map((case_id) => ({ batch_id: batchId, case_id, queued_at })),
-      format: 'JSONEachRow',
-    })
-  }
-
   /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
   async refreshBatch(batchId: string): Promise<void> {
     const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID}'

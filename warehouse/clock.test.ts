@@ -1,7 +1,7 @@
 // The clock against the official calendar: hand-checked cases around the 2024 National Day
 // holiday (Sun 29 Sep was a working day, 1–7 Oct were off), suspensions, due_at, as_of.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CalendarMissingError, type Item, type Unit } from './index.ts'
+import { CalendarMissingError, nowSeconds, type Item, type Unit } from './index.ts'
 import { openTestPlatform } from './testing.ts'
 
 type P = Awaited<ReturnType<typeof openTestPlatform>>
@@ -18,7 +18,8 @@ const at = (s: string) => (Date.parse(s) / 1000).toFixed(3)
 /** Stores a case's events straight into the warehouse and refreshes its state. */
 async function store(caseId: string, events: Array<[type: string, time: string, extra?: Record<string, unknown>]>) {
   const batch = crypto.randomUUID()
-  await p.cases.queueRefresh(batch, [caseId])
+  // what ingest does in SQL before it writes a batch's events: mark its cases for refresh
+  await p.warehouse.client.insert({ table: 'case_refresh_queue', values: [{ batch_id: batch, case_id: caseId, queued_at: nowSeconds() }], format: 'JSONEachRow' })
   await p.warehouse.client.insert({
     table: 'case_events',
     format: 'JSONEachRow',
