@@ -6,7 +6,7 @@ import type { Scheme, ScoringMethod } from '../metrics/index.ts'
 import { barsChart, comparisonChart, distributionChart, gradesChart } from './charts.ts'
 import { CATEGORY_ZH, change, chineseDate, dateTime, esc, figure, figureWithUnit, grouped, score, TIER_SHORT, TIER_ZH, type FigureUnit } from './format.ts'
 import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, Restatement } from './publication.ts'
-import { LISTED, type UnitRecords } from './records.ts'
+import { emptyRecords, LISTED, type UnitRecords } from './records.ts'
 
 export const ISSUER = '东城区政务服务三级体系联席会议'
 
@@ -223,11 +223,17 @@ const CHANNEL_ZH: Record<string, string> = { window_device: '窗口评价器', s
 const counts = (m: Record<string, number>) => Object.entries(m).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${esc(CHANNEL_ZH[k] ?? k)} ${v}`).join('，') || '—'
 const rate = (n: number, d: number) => (d === 0 ? '—' : `${figure(n / d, 'ratio')}`)
 
-function badRatingsBlock(r: UnitRecords['bad'], limit: number): string {
-  const summary = `<table><thead><tr><th>差评数</th><th>已核实</th><th>核实为非服务问题</th><th>已整改</th><th>整改期限已过</th><th>其中按期整改</th><th>按期整改率</th><th>已回访</th></tr></thead><tbody>
+/** The bad ratings' counts: for a unit, and for a tier of the district report (which lists no single rating). */
+function badRatingsSummary(r: UnitRecords['bad'], limit: number): string {
+  return `<table><thead><tr><th>差评数</th><th>已核实</th><th>核实为非服务问题</th><th>已整改</th><th>整改期限已过</th><th>其中按期整改</th><th>按期整改率</th><th>已回访</th></tr></thead><tbody>
 <tr><td class="n">${r.total}</td><td class="n">${r.verified}</td><td class="n">${r.dismissed}</td><td class="n">${r.rectified}</td><td class="n">${r.limit_passed}</td><td class="n">${r.rectified_in_time}</td><td class="n">${rate(r.rectified_in_time, r.limit_passed)}</td><td class="n">${r.revisited}</td></tr>
 </tbody></table>
 <p class="note">差评：主动评价中 1–2 星。整改期限 ${limit} 个工作日，自差评当日起算。按评价渠道：${counts(r.by_channel)}。</p>`
+}
+
+/** A unit's bad ratings: the counts, and the ones rectified late or not rectified in time. */
+function badRatingsBlock(r: UnitRecords['bad'], limit: number): string {
+  const summary = badRatingsSummary(r, limit)
   if (r.listed_of === 0) return `${summary}\n<p>本年度无超期整改或逾期未整改的差评。</p>`
   const rows = r.listed.map((e) => `<tr><td class="c">${esc(e.date)}</td><td class="c">${e.rating} 星</td><td class="c">${esc(CHANNEL_ZH[e.channel] ?? e.channel)}</td><td><code>${esc(e.case_id ?? '—')}</code></td>
 <td>${esc(truncate(e.comment ?? '', 60)) || '—'}</td><td class="c">${esc(STATE_ZH[e.state] ?? e.state)}${e.rectified ? `<br><small>${esc(e.rectified)}，${e.working_days ?? '—'} 个工作日</small>` : ''}</td><td class="c">${e.revisited ? '已回访' : '未回访'}</td></tr>`).join('\n')
@@ -238,11 +244,17 @@ ${rows}
 </tbody></table>`
 }
 
-function complaintsBlock(r: UnitRecords['complaints'], limit: number): string {
-  const summary = `<table><thead><tr><th>受理投诉</th><th>已办结</th><th>办理期限已过</th><th>其中按期办结</th><th>按期办结率</th><th>查实</th></tr></thead><tbody>
+/** The complaints' counts: for a unit, and for a tier of the district report (which lists no single complaint). */
+function complaintsSummary(r: UnitRecords['complaints'], limit: number): string {
+  return `<table><thead><tr><th>受理投诉</th><th>已办结</th><th>办理期限已过</th><th>其中按期办结</th><th>按期办结率</th><th>查实</th></tr></thead><tbody>
 <tr><td class="n">${r.received}</td><td class="n">${r.resolved}</td><td class="n">${r.limit_passed}</td><td class="n">${r.resolved_in_time}</td><td class="n">${rate(r.resolved_in_time, r.limit_passed)}</td><td class="n">${r.substantiated}</td></tr>
 </tbody></table>
 <p class="note">办理期限 ${limit} 个工作日，自受理当日起算。按来源：${counts(r.by_source)}。按类别：${counts(r.by_category)}。</p>`
+}
+
+/** A unit's complaints: the counts, and the ones resolved late or not resolved in time. */
+function complaintsBlock(r: UnitRecords['complaints'], limit: number): string {
+  const summary = complaintsSummary(r, limit)
   if (r.listed_of === 0) return `${summary}\n<p>本年度无超期办结或逾期未办结的投诉。</p>`
   const rows = r.listed.map((e) => `<tr><td class="c">${esc(e.date)}</td><td><code>${esc(e.complaint_id)}</code></td><td class="c">${esc(CHANNEL_ZH[e.source ?? '未注明'] ?? e.source)}</td><td>${esc(e.category ?? '—')}</td>
 <td class="c">${esc(STATE_ZH[e.state] ?? e.state)}${e.resolved ? `<br><small>${esc(e.resolved)}，${e.working_days ?? '—'} 个工作日</small>` : ''}</td><td class="c">${e.substantiated === null ? '—' : e.substantiated ? '查实' : '未查实'}</td></tr>`).join('\n')
@@ -255,19 +267,17 @@ ${rows}
 
 const truncate = (s: string, n: number) => ([...s].length > n ? `${[...s].slice(0, n).join('')}…` : s)
 
+/** The counts of several units' records added up (no single record: those are each unit's own). */
 function sumRecords(units: FrozenUnit[]): UnitRecords {
-  const out: UnitRecords = {
-    bad: { total: 0, dismissed: 0, verified: 0, rectified: 0, limit_passed: 0, rectified_in_time: 0, revisited: 0, by_channel: {}, listed: [], listed_of: 0 },
-    complaints: { received: 0, resolved: 0, limit_passed: 0, resolved_in_time: 0, substantiated: 0, by_source: {}, by_category: {}, listed: [], listed_of: 0 },
-  }
+  const out = emptyRecords()
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
   }
   for (const u of units) {
     const b = u.records.bad
     const c = u.records.complaints
-    for (const k of ['total', 'dismissed', 'verified', 'rectified', 'limit_passed', 'rectified_in_time', 'revisited', 'listed_of'] as const) out.bad[k] += b[k]
-    for (const k of ['received', 'resolved', 'limit_passed', 'resolved_in_time', 'substantiated', 'listed_of'] as const) out.complaints[k] += c[k]
+    for (const k of ['total', 'dismissed', 'verified', 'rectified', 'limit_passed', 'rectified_in_time', 'revisited'] as const) out.bad[k] += b[k]
+    for (const k of ['received', 'resolved', 'limit_passed', 'resolved_in_time', 'substantiated'] as const) out.complaints[k] += c[k]
     add(out.bad.by_channel, b.by_channel)
     add(out.complaints.by_source, c.by_source)
     add(out.complaints.by_category, c.by_category)
@@ -361,13 +371,13 @@ ${lowest.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${esc(score(u.comp
   }).join('\n')
 
   const worstBad = [...report.units].filter((u) => u.records.bad.listed_of > 0).sort((a, b) => b.records.bad.listed_of - a.records.bad.listed_of || (a.unit_id < b.unit_id ? -1 : 1)).slice(0, 15)
-  const badRatings = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${badRatingsBlock(sumRecords(units).bad, p.settings.rectification_limit_days).replace(/<p>本年度[^<]*<\/p>/, '')}`).join('\n') +
+  const badRatings = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${badRatingsSummary(sumRecords(units).bad, p.settings.rectification_limit_days)}`).join('\n') +
     `\n<h3>超期整改和逾期未整改差评最多的单位</h3>\n${worstBad.length ? `<table><thead><tr><th>单位</th><th>差评数</th><th>超期或逾期未整改</th><th>按期整改率</th></tr></thead><tbody>
 ${worstBad.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.records.bad.total}</td><td class="n">${u.records.bad.listed_of}</td><td class="n">${rate(u.records.bad.rectified_in_time, u.records.bad.limit_passed)}</td></tr>`).join('\n')}
 </tbody></table>` : '<p>无。</p>'}`
 
   const worstComplaints = [...report.units].filter((u) => u.records.complaints.received > 0).sort((a, b) => b.records.complaints.received - a.records.complaints.received || (a.unit_id < b.unit_id ? -1 : 1)).slice(0, 15)
-  const complaints = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${complaintsBlock(sumRecords(units).complaints, p.settings.complaint_limit_days).replace(/<p>本年度[^<]*<\/p>/, '')}`).join('\n') +
+  const complaints = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${complaintsSummary(sumRecords(units).complaints, p.settings.complaint_limit_days)}`).join('\n') +
     `\n<h3>投诉最多的单位</h3>\n${worstComplaints.length ? `<table><thead><tr><th>单位</th><th>受理投诉</th><th>查实</th><th>超期或逾期未办结</th><th>按期办结率</th></tr></thead><tbody>
 ${worstComplaints.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.records.complaints.received}</td><td class="n">${u.records.complaints.substantiated}</td><td class="n">${u.records.complaints.listed_of}</td><td class="n">${rate(u.records.complaints.resolved_in_time, u.records.complaints.limit_passed)}</td></tr>`).join('\n')}
 </tbody></table>` : '<p>无。</p>'}`

@@ -136,6 +136,12 @@ describe('the documents', () => {
     expect(districtHtml).toContain('2025年度政务服务绩效考核报告')
     expect(districtHtml).toContain('发布日期')
     expect(districtHtml).toContain('<svg')
+    // the district sums each tier's bad ratings and complaints; the single late ones are in the units' reports
+    expect(frozenBefore.units.some((u) => u.records.bad.listed_of > 0 || u.records.complaints.listed_of > 0), 'the fixture has late records').toBe(true)
+    const records = districtHtml.slice(districtHtml.indexOf('data-section="bad_ratings"'), districtHtml.indexOf('data-section="scheme"'))
+    expect(records.length).toBeGreaterThan(0)
+    expect(records).not.toMatch(/列出前|超期整改和逾期未整改的差评（|超期办结和逾期未办结的投诉（/)
+    expect(records.match(/<th>差评数<\/th><th>已核实<\/th>/g)?.length).toBe(new Set(frozenBefore.units.map((u) => u.tier)).size)
     // every indicator's definition is in the appendix
     const appendix = districtHtml.slice(districtHtml.indexOf('data-section="appendix"'))
     for (const c of frozenBefore.publication.catalog) expect(appendix, c.id).toContain(`<code>${c.id}</code>`)
