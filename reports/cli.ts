@@ -3,7 +3,8 @@
 // Without --unit: the district report and, for HTML and PDF, every unit's report, with a progress
 // bar; the score table (CSV, XLSX) is one file for the district, or one unit's rows with --unit.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import { parse as parseDisposition } from 'content-disposition'
 import { SingleBar } from 'cli-progress'
 import { AssessmentService, MetricsService } from '../metrics/index.ts'
 import { openPlatform, settingsFromEnv, type Platform } from '../warehouse/index.ts'
@@ -54,7 +55,8 @@ function httpSource(o: ReportCommandOptions, url: string, key: string): Source {
       const path = unitId === undefined ? `/reports/${o.year}/district.${o.format}` : `/reports/${o.year}/units/${encodeURIComponent(unitId)}.${o.format}`
       const r = await fetch(`${base}${path}${v}`, { headers })
       if (!r.ok) throw await fail(r)
-      const filename = /filename="([^"]+)"/.exec(r.headers.get('content-disposition') ?? '')?.[1] ?? path.split('/').pop()!
+      const header = r.headers.get('content-disposition')
+      const filename = (header ? parseDisposition(header).parameters.filename : undefined) ?? path.split('/').pop()!
       return { filename, body: Buffer.from(await r.arrayBuffer()) }
     },
     async close() {},
@@ -87,7 +89,8 @@ export async function reportCommand(o: ReportCommandOptions): Promise<{ files: s
   const source = 'url' in o.target ? httpSource(o, o.target.url, o.target.key) : await localSource(o, o.target.dataDir, o.target.timezone)
   const files: string[] = []
   const save = (doc: { filename: string; body: Buffer | string }) => {
-    const file = join(o.out, doc.filename)
+    // only a name: a file name from a server never leaves --out
+    const file = join(o.out, basename(doc.filename))
     writeFileSync(file, doc.body)
     files.push(file)
     return file
@@ -106,13 +109,16 @@ export async function reportCommand(o: ReportCommandOptions): Promise<{ files: s
     const bar = tty ? new SingleBar({ format: `${o.year} unit reports (${o.format}) |{bar}| {value}/{total} | {unit}`, hideCursor: true }) : undefined
     bar?.start(units.length, 0, { unit: '' })
     let done = 0
-    for (const u of units) {
-      save(await source.document(u.unit_id))
-      done++
-      if (bar) bar.update(done, { unit: u.name })
-      else if (o.progress && (done % 25 === 0 || done === units.length)) log(`  ${done}/${units.length} unit reports`)
+    try {
+      for (const u of units) {
+        save(await source.document(u.unit_id))
+        done++
+        if (bar) bar.update(done, { unit: u.name })
+        else if (o.progress && (done % 25 === 0 || done === units.length)) log(`  ${done}/${units.length} unit reports`)
+      }
+    } finally {
+      bar?.stop() // the terminal gets its cursor back, also after an error
     }
-    bar?.stop()
     const seconds = (performance.now() - started) / 1000
     log(`wrote the district report and ${units.length} unit reports (${o.format}) to ${o.out} in ${seconds.toFixed(1)} s`)
     return { files, seconds }

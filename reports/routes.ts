@@ -1,5 +1,6 @@
 // HTTP surface of reports: publishing a year, its status and versions, the restatement, and the
 // documents (district and unit reports as HTML and PDF, the score table as CSV and XLSX).
+import { create as createDisposition } from 'content-disposition'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AssessmentService } from '../metrics/index.ts'
 import { calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform, type Principal } from '../warehouse/index.ts'
@@ -24,7 +25,8 @@ function send(reply: FastifyReply, doc: ReportDocument, format: ReportFormat): F
   const disposition = format === 'html' || format === 'pdf' ? 'inline' : 'attachment'
   return reply
     .type(doc.contentType)
-    .header('content-disposition', `${disposition}; filename="${doc.filename}"`)
+    // the content-disposition package quotes the name and adds RFC 8187's UTF-8 form for a unit id outside ASCII
+    .header('content-disposition', createDisposition(doc.filename, { type: disposition }))
     .header('cache-control', 'private, no-cache')
     .send(doc.body)
 }
