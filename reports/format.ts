@@ -1,5 +1,6 @@
 // How figures are written in a report: the same figure always gives the same characters (no
 // locale-dependent Intl formatting), and every text that comes from data is escaped.
+import { localDate, toRfc3339 } from '../warehouse/index.ts'
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function esc(value: unknown): string {
@@ -61,25 +62,14 @@ export function change(current: number | null | undefined, previous: number | nu
 }
 
 export const score = (v: number | null | undefined) => (v === null || v === undefined ? '—' : grouped(v, 2))
-export const percent = (v: number | null | undefined, decimals = 1) => (v === null || v === undefined ? '—' : `${grouped(v * 100, decimals)}%`)
-
-/** The wall-clock parts of an instant in a time zone: "2026年1月15日", "2026-01-15 09:30". */
-export function zonedParts(ms: number, tz: string): { y: number; m: number; d: number; hh: string; mm: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-    .formatToParts(new Date(ms))
-  const get = (t: string) => parts.find((p) => p.type === t)!.value
-  return { y: Number(get('year')), m: Number(get('month')), d: Number(get('day')), hh: get('hour'), mm: get('minute') }
-}
-
+/** An instant as the district's date in Chinese: "2026年1月15日". */
 export function chineseDate(ms: number, tz: string): string {
-  const p = zonedParts(ms, tz)
-  return `${p.y}年${p.m}月${p.d}日`
+  const [y, m, d] = localDate(ms, tz).split('-').map(Number)
+  return `${y}年${m}月${d}日`
 }
 
-export function dateTime(ms: number, tz: string): string {
-  const p = zonedParts(ms, tz)
-  return `${p.y}-${String(p.m).padStart(2, '0')}-${String(p.d).padStart(2, '0')} ${p.hh}:${p.mm}`
-}
+/** An instant as the district's wall-clock time: "2026-01-15 09:30". */
+export const dateTime = (ms: number, tz: string): string => toRfc3339(ms, tz).slice(0, 16).replace('T', ' ')
 
 export const TIER_ZH: Record<number, string> = { 1: '第一级（区级：区政务服务中心、委办局大厅）', 2: '第二级（街道政务服务大厅）', 3: '第三级（社区、政务服务站）' }
 export const TIER_SHORT: Record<number, string> = { 1: '区级', 2: '街道', 3: '社区（站）' }
