@@ -149,6 +149,7 @@ describe('the documents', () => {
     // a fresh service (nothing cached, other ECharts instance numbers) gives the same bytes
     const again = new ReportService(platform, new AssessmentService(platform, new MetricsService(platform)))
     expect((await again.document(YEAR, 'html')).body).toBe(districtHtml)
+    await again.close()
   })
 
   it('renders every unit\'s report with every section', async () => {
@@ -271,6 +272,10 @@ describe('late data', () => {
     expect((await get(`/reports/${YEAR}/units/${LEADER_UNIT}.html`)).body).toBe(unitHtml)
     const fresh = new ReportService(platform, new AssessmentService(platform, new MetricsService(platform)))
     expect(await fresh.frozen(YEAR)).toEqual(frozenBefore)
+    // and rendered again from the stored figures (nothing remembered in this service): the same bytes
+    expect((await fresh.document(YEAR, 'html')).body).toBe(districtHtml)
+    expect((await fresh.document(YEAR, 'html', { unitId: LEADER_UNIT })).body).toBe(unitHtml)
+    await fresh.close()
 
     // the restatement lists the unit and indicator with both values
     const rs = (await get(`/api/v1/reports/${YEAR}/restatement`)).json()
@@ -284,8 +289,11 @@ describe('late data', () => {
     expect(sat.current.denominator).toBe(published.denominator! + late.length)
     expect(sat.current.numerator).toBe(published.numerator)
     expect(sat.current.value).toBeLessThan(published.value!)
-    // only differences are listed
-    for (const x of rs.indicators) expect(x.fields.length).toBeGreaterThan(0)
+    // only differences are listed: every field named differs between the two sides
+    for (const x of rs.indicators) {
+      expect(x.fields.length).toBeGreaterThan(0)
+      for (const f of x.fields) expect(x.published?.[f] ?? null, `${x.unit_id} ${x.indicator_id} ${f}`).not.toEqual(x.current?.[f] ?? null)
+    }
     expect(rs.indicators.every((x: { tier: number }) => x.tier === 2)).toBe(true)
 
     // a unit leader sees the restatement of its own units only; the document view is there too

@@ -46,12 +46,14 @@ export async function timeReports(opts: { url: string; adminToken: string; year:
   if (published.status !== 201) throw new Error(`publishing ${opts.year}: ${published.status} ${await published.text()}`)
   const publishSeconds = (performance.now() - t) / 1000
   const version = ((await published.json()) as { version: number }).version
-  const status = (await (await fetch(`${opts.url}/api/v1/reports/${opts.year}`, { headers: auth })).json()) as { units: Array<{ unit_id: string }> }
+  const asked = await fetch(`${opts.url}/api/v1/reports/${opts.year}`, { headers: auth })
+  if (!asked.ok) throw new Error(`the status of ${opts.year}: ${asked.status} ${await asked.text()}`)
+  const status = (await asked.json()) as { units: Array<{ unit_id: string }> }
   const units = status.units.map((u) => u.unit_id)
   report(`annual assessment ${opts.year}: published (version ${version}, all tiers frozen) in ${fmt(publishSeconds, 1)} s; ${units.length} units`)
 
   t = performance.now()
-  await fetch(`${opts.url}/reports/${opts.year}/district.html`, { headers: auth }).then((r) => r.arrayBuffer())
+  await timeAll(opts.url, opts.adminToken, [`/reports/${opts.year}/district.html`]) // an error page is not timed as a report
   report(`  district report, HTML (first, reads the frozen figures): ${fmt(performance.now() - t)} ms`)
   const html = await timeAll(opts.url, opts.adminToken, units.map((u) => `/reports/${opts.year}/units/${encodeURIComponent(u)}.html`))
   report(`  every unit's report as HTML: ${fmt(html.totalSeconds, 1)} s, median ${fmt(html.medianMs)} ms per report, ${fmt(html.perSecond, 1)} reports/s (${fmt(html.bytes / 1e6, 1)} MB)`)
