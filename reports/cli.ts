@@ -9,6 +9,7 @@ import { SingleBar } from 'cli-progress'
 import { AssessmentService, MetricsService } from '../metrics/index.ts'
 import { openPlatform, settingsFromEnv, type Platform } from '../warehouse/index.ts'
 import { PDF_INSTALL_HINT, pdfAvailable } from './pdf.ts'
+import { NotPublishedError } from './publication.ts'
 import { FORMATS, ReportService, type ReportFormat } from './service.ts'
 
 export interface ReportCommandOptions {
@@ -45,10 +46,10 @@ function httpSource(o: ReportCommandOptions, url: string, key: string): Source {
   }
   return {
     async units() {
-      const r = await fetch(`${base}/api/v1/reports/${o.year}`, { headers })
+      const r = await fetch(`${base}/api/v1/reports/${o.year}${v}`, { headers })
       if (!r.ok) throw await fail(r)
       const status = (await r.json()) as { published: boolean; units: Array<{ unit_id: string; name: string }> }
-      if (!status.published) throw new Error(`The ${o.year} assessment has not been published: the joint meeting publishes it with POST /api/v1/reports/${o.year}/publish.`)
+      if (!status.published) throw new NotPublishedError(o.year, o.version)
       return status.units
     },
     async document(unitId) {

@@ -63,11 +63,11 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     return reply.code(201).send({ ...info, links: links(info.year) })
   })
 
-  app.get<{ Params: { year: number } }>('/api/v1/reports/:year', {
-    schema: { tags: ['reports'], summary: 'Whether a year is published, its versions, and the unit reports there are', params: yearParam },
+  app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/api/v1/reports/:year', {
+    schema: { tags: ['reports'], summary: 'Whether a year is published, its versions, and the unit reports there are (of the latest version, or of ?version=)', params: yearParam, querystring: versionQuery },
   }, async (request) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
-    const status = await service.status(request.params.year, principal.readableUnits()).catch(reportErrorToHttp)
+    const status = await service.status(request.params.year, principal.readableUnits(), request.query.version).catch(reportErrorToHttp)
     return { ...status, links: status.published ? links(status.year) : {} }
   })
 

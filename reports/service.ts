@@ -55,10 +55,13 @@ export class ReportService {
     return this.publications.publish(year, by, note)
   }
 
-  async status(year: number, readable?: string[]): Promise<YearStatus> {
+  /** Whether a year is published, its versions, and the units of its latest one (or of `version`). */
+  async status(year: number, readable?: string[], version?: number): Promise<YearStatus> {
     const versions = await this.publications.versions(year)
     const latest = versions.at(-1) ?? null
-    const units = latest ? (await this.publications.load(latest)).units : []
+    const shown = version === undefined ? latest : versions.find((v) => v.version === version)
+    if (version !== undefined && !shown) throw new NotPublishedError(year, version)
+    const units = shown ? (await this.publications.load(shown)).units : []
     return {
       year, published: latest !== null, latest, versions,
       units: units.filter((u) => !readable || readable.includes(u.unit_id)).map((u) => ({ unit_id: u.unit_id, name: u.name, tier: u.tier })),

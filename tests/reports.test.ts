@@ -320,5 +320,11 @@ describe('late data', () => {
     const rs = (await get(`/api/v1/reports/${YEAR}/restatement`)).json()
     expect(rs).toMatchObject({ version: 2, restated: false })
     expect((await get(`/api/v1/reports/${YEAR}/restatement?version=1`)).json().restated).toBe(true)
+    // the status of one version: its own units; a version that does not exist is 404
+    const v1 = (await get(`/api/v1/reports/${YEAR}?version=1`)).json()
+    expect(v1.units.map((u: { unit_id: string }) => u.unit_id)).toEqual(frozenBefore.units.map((u) => u.unit_id))
+    const none = await get(`/api/v1/reports/${YEAR}?version=99`)
+    expect(none.statusCode).toBe(404)
+    expect(none.json().error).toBe('not_published')
   })
 })
