@@ -177,7 +177,7 @@ export class AssessmentService {
     const categories = scheme.tiers[String(tier) as '1']
     const ids = [...new Set(Object.values(categories).flatMap((c) => c.indicators.map((i) => i.id)))]
     const figures = new Map<string, Map<string, MetricRow>>()
-    // the indicators' queries are independent: the engine runs them side by side
+    // every indicator of the scheme in one query
     const results = await this.metrics.runMany(ids, { from, to, units: unitIds, by: 'unit', asOfMs })
     ids.forEach((id, i) => figures.set(id, new Map(results[i]!.rows.map((r) => [String(r.key), r]))))
 
@@ -276,17 +276,22 @@ export class AssessmentService {
     return { metric: metricId, name: ind.name.zh, direction: ind.direction, year, tier, from, to, min_sample: scheme.min_sample, rank_by: ind.unit === 'ratio' ? 'wilson_bound_95' : 'value', rows }
   }
 
+  /** The indicators a unit has a target for in a year, each with the target it has (its own, its tier's or the district's). */
+  async unitTargets(year: number, unit: { unit_id: string; tier: number }): Promise<Array<{ id: string; target: { value: number; scope: string } }>> {
+    const targets = await this.platform.reference.targets(year)
+    const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
+    return ids.flatMap((id) => {
+      const target = resolveTarget(targets, id, unit.unit_id, unit.tier)
+      return target ? [{ id, target }] : []
+    })
+  }
+
   /** A unit's targets for the year: where it stands and where it will end at the current pace. */
   async targets(year: number, unitId: string, asOfMs: number) {
     const unit = this.platform.reference.units.get(unitId)
     if (!unit) throw new Error(`no unit ${unitId}`)
-    const targets = await this.platform.reference.targets(year)
     const { from, to } = this.period(year, asOfMs)
-    const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
-    const wanted = ids.flatMap((id) => {
-      const target = resolveTarget(targets, id, unitId, unit.tier)
-      return target ? [{ id, target }] : []
-    })
+    const wanted = await this.unitTargets(year, unit)
     // every target indicator in one query
     const results = wanted.length ? await this.metrics.runMany(wanted.map((w) => w.id), { from, to, units: this.platform.reference.withDescendants(unitId), asOfMs }) : []
     const rows = []

@@ -2,7 +2,7 @@
 // year to date, the median of its tier's units that month, and the target — what a unit
 // leader's page draws, in one answer.
 import type { Platform } from '../warehouse/index.ts'
-import { resolveTarget, type AssessmentService } from './assessment.ts'
+import type { AssessmentService } from './assessment.ts'
 import { INDICATOR_BY_ID } from './catalog.ts'
 import { periodsOf, valueOf, type MetricRow, type MetricsService } from './service.ts'
 
@@ -54,20 +54,14 @@ export async function unitTrend(platform: Platform, metrics: MetricsService, ass
   if (!unit) throw new Error(`no unit ${unitId}`)
   const { from, to } = assessment.period(year, asOfMs)
   const months = from <= to ? periodsOf('month', from, to).map((p) => p.key) : []
-  const targets = await platform.reference.targets(year)
-  const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
-  const wanted = ids.flatMap((id) => {
-    const target = resolveTarget(targets, id, unitId, unit.tier)
-    return target ? [{ id, target }] : []
-  })
+  const wanted = await assessment.unitTargets(year, unit)
   const own = platform.reference.withDescendants(unitId)
   const tierUnits = platform.reference.unitsOfTier(unit.tier)
   const ownSet = new Set(own)
   const tierSet = new Set(tierUnits)
-  // one question per indicator, by unit and month over the tier's units and the unit's own: the
-  // unit's value each month is the ratio of its units' summed numerators and denominators (a
+  // one question for every indicator, by unit and month over the tier's units and the unit's own:
+  // the unit's value each month is the ratio of its units' summed numerators and denominators (a
   // quantile does not add up: it is asked for the unit by month on its own)
-  // every indicator's rows by unit and month in one query
   const together = months.length === 0 || wanted.length === 0 ? [] : await metrics.runMany(wanted.map((w) => w.id), { from, to, units: [...new Set([...tierUnits, ...own])], by: 'unit_month', asOfMs })
   const results = months.length === 0 ? [] : await Promise.all(wanted.map(async ({ id }, i) => {
     const ind = INDICATOR_BY_ID.get(id)!
