@@ -286,34 +286,37 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
   })
 
   it('ends a session that expired: back to the sign-in page, with a message', async () => {
-    // a server of its own whose sessions last five seconds
+    // a server of its own whose sessions last ten seconds (long enough for a page to load on a busy machine)
+    const TTL_S = 10
     const dir = mkdtempSync(join(tmpdir(), 'tierscope-browser-ttl-'))
-    const short = await startServer(dir, { env: { TIERSCOPE_SESSION_HOURS: String(5 / 3600) } })
+    const short = await startServer(dir, { env: { TIERSCOPE_SESSION_HOURS: String(TTL_S / 3600) } })
+    const { context, page } = await newPage()
     try {
       const put = await fetch(`${short.url}/api/v1/users/brief`, {
         method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${short.adminToken}` },
         body: JSON.stringify({ role: 'inspector', password: 'a long password' }),
       })
       expect(put.status).toBe(200)
-      const { context, page } = await newPage()
+      const signIn = async () => {
+        await page.fill('input[name=username]', 'brief')
+        await page.fill('input[name=password]', 'a long password')
+        await page.click('button[type=submit]')
+      }
       await page.goto(`${short.url}/login`)
-      await page.fill('input[name=username]', 'brief')
-      await page.fill('input[name=password]', 'a long password')
-      await page.click('button[type=submit]')
+      await signIn()
       await page.waitForURL(/\/inspect/)
-      await new Promise((r) => setTimeout(r, 5500))
+      const signedInAt = Date.now()
+      await new Promise((r) => setTimeout(r, TTL_S * 1000 + 500 - (Date.now() - signedInAt)))
       await page.goto(`${short.url}/inspect?tier=2`)
       await page.waitForURL(/\/login/)
-      await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('登录已过期')
+      await expect.poll(() => page.locator('[role=alert]').textContent(), { timeout: 15_000 }).toContain('登录已过期')
       expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
       // signing in again returns to where the visitor was
-      await page.fill('input[name=username]', 'brief')
-      await page.fill('input[name=password]', 'a long password')
-      await page.click('button[type=submit]')
+      await signIn()
       await page.waitForURL(/\/inspect\?tier=2/)
       expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(200)
-      await context.close()
     } finally {
+      await context.close()
       await short.stop()
       rmSync(dir, { recursive: true, force: true })
     }

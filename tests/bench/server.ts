@@ -67,7 +67,10 @@ export async function startServer(dataDir: string, opts: { port?: number; env?: 
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((r) => child.once('exit', r))
       child.kill(signal)
+      // a server that does not finish closing in 15 s (a client holding a connection open) is killed
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
       await exited
+      clearTimeout(timer)
     },
   }
 }
