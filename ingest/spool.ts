@@ -44,10 +44,13 @@ export async function spool(body: Readable | Buffer, opts: SpoolOptions): Promis
     },
   })
   const source = Buffer.isBuffer(body) ? (await import('node:stream')).Readable.from([body]) : body
+  const out = createWriteStream(path)
   try {
-    const stages = opts.gzip ? [source, createGunzip(), counter, createWriteStream(path)] : [source, counter, createWriteStream(path)]
+    const stages = opts.gzip ? [source, createGunzip(), counter, out] : [source, counter, out]
     await (pipeline as (...s: unknown[]) => Promise<void>)(...stages)
   } catch (err) {
+    // the file is opened asynchronously: a body refused at once would otherwise be created after its removal
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()))
     rmSync(path, { force: true })
     if (err instanceof BodyTooLargeError) throw err
     const code = (err as NodeJS.ErrnoException).code
