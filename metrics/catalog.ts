@@ -122,7 +122,8 @@ export const INDICATORS: Indicator[] = [
   },
   {
     id: 'queue_wait_avg', name: { zh: '平均排队等候', en: 'Average queue wait' }, category: 'efficiency', unit: 'minutes', direction: 'lower_is_better', tiers: [1, 2],
-    numerator: part('queue_tickets', 'sumIf(wait_minutes, called_at IS NOT NULL)', '已叫号票等候分钟合计', 'minutes from issue to call, summed over called tickets'),
+    // whole seconds add up exactly whatever order the engine's threads add them in; minutes are one division at the end
+    numerator: part('queue_tickets', 'sumIf(wait_seconds, called_at IS NOT NULL) / 60', '已叫号票等候分钟合计', 'minutes from issue to call, summed over called tickets'),
     denominator: part('queue_tickets', 'countIf(called_at IS NOT NULL)', '已叫号票数', 'called tickets'),
     definition: { zh: '取号到叫号的等候分钟之和 ÷ 已叫号票数。', en: 'Minutes from issue to call ÷ called tickets.' },
   },

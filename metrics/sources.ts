@@ -123,7 +123,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     // one row per ticket issued, with its wait until called, in minutes
     // only the tickets with an issue in the period (and scope) are grouped: a ticket counts by its
     // first issue, which is one of those, so the narrowing leaves every figure as it is
-    sql: (tz, _clock, scoped) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) / 60 AS wait_minutes, abandoned
+    sql: (tz, _clock, scoped) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) AS wait_seconds, wait_seconds / 60 AS wait_minutes, abandoned
       FROM (
         SELECT ticket_id, toString(argMinIf(unit_id, occurred_at, type = 'issued')) AS unit_id, toString(anyIf(item_code, type = 'issued')) AS item_code,
           minIf(occurred_at, type = 'issued') AS at, minIfOrNull(occurred_at, type = 'called') AS called_at, countIf(type = 'abandoned') > 0 AS abandoned
