@@ -291,6 +291,7 @@ export class IngestService {
       const t0 = performance.now()
       if (spec.name === 'case-events' && received > invalid) await this.platform.cases.refreshBatch(batch)
       trace?.('case state refresh', t0)
+      if (spec.name === 'queue-tickets' && accepted > 0) await this.platform.queue.refreshBatch(batch)
       await client.insert({
         table: 'ingest_batches',
         format: 'JSONEachRow',

@@ -51,7 +51,7 @@ export function compileParts(source: SourceId, parts: Part[], by: InternalGroupi
   if (scoped) where.push('unit_id IN {units:Array(String)}')
   return `${def.calendar ? CALENDAR_WITH : ''}
 SELECT ${keyExpression(by, source === 'open_cases' ? 'as_of' : 'at')} AS key, ${parts.map((p, i) => `toFloat64(${p.sql}) AS v${i}`).join(', ')}
-FROM (${def.sql(tz, clock, scoped)})
+FROM (${def.sql(tz, clock)})
 ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
 GROUP BY key`
 }

@@ -170,10 +170,16 @@ export class MetricsService {
       }
       subqueries.push({ source, parts: sourceParts, ...this.sourceQuery(source, sourceParts, req, at) })
     }
-    // s<i>_p: whether source i has a row for the key (a side missing from the join reads 0)
-    const columns = subqueries.flatMap((q, i) => [`s${i}.p AS s${i}_p`, ...q.parts.map((_, j) => `s${i}.v${j} AS s${i}_v${j}`)])
-    const sql = `SELECT key, ${columns.join(', ')}
-FROM ${subqueries.map((q, i) => `${i ? '\nFULL OUTER JOIN ' : ''}(SELECT *, toUInt8(1) AS p FROM (${q.sql})) AS s${i}${i ? ' USING key' : ''}`).join('')}`
+    // The sources' rows side by side per key: each source's own columns, NULL in the other sources'
+    // rows, then one row per key (a UNION ALL and GROUP BY, not a chain of FULL JOINs: the engine
+    // gave rows of a later joined side the default key). s<i>_p: whether source i has a row for it.
+    const columnsOf = (k: number, own: boolean) => [`toUInt8(${own ? 1 : 0}) AS s${k}_p`, ...subqueries[k]!.parts.map((_, j) => `${own ? `v${j}` : 'NULL'} AS s${k}_v${j}`)]
+    const branches = subqueries.map((q, i) => `SELECT key, ${subqueries.map((_, k) => columnsOf(k, k === i).join(', ')).join(', ')} FROM (${q.sql})`)
+    // any() skips NULLs: a key's value is its own source's (or NULL where that source has none)
+    const merged = subqueries.flatMap((q, k) => [`max(s${k}_p) AS s${k}_p`, ...q.parts.map((_, j) => `any(s${k}_v${j}) AS s${k}_v${j}`)])
+    const sql = `SELECT key, ${merged.join(', ')}
+FROM (${branches.join('\nUNION ALL\n')})
+GROUP BY key`
     const { cases, warehouse } = this.platform
     const allParams = Object.assign({}, ...subqueries.map((q) => q.params), params)
     const query = () => queryRows<Record<string, string | number | null>>(warehouse, sql, allParams)

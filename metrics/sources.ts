@@ -17,8 +17,8 @@ export interface SourceDefinition {
   clock: boolean
   /** Needs the calendar bound (CALENDAR_WITH) for working-day limits. */
   calendar: boolean
-  /** `scoped`: {units:Array(String)} is bound (the question has a scope); {from} and {to} always are. */
-  sql(tz: string, clock: string, scoped: boolean): string
+  /** {as_of}, {from} and {to} are bound; {units:Array(String)} where the question has a scope. */
+  sql(tz: string, clock: string): string
 }
 
 const asOf = (tz: string) => `{as_of:DateTime64(3, '${tz}')}`
@@ -120,17 +120,12 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: false,
     clock: false,
     calendar: false,
-    // one row per ticket issued, with its wait until called, in minutes
-    // only the tickets with an issue in the period (and scope) are grouped: a ticket counts by its
-    // first issue, which is one of those, so the narrowing leaves every figure as it is
-    sql: (tz, _clock, scoped) => `SELECT ticket_id, unit_id, item_code, at, called_at, dateDiff('second', at, called_at) AS wait_seconds, wait_seconds / 60 AS wait_minutes, abandoned
-      FROM (
-        SELECT ticket_id, toString(argMinIf(unit_id, occurred_at, type = 'issued')) AS unit_id, toString(anyIf(item_code, type = 'issued')) AS item_code,
-          minIf(occurred_at, type = 'issued') AS at, minIfOrNull(occurred_at, type = 'called') AS called_at, countIf(type = 'abandoned') > 0 AS abandoned
-        FROM queue_tickets WHERE occurred_at <= ${asOf(tz)}
-          AND ticket_id IN (SELECT ticket_id FROM queue_tickets WHERE type = 'issued' AND toDate(occurred_at) BETWEEN {from:Date} AND {to:Date}${scoped ? ' AND unit_id IN {units:Array(String)}' : ''})
-        GROUP BY ticket_id HAVING countIf(type = 'issued') > 0
-      )`,
+    // one row per ticket issued, with its wait until called, in minutes: from the ticket rows the
+    // queue ingest keeps (warehouse/queue.ts). A ticket's first call or abandonment after {as_of}
+    // had not happened then, and its first issue is at or before {as_of} when any issue is.
+    sql: (tz) => `SELECT ticket_id, unit_id, item_code, issued_at AS at, if(called_at <= ${asOf(tz)}, called_at, NULL) AS called_at,
+        dateDiff('second', at, called_at) AS wait_seconds, wait_seconds / 60 AS wait_minutes, ifNull(abandoned_at <= ${asOf(tz)}, false) AS abandoned
+      FROM queue_ticket_state FINAL WHERE issued_at <= ${asOf(tz)}`,
   },
   costs: {
     date: { zh: '成本所属月份', en: 'the month the cost belongs to' },

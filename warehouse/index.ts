@@ -6,6 +6,7 @@ import { Calendar } from './calendar.ts'
 import { ReferenceData } from './reference.ts'
 import { KeyStore } from './access.ts'
 import { CaseStore } from './cases.ts'
+import { QueueStore } from './queue.ts'
 import { SettingsStore } from './settings.ts'
 import { DEFAULT_SESSION_POLICY, UserStore, type SessionPolicy } from './users.ts'
 
@@ -17,6 +18,7 @@ export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './acces
 export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
 export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
+export { QueueStore } from './queue.ts'
 export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
@@ -30,6 +32,7 @@ export interface Platform {
   reference: ReferenceData
   keys: KeyStore
   cases: CaseStore
+  queue: QueueStore
   settings: SettingsStore
   users: UserStore
   close(): Promise<void>
@@ -46,6 +49,7 @@ export async function openPlatform(
     const keys = new KeyStore(warehouse, reference)
     const settings = new SettingsStore(warehouse)
     const cases = new CaseStore(warehouse, calendar, () => settings.get().warning_days)
+    const queue = new QueueStore(warehouse)
     const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs
     const users = new UserStore(warehouse, reference, keys, { ...DEFAULT_SESSION_POLICY, ttlMs, ...sessionPolicy })
     await settings.load()
@@ -54,7 +58,8 @@ export async function openPlatform(
     await keys.load()
     await users.load(config.sessionSecret)
     await cases.repair()
-    return { warehouse, calendar, reference, keys, cases, settings, users, close: () => warehouse.close() }
+    await queue.repair()
+    return { warehouse, calendar, reference, keys, cases, queue, settings, users, close: () => warehouse.close() }
   } catch (err) {
     await warehouse.close()
     throw err

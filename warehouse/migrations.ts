@@ -245,6 +245,21 @@ export const migrations: Migration[] = [
         ENGINE = MergeTree ORDER BY (publication_id, unit_id, position)`,
     ],
   },
+  {
+    version: 9,
+    name: 'queue tickets, one row each: what the queue indicators read',
+    statements: (tz) => [
+      // Rebuilt whole per ticket by queue.ts after each batch (a newer version replaces a ticket's
+      // row); read with FINAL. Flat columns: the replacing merge of a read is cheap on them. The
+      // first issue gives the ticket's unit and item; NULL times are events not (yet) received.
+      `CREATE TABLE IF NOT EXISTS queue_ticket_state (
+        ticket_id String, unit_id String, item_code Nullable(String),
+        issued_at Nullable(DateTime64(3, '${tz}')), called_at Nullable(DateTime64(3, '${tz}')), abandoned_at Nullable(DateTime64(3, '${tz}')),
+        events UInt64 COMMENT 'the stored events the row was built from: start-up compares their sum with the stored events',
+        version UInt64)
+        ENGINE = ReplacingMergeTree(version) ORDER BY ticket_id`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {
