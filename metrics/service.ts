@@ -1,7 +1,7 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { dailyBasis, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { dailyBasis, dailyLastEventFloor, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
@@ -238,8 +238,9 @@ GROUP BY key`
     const narrow = [
       // the cases the daily aggregate leaves out: those that may have had events on or after the day of as_of
       daily ? dailyLeftToClock(source) : '',
-      source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date}' : '',
-      source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date}' : '',
+      // (stopped or accepted by as_of: the case's first stop or acceptance, the stored one, was by then)
+      source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date} AND f_stopped_at <= as_of' : '',
+      source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date} AND f_accepted_at <= as_of' : '',
       source === 'open_cases' ? 'ifNull(f_stopped_at > as_of, true) AND ifNull(f_withdrawn_at > as_of, true)' : '',
       mode === 'facts' && req.units !== undefined && SOURCES[source].clock ? 'f_unit_id IN {units:Array(String)}' : '',
     ].filter(Boolean)
@@ -248,7 +249,9 @@ GROUP BY key`
     // moments open cases are read at, which only their subquery uses
     // open cases are few, and as of a past moment the events are read: find the cases before FINAL
     // (the cases open at moments after every stored event are those open now: case_open has them)
-    const clock = Array.isArray(at) ? cases.clockAt(at, filter, source === 'open_cases') : cases.clock(req.asOfMs, filter, mode, mode !== 'facts')
+    // the cases the daily aggregate leaves to the clock all have an event since a known day
+    const floor = daily ? dailyLastEventFloor(DAILY_KIND[source]!, asOfMs, warehouse.timezone) : undefined
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter, source === 'open_cases') : cases.clock(req.asOfMs, filter, mode, mode !== 'facts', false, floor)
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     if (!daily) return { sql, params: clock.params }
     // every stored event at or before as_of: the aggregate alone answers

@@ -5,7 +5,7 @@ import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
-import { epochSeconds, nowSeconds, toRfc3339 } from './time.ts'
+import { epochSeconds, localDate, nowSeconds, parseTimestamp, toRfc3339 } from './time.ts'
 import { sqlString } from './sql.ts'
 
 export const CASE_STATUSES = ['open', 'completed', 'rejected', 'withdrawn'] as const
@@ -118,6 +118,14 @@ export function dailyLastDay(kind: DailyKind, lastAt: string): string {
   return kind === 'stopped' ? `toDate(${lastAt})` : `toMonday(toDate(${lastAt})) + 6`
 }
 
+/** The earliest last event a case can have whose `dailyLastDay` is on or after the day of `asOfMs`. */
+export function dailyLastEventFloor(kind: DailyKind, asOfMs: number, tz: string): number {
+  const day = new Date(`${localDate(asOfMs, tz)}T00:00:00Z`)
+  // an accepted row's last day is the Sunday of its last event's week: up to six days later
+  if (kind === 'accepted') day.setUTCDate(day.getUTCDate() - 6)
+  return parseTimestamp(`${day.toISOString().slice(0, 10)}T00:00:00`, tz)!
+}
+
 /**
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
  * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
@@ -192,7 +200,7 @@ export class CaseStore {
       : `(f_status IN ('completed', 'rejected') AND ${inTouched('stopped', 'toDate(f_stopped_at)', 'f_unit_id')})
          OR (f_accepted_at IS NOT NULL AND ${inTouched('accepted', 'toDate(f_accepted_at)', 'f_unit_id')})`
     // read at this moment from the stored facts: the stopped cases' figures do not depend on it
-    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag', touched !== null)
+    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag', { prefilter: touched !== null })
     const keys = 'kind, day, unit_id, last_day'
     const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string) => `
       SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
@@ -251,6 +259,60 @@ export class CaseStore {
     })
   }
 
+  /**
+   * case_recent holds every case with an event at or after this moment (epoch ms; null until
+   * built): the cases whose facts at a moment since then may differ from their stored facts.
+   */
+  private recentFromMs: number | null = null
+
+  /** Off: the cases with events after a moment read are looked for in case_state (tests compare both ways). */
+  useRecentCopy = true
+
+  /** Which cases read at `asOfMs` case_recent holds: all (each has an event at or after `lastEventFloor`), those with later events, or not known. */
+  private recentHolding(asOfMs: number, lastEventFloor?: number): 'all' | 'events' | undefined {
+    if (!this.useRecentCopy || this.recentFromMs === null) return undefined
+    if (lastEventFloor !== undefined && lastEventFloor >= this.recentFromMs) return 'all'
+    // an event after as_of is at as_of + 1 ms or later (times are stored to the millisecond)
+    return asOfMs + 1 >= this.recentFromMs ? 'events' : undefined
+  }
+
+  /**
+   * Moves case_recent's horizon (by default to the first day of the previous month in the
+   * district's zone, so that questions as of the end of last month read it for the cases the
+   * daily aggregate leaves to the clock as well as for those with later events). The stored horizon never claims
+   * more than the table holds: moved back, the rows are added before it is written; moved on, it
+   * is written before the rows it no longer needs are removed.
+   */
+  async moveRecentHorizon(fromMs = this.previousMonthStart()): Promise<void> {
+    const store = (ms: number) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_recent_from', value: String(ms), updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    const from = { from: epochSeconds(fromMs) }
+    if (this.recentFromMs === null || fromMs < this.recentFromMs) {
+      await this.warehouse.client.command({
+        query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE last_at >= {from:DateTime64(3)}${this.recentFromMs === null ? '' : ' AND last_at < {held:DateTime64(3)}'}`,
+        query_params: this.recentFromMs === null ? from : { ...from, held: epochSeconds(this.recentFromMs) },
+      })
+      await store(fromMs)
+      this.recentFromMs = fromMs
+    } else if (fromMs > this.recentFromMs) {
+      await store(fromMs)
+      this.recentFromMs = fromMs
+      await this.warehouse.client.command({ query: `ALTER TABLE case_recent DELETE WHERE last_at < {from:DateTime64(3)}`, query_params: from })
+    }
+  }
+
+  private previousMonthStart(): number {
+    const [y, m] = localDate(Date.now(), this.warehouse.timezone).split('-').map(Number) as [number, number]
+    const first = m === 1 ? `${y - 1}-12-01` : `${y}-${String(m - 1).padStart(2, '0')}-01`
+    return parseTimestamp(`${first}T00:00:00`, this.warehouse.timezone)!
+  }
+
+  /** At start-up: case_recent's horizon as stored, then moved to this month (built whole the first time). */
+  private async loadRecent(): Promise<void> {
+    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_recent_from'`)
+    this.recentFromMs = stored ? Number(stored.value) : null
+    await this.moveRecentHorizon()
+  }
+
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
@@ -282,9 +344,13 @@ export class CaseStore {
   }
 
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false): { sql: string; params: Record<string, unknown> } {
+  /** … `lastEventFloor`: every case the filter admits has an event at or after this moment (epoch ms). */
+  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false, lastEventFloor?: number): { sql: string; params: Record<string, unknown> } {
+    const fromOpen = openOnly && this.useOpenCopy && mode === 'facts' && this.openReady
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', prefilter, openOnly && this.useOpenCopy && mode === 'facts' && this.openReady),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', {
+        prefilter, openOnly: fromOpen, recent: fromOpen ? undefined : this.recentHolding(asOfMs, lastEventFloor),
+      }),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
   }
@@ -295,7 +361,9 @@ export class CaseStore {
     // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
     const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
     return {
-      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', true, openOnly && this.useOpenCopy && mode === 'facts' && this.openReady),
+      sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', {
+        prefilter: true, openOnly: openOnly && this.useOpenCopy && mode === 'facts' && this.openReady, recent: this.recentHolding(Math.min(...momentsMs)),
+      }),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
   }
@@ -340,9 +408,17 @@ export class CaseStore {
         WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
       query_params: { batch: batchId },
     })
+    // and the rows of the batch's cases with events since case_recent's horizon (its newest row for any it held)
+    if (this.recentFromMs !== null) {
+      await this.warehouse.client.command({
+        query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE case_id IN (${batchCases}) AND last_at >= {from:DateTime64(3)}`,
+        query_params: { batch: batchId, from: epochSeconds(this.recentFromMs) },
+      })
+    }
     if (++this.refreshesSinceSweep >= 500) {
       this.refreshesSinceSweep = 0
       await this.sweepOpen()
+      await this.moveRecentHorizon()
     }
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
@@ -370,6 +446,7 @@ export class CaseStore {
     for (const { batch_id } of pending) await this.refreshBatch(batch_id)
     await this.loadDaily()
     await this.loadOpen()
+    await this.loadRecent()
     return pending.length
   }
 

@@ -90,6 +90,20 @@ export const FACT_COLUMNS = ['f_status', 'f_accepted_at', 'f_stopped_at', 'f_wit
 
 export type ClockMode = 'hybrid' | 'facts' | 'events'
 
+/** Which stored rows the clock reads its cases from (case_state, unless one of these says otherwise). */
+export interface ClockCopies {
+  /** Narrow by the filter on every stored version's light columns first (see below). */
+  prefilter?: boolean
+  /** Only the cases open now, from case_open (as 'facts' only). */
+  openOnly?: boolean
+  /**
+   * From case_recent (the cases with events since its horizon): 'events', the cases with events
+   * after the moments read ('hybrid' only; every such case must be there); 'all', every case (every
+   * case the filter admits must be there).
+   */
+  recent?: 'events' | 'all'
+}
+
 /**
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
@@ -105,7 +119,8 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
  * ('throw'), or is kept with `calendar_gap` true ('flag': for the daily aggregate, which must
  * never fail an ingest; questions over it raise when they meet such a case).
  */
-export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw', prefilter = false, openOnly = false): string {
+export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw', copies: ClockCopies = {}): string {
+  const { prefilter = false, openOnly = false, recent } = copies
   // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
   // that "open and overdue at the end of every month" is one query, not twelve
   const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
@@ -118,10 +133,12 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // `openOnly` (only as 'facts'): the cases open now, from case_open — a copy of their
   // case_state rows kept by the refresh, a few per cent of all cases
   if (openOnly && mode !== 'facts') throw new Error('case_open holds the cases open now: read it as of now only')
-  const states = (when: string) => openOnly
+  // `recent`: case_recent (a copy of the rows of the cases with events since its horizon) is read
+  // instead of case_state for the cases it is known to hold: a month or two of cases, not all
+  const states = (when: string, table = recent === 'all' ? 'case_recent' : 'case_state') => openOnly
     ? `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
-    : `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_state FINAL
-      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM case_state) WHERE ${filter}${when})` : ''})
+    : `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${table} FINAL
+      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${table}) WHERE ${filter}${when})` : ''})
     WHERE ${filter}${when}`
   // the stored facts, right for every case with no event after as_of
   const fromFacts = `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
@@ -131,7 +148,7 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // the facts derived from the events up to as_of, for cases with events after it
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
-    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of')})`
+    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of')})`
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${fromEvents}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `

@@ -19,7 +19,7 @@ export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from '.
 export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { QueueStore } from './queue.ts'
-export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, requireReadableUnit, sendError, SESSION_COOKIE } from './http.ts'

@@ -260,6 +260,17 @@ export const migrations: Migration[] = [
         ENGINE = ReplacingMergeTree(version) ORDER BY ticket_id`,
     ],
   },
+  {
+    version: 10,
+    name: 'the cases with recent events: what questions as of a recent past moment read their events from',
+    statements: () => [
+      // The case_state rows of every case with an event since a horizon (meta 'case_recent_from',
+      // the first of the previous month): as of a moment since then, the cases with later events
+      // (whose facts then must be derived from their events) are all here, a month or two of
+      // cases instead of all of them. Kept by the refresh; rows before a moved horizon are removed.
+      `CREATE TABLE IF NOT EXISTS case_recent AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {
