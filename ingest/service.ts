@@ -11,7 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
+import { ANY_DAY, epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
 import { STREAMS, type StreamName, type StreamSpec } from './contract.ts'
 import { compileStream, type CompiledStream, type TypedColumn } from './engine-sql.ts'
 import { arrowColumns, BodyFormatError, csvHeader, fileSource, JSON_ARRAY_CHECK, jsonArrayProblem, type BodyFormat } from './sources.ts'
@@ -69,6 +69,9 @@ type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
 
 /** The date column of a stream whose records get working-day counts (W) in queries. */
 const dateColumnOf = (spec: StreamSpec) => (['case-events', 'evaluations', 'complaints'].includes(spec.name) ? 'occurred_at' : undefined)
+
+/** The column that places a stream's record in time: answers as of a moment before it do not depend on the record. */
+const recordDateOf = (spec: StreamSpec) => (spec.name === 'costs' ? 'period' : 'occurred_at')
 
 /** The per-batch working table; its name comes from our own UUID, never from a request. */
 const stageTable = (batch: string) => `ingest_stage_${batch.replace(/-/g, '')}`
@@ -193,9 +196,12 @@ export class IngestService {
       throw new WarehouseUnavailableError(err)
     }
 
+    // the change this batch makes, once it stores anything (the day of its earliest record), until it is marked ended
+    let change: { earliest: string; ended: boolean } | undefined
     try {
-      const [counts] = await rows<{ received: string; invalid: string; earliest: string | null }>(
-        `SELECT count() AS received, countIf(NOT ok) AS invalid, ${dateColumnOf(spec) ? `toString(toDate(minIf(${dateColumnOf(spec)}, ok)))` : 'NULL'} AS earliest FROM ${stage}`,
+      const [counts] = await rows<{ received: string; invalid: string; earliest: string | null; earliest_record: string | null }>(
+        `SELECT count() AS received, countIf(NOT ok) AS invalid, ${dateColumnOf(spec) ? `toString(toDate(minIf(${dateColumnOf(spec)}, ok)))` : 'NULL'} AS earliest,
+          if(countIf(ok) = 0, NULL, toString(toDate(minIf(${recordDateOf(spec)}, ok)))) AS earliest_record FROM ${stage}`,
       )
       // the working-day calendar handed to queries must reach back to the earliest record
       if (counts?.earliest && Number(counts.received) > Number(counts.invalid)) this.platform.calendar.noteData(counts.earliest)
@@ -243,7 +249,12 @@ export class IngestService {
       const conflicts = (statusCounts.get('conflict_batch') ?? 0) + (statusCounts.get('conflict_stored') ?? 0)
       const accepted = received - invalid - duplicates - conflicts
 
-      // 4. Store: case ids are queued for their state refresh first (crash repair needs that).
+      // 4. Store: the change is logged first (answers about the past it reaches back to are not
+      //    kept past it), then case ids are queued for their state refresh (crash repair needs that).
+      if (accepted > 0) {
+        change = { earliest: counts?.earliest_record ?? ANY_DAY, ended: false }
+        await this.platform.changes.starting(batch, change.earliest)
+      }
       if (spec.name === 'case-events') {
         await run(`INSERT INTO case_refresh_queue (batch_id, case_id, queued_at)
           SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ${stage} WHERE ok GROUP BY case_id`)
@@ -292,6 +303,10 @@ export class IngestService {
       if (spec.name === 'case-events' && received > invalid) await this.platform.cases.refreshBatch(batch)
       trace?.('case state refresh', t0)
       if (spec.name === 'queue-tickets' && accepted > 0) await this.platform.queue.refreshBatch(batch)
+      if (change) {
+        await this.platform.changes.ended(batch, change.earliest)
+        change.ended = true
+      }
       await client.insert({
         table: 'ingest_batches',
         format: 'JSONEachRow',
@@ -302,6 +317,8 @@ export class IngestService {
       if (err instanceof ScopeError) throw err
       throw new WarehouseUnavailableError(err)
     } finally {
+      // a batch that failed half-way may have stored some of its records
+      if (change && !change.ended) await this.platform.changes.ended(batch, change.earliest).catch(() => undefined)
       await client.command({ query: `DROP TABLE IF EXISTS ${stage}` }).catch(() => undefined)
     }
   }

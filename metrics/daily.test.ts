@@ -163,24 +163,85 @@ describe('the daily aggregate after late events', () => {
     await compare(['2025-06-30T23:59:59+08:00', '2025-06-10T09:00:00+08:00'])
   })
 
-  it('answers a past moment again once new data is stored', async () => {
-    const req = { from: '2025-06-01', to: '2025-06-30', asOfMs: Date.parse('2025-06-30T23:59:59+08:00') }
-    const before = (await metrics.run('first_time_right_rate', req)).rows[0]!
-    // asked again, it is remembered: the only question to the engine is whether the data changed
-    const asked = vi.spyOn(p.warehouse.client, 'query')
-    try {
-      expect((await metrics.run('first_time_right_rate', req)).rows[0]).toEqual(before)
-      const queries = asked.mock.calls.map(([q]) => String((q as { query: string }).query))
-      expect(queries.length).toBe(1)
-      expect(queries[0]).toContain('system.parts')
-    } finally {
-      asked.mockRestore()
+  it('reads the state at the end of a month from case_month_end: the same lists and figures as from the events', async () => {
+    const end = Date.parse('2025-05-31T23:59:59.999+08:00')
+    const ids = ['on_time_rate', 'online_rate', 'overdue_cases', 'overdue_open', 'avg_elapsed_days']
+    const ask = async () => {
+      const answers: unknown[] = [await p.cases.list({ status: 'open', limit: 5000 }, end), await p.cases.list({ overdue: true, limit: 5000 }, end)]
+      for (const id of ids) answers.push(await bothWays(id, { from: '2025-01-01', to: '2025-12-31', by: 'unit', asOfMs: end }))
+      return answers
     }
-    const [open] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL WHERE f_status = 'open' AND f_accepted_at < '2025-06-20' LIMIT 1`)
-    const receipt = await new IngestService(p).ingest('case-events', asParsed([{ event_id: 'late-stop', case_id: open!.case_id, type: 'completed', occurred_at: '2025-06-29T10:00:00+08:00', unit_id: open!.unit_id }]), principal)
-    expect(receipt.accepted).toBe(1)
+    const compare = async () => {
+      const fromCopy = await ask()
+      p.cases.useMonthEndCopy = false
+      try {
+        expect(fromCopy).toEqual(await ask())
+      } finally {
+        p.cases.useMonthEndCopy = true
+      }
+    }
+    const held = async () => (await queryRows<{ case_id: string }>(p.warehouse, 'SELECT case_id FROM case_month_end FINAL ORDER BY case_id')).map((r) => r.case_id)
+    await p.cases.moveMonthEnd(end)
+    const [expected] = await queryRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_state FINAL WHERE first_at <= '2025-05-31 23:59:59.999' AND last_at > '2025-05-31 23:59:59.999'`)
+    expect((await held()).length).toBe(Number(expected!.n))
+    expect((await held()).length).toBeGreaterThan(50)
+    await compare()
+    // a late event before the month end for a case held, and a first event after it for one not held
+    const [heldCase] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_month_end FINAL
+      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL ORDER BY case_id LIMIT 1`)
+    const [quiet] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
+      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-05-01 00:00:00' ORDER BY case_id LIMIT 1`)
+    expect((await held())).not.toContain(quiet!.case_id)
+    const receipt = await new IngestService(p).ingest('case-events', asParsed([
+      { event_id: 'month-end-late', case_id: heldCase!.case_id, type: 'suspended', occurred_at: '2025-05-30T10:00:00+08:00', unit_id: heldCase!.unit_id },
+      { event_id: 'month-end-after', case_id: quiet!.case_id, type: 'completed', occurred_at: '2025-06-03T10:00:00+08:00', unit_id: quiet!.unit_id },
+    ]), principal)
+    expect(receipt.accepted).toBe(2)
+    expect(await held()).toContain(quiet!.case_id)
+    await compare()
+  })
+
+  it('keeps an answer about a past moment until records dated up to it arrive', async () => {
+    const req = { from: '2025-06-01', to: '2025-06-30', asOfMs: Date.parse('2025-06-20T23:59:59+08:00') }
+    const before = (await metrics.run('first_time_right_rate', req)).rows[0]!
+    const askedAgain = async () => {
+      // what the engine is asked: only for the kept answer and whether anything changed since
+      const asked = vi.spyOn(p.warehouse.client, 'query')
+      try {
+        const rows = (await metrics.run('first_time_right_rate', req)).rows
+        return { rows, queries: asked.mock.calls.map(([q]) => String((q as { query: string }).query)) }
+      } finally {
+        asked.mockRestore()
+      }
+    }
+    const kept = await askedAgain()
+    expect(kept.rows[0]).toEqual(before)
+    expect(kept.queries.length).toBe(2)
+    expect(kept.queries[0]).toContain('past_answers')
+    expect(kept.queries[1]).toContain('data_changes')
+    // a late stop dated after the moment changes nothing about it: the answer is still kept
+    const open = async (before: string) => (await queryRows<{ case_id: string; unit_id: string }>(p.warehouse,
+      `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL WHERE f_status = 'open' AND f_accepted_at < {before:String} ORDER BY case_id LIMIT 1`, { before }))[0]!
+    const stop = async (id: string, c: { case_id: string; unit_id: string }, at: string) =>
+      (await new IngestService(p).ingest('case-events', asParsed([{ event_id: id, case_id: c.case_id, type: 'completed', occurred_at: at, unit_id: c.unit_id }]), principal)).accepted
+    expect(await stop('later-stop', await open('2025-06-10'), '2025-06-25T10:00:00+08:00')).toBe(1)
+    const still = await askedAgain()
+    expect(still.queries.length).toBe(2)
+    expect(still.rows[0]).toEqual(before)
+    // one dated up to it is counted at once
+    expect(await stop('late-stop', await open('2025-06-10'), '2025-06-19T10:00:00+08:00')).toBe(1)
     const after = (await metrics.run('first_time_right_rate', req)).rows[0]!
     expect(after.denominator).toBe(before.denominator! + 1)
+    // and so is a batch a crash interrupted (its start marked, its end not): ended at the next start-up
+    expect((await askedAgain()).queries.length).toBe(2)
+    await p.changes.starting('interrupted-batch', '2025-06-01')
+    expect((await askedAgain()).queries.length).toBe(2) // kept until the batch ends
+    expect(await p.changes.endInterrupted()).toBe(1)
+    expect((await askedAgain()).queries.length).toBeGreaterThan(2)
+    // and reference data written since is a change to every moment
+    expect((await askedAgain()).queries.length).toBe(2)
+    await p.reference.upsertUnits([p.reference.units.get('DC-S-DHM')!])
+    expect((await askedAgain()).queries.length).toBeGreaterThan(2)
   })
 
   it('is not read after the items change until it is rebuilt on them', async () => {

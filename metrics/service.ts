@@ -1,10 +1,16 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { dailyBasis, dailyLastEventFloor, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { dailyBasis, dailyLastEventFloor, epochSeconds, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
+
+/** Part of every kept answer's key: raised when what a query's rows mean changes without its text changing. */
+const ANSWERS_VERSION = 1
+
+/** The rows of one query as the engine gives them. */
+type Rows = Array<Record<string, string | number | null>>
 
 export interface MetricRequest {
   from?: string
@@ -80,28 +86,45 @@ export class MetricsService {
   useDaily = true
 
   /**
-   * Answers to questions as of a past moment, kept while the stored data stays as it was: the
-   * same SQL with the same parameters over the same parts gives the same rows. (As of now, open
-   * cases turn overdue by the minute: those are always asked.)
+   * Answers as of a moment in the past are kept in the warehouse (past_answers) and read again
+   * while nothing they depend on changed since: no records dated up to that moment arrived, no
+   * reference data was written (warehouse/changes.ts). As of now, open cases turn overdue by the
+   * minute: those are always asked.
    */
-  private readonly pastAnswers = new Map<string, { version: string; rows: Array<Record<string, string | number | null>> }>()
-
-  /** What changes whenever anything is written to, merged in or deleted from the warehouse. */
-  private async dataVersion(): Promise<string> {
-    const [v] = await queryRows<{ parts: string; rows: string; bytes: string; t: string }>(this.platform.warehouse,
-      `SELECT count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, max(modification_time) AS t FROM system.parts WHERE active AND database = currentDatabase()`)
-    return `${v?.parts}/${v?.rows}/${v?.bytes}/${v?.t}`
-  }
-
-  private async remembered(key: string, past: boolean, run: () => Promise<Array<Record<string, string | number | null>>>) {
-    if (!past) return run()
-    const version = await this.dataVersion()
-    const hit = this.pastAnswers.get(key)
-    if (hit && hit.version === version) return hit.rows
-    const rows = await run()
-    if (this.pastAnswers.size >= 2000) this.pastAnswers.delete(this.pastAnswers.keys().next().value!)
-    this.pastAnswers.set(key, { version, rows })
-    return rows
+  private async remembered(asOfMs: number, questions: Array<{ key: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
+    const computeAll = async () => {
+      const out: Rows[] = []
+      for (const q of questions) out.push(await q.run())
+      return out
+    }
+    if (asOfMs >= Date.now() - 60_000) return computeAll()
+    const { warehouse, changes } = this.platform
+    const asOfDay = localDate(asOfMs, warehouse.timezone)
+    const kept = new Map((await queryRows<{ key: string; computed_ms: string; rows: string }>(warehouse,
+      'SELECT key, toString(toUnixTimestamp64Milli(computed_at)) AS computed_ms, rows FROM past_answers FINAL WHERE key IN {keys:Array(String)}',
+      { keys: questions.map((q) => q.key) })).map((r) => [r.key, r]))
+    // one question for all of them: whether anything changed since the oldest was computed
+    const oldest = Math.min(...[...kept.values()].map((r) => Number(r.computed_ms)))
+    const valid = kept.size > 0 && (await changes.unchangedSince(oldest, asOfDay))
+    const answers: Rows[] = []
+    const fresh: Array<{ key: string; as_of_day: string; computed_at: string; rows: string }> = []
+    for (const q of questions) {
+      const hit = valid ? kept.get(q.key) : undefined
+      if (hit) {
+        answers.push(JSON.parse(hit.rows) as Rows)
+        continue
+      }
+      // taken before the question is asked: a change that ends after it may not be in the answer
+      const computedAt = Date.now()
+      const rows = await q.run()
+      answers.push(rows)
+      fresh.push({ key: q.key, as_of_day: asOfDay, computed_at: epochSeconds(computedAt), rows: JSON.stringify(rows) })
+    }
+    if (fresh.length > 0) {
+      await warehouse.client.insert({ table: 'past_answers', values: fresh, format: 'JSONEachRow' })
+        .catch(() => undefined) // not kept: asked again next time
+    }
+    return answers
   }
 
   /** Whether the daily aggregate answers a source's parts at `asOfMs`. */
@@ -170,24 +193,31 @@ export class MetricsService {
       }
       subqueries.push({ source, parts: sourceParts, ...this.sourceQuery(source, sourceParts, req, at) })
     }
-    // The sources' rows side by side per key: each source's own columns, NULL in the other sources'
-    // rows, then one row per key (a UNION ALL and GROUP BY, not a chain of FULL JOINs: the engine
-    // gave rows of a later joined side the default key). s<i>_p: whether source i has a row for it.
-    const columnsOf = (k: number, own: boolean) => [`toUInt8(${own ? 1 : 0}) AS s${k}_p`, ...subqueries[k]!.parts.map((_, j) => `${own ? `v${j}` : 'NULL'} AS s${k}_v${j}`)]
-    const branches = subqueries.map((q, i) => `SELECT key, ${subqueries.map((_, k) => columnsOf(k, k === i).join(', ')).join(', ')} FROM (${q.sql})`)
-    // any() skips NULLs: a key's value is its own source's (or NULL where that source has none)
-    const merged = subqueries.flatMap((q, k) => [`max(s${k}_p) AS s${k}_p`, ...q.parts.map((_, j) => `any(s${k}_v${j}) AS s${k}_v${j}`)])
-    const sql = `SELECT key, ${merged.join(', ')}
-FROM (${branches.join('\nUNION ALL\n')})
-GROUP BY key`
-    const { cases, warehouse } = this.platform
-    const allParams = Object.assign({}, ...subqueries.map((q) => q.params), params)
-    const query = () => queryRows<Record<string, string | number | null>>(warehouse, sql, allParams)
-    // a moment a minute gone is past: the stored data alone decides the answer
-    const key = createHash('sha256').update(JSON.stringify([sql, allParams])).digest('hex')
-    const run = () => this.remembered(key, req.asOfMs < Date.now() - 60_000, query)
+    // Each source is its own query (one plan each: put side by side in one query they took the
+    // engine longer to plan than to run), its rows placed side by side per key here.
+    // s<i>_p: whether source i has a row for the key.
+    const { cases } = this.platform
+    const questions = subqueries.map((q) => {
+      const queryParams = { ...q.params, ...params }
+      return {
+        key: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, queryParams])).digest('hex'),
+        run: () => queryRows<Rows[number]>(this.platform.warehouse, q.sql, queryParams),
+      }
+    })
+    const ask = () => this.remembered(req.asOfMs, questions)
     const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
-    const found = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, run) : await run()
+    const answers = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, ask) : await ask()
+    const byKey = new Map<string, Rows[number]>()
+    answers.forEach((rows, i) => {
+      for (const values of rows) {
+        const key = String(values.key)
+        const row: Rows[number] = byKey.get(key) ?? { key }
+        row[`s${i}_p`] = 1
+        for (const [j] of subqueries[i]!.parts.entries()) row[`s${i}_v${j}`] = values[`v${j}`] ?? null
+        byKey.set(key, row)
+      }
+    })
+    const found = [...byKey.values()]
 
     const sourceIndex = (p: Part) => subqueries.findIndex((q) => q.parts.includes(p))
     return indicators.map((indicator) => {

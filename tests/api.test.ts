@@ -221,6 +221,33 @@ describe('the case read API', () => {
     expect(noLimit.body).toMatchObject({ limit_days: null, on_time: null, overdue: false, warning: false })
   })
 
+  it('narrows stopped cases to the days they stopped on, leaving open ones', async () => {
+    // (in 2023: the indicators of 2024 and 2025 below are not to count them)
+    const stored = await post('case-events', ndjson([
+      ev('stop-window-1', 'STOP-LATE-FEB', 'accepted', '2023-01-09T10:00:00+08:00', { item_code: 'I3' }),
+      ev('stop-window-2', 'STOP-LATE-FEB', 'completed', '2023-02-20T10:00:00+08:00'),
+      ev('stop-window-3', 'STOP-LATE-MAR', 'accepted', '2023-01-09T10:00:00+08:00', { item_code: 'I3' }),
+      ev('stop-window-4', 'STOP-LATE-MAR', 'completed', '2023-03-20T10:00:00+08:00'),
+    ]))
+    expect(stored.json()).toMatchObject({ accepted: 4, rejected: 0 })
+    type Row = { case_id: string; status: string; stopped_at: string | null }
+    const all = (await get('/api/v1/cases?overdue=true&limit=1000', keys.inspector!)).body.rows as Row[]
+    expect(all.map((r) => r.case_id)).toEqual(expect.arrayContaining(['STOP-LATE-FEB', 'STOP-LATE-MAR', 'OPEN-LATE']))
+    const march = await get('/api/v1/cases?overdue=true&stopped_from=2023-03-01&stopped_to=2023-03-31&limit=1000', keys.inspector!)
+    expect(march.status).toBe(200)
+    const inMarch = (r: Row) => r.stopped_at === null || (r.stopped_at >= '2023-03-01' && r.stopped_at < '2023-04-01')
+    expect(march.body.rows).toEqual(all.filter((r) => !['completed', 'rejected'].includes(r.status) || inMarch(r)))
+    expect(march.body.rows.map((r: Row) => r.case_id)).not.toContain('STOP-LATE-FEB')
+    expect(march.body.rows.map((r: Row) => r.case_id)).toEqual(expect.arrayContaining(['STOP-LATE-MAR', 'OPEN-LATE']))
+    // one bound alone; the other open
+    const since = (await get('/api/v1/cases?overdue=true&stopped_to=2023-03-31&limit=1000', keys.inspector!)).body.rows as Row[]
+    expect(since.map((r) => r.case_id)).toEqual(all.filter((r) => !['completed', 'rejected'].includes(r.status) || r.stopped_at! < '2023-04-01').map((r) => r.case_id))
+    const bad = await get('/api/v1/cases?stopped_from=2025-04-01&stopped_to=2025-03-01', keys.inspector!)
+    expect(bad.status).toBe(400)
+    expect(bad.body.message).toContain('stopped_from')
+    expect((await get('/api/v1/cases?stopped_from=March', keys.inspector!)).status).toBe(400)
+  })
+
   it('counts red and yellow cards per tier, unit and item, as the lists have them', async () => {
     const byUnit = await get('/api/v1/cases/counts?by=unit&status=open&overdue=true', keys.inspector!)
     expect(byUnit.status, JSON.stringify(byUnit.body)).toBe(200)

@@ -49,6 +49,8 @@ export interface CaseFilter {
   status?: CaseStatus
   overdue?: boolean
   warning?: boolean
+  /** Stopped cases only if stopped on these days (YYYY-MM-DD, both included); others are not narrowed by it. */
+  stopped?: { from: string; to: string }
   /** Only cases whose id sorts after this one (cursor paging). */
   after?: string
   limit: number
@@ -237,9 +239,9 @@ export class CaseStore {
   /** Off: open cases are read from case_state (tests compare both ways). */
   useOpenCopy = true
 
-  /** Whether "open now" questions (as of `asOfMs`) can read case_open. */
+  /** Whether questions about open cases as of `asOfMs` can read case_open (now, or the month end held). */
   openCasesReadable(asOfMs: number): boolean {
-    return this.useOpenCopy && this.openReady && this.clockMode(asOfMs) === 'facts'
+    return this.useOpenCopy && this.openReady && (this.clockMode(asOfMs) === 'facts' || this.monthEndHolds([asOfMs]))
   }
 
   /** At start-up: case_open is filled from case_state once, and cleared of cases no longer open. */
@@ -313,6 +315,66 @@ export class CaseStore {
     await this.moveRecentHorizon()
   }
 
+  /** The month end case_month_end holds the state at (epoch ms; null while it is being built). */
+  private monthEndMs: number | null = null
+  /** The end of last month when it was last built: a refresh in a new month builds it anew. */
+  private monthEndBuiltIn: number | null = null
+
+  /** Off: questions as of that month end derive the later cases' facts from their events (tests compare both ways). */
+  useMonthEndCopy = true
+
+  /** Whether every moment read is the month end case_month_end holds. */
+  private monthEndHolds(momentsMs: number[]): boolean {
+    return this.useMonthEndCopy && this.monthEndMs !== null && momentsMs.every((ms) => ms === this.monthEndMs) && this.clockMode(this.monthEndMs) === 'hybrid'
+  }
+
+  /** The last moment of the previous month in the district's zone: "as of the end of last month". */
+  private lastMonthEnd(): number {
+    return parseTimestamp(`${localDate(Date.now(), this.warehouse.timezone).slice(0, 8)}01T00:00:00`, this.warehouse.timezone)! - 1
+  }
+
+  /**
+   * Writes the case_month_end rows of the cases `which` selects (a case_state filter) that have
+   * events after the month end: their state built from their events up to then, as case_state
+   * would hold it had the later events not arrived yet, but for last_at, which stays the case's
+   * last stored event (what the clock reports, and what narrows the cases before it). Needs {month_end}.
+   */
+  private monthEndRows(which: string): string {
+    return `INSERT INTO case_month_end (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
+      SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
+      FROM (${eventFactsSql(`
+        SELECT case_id, events, events AS ev, first_at, last_at
+        FROM (SELECT case_id, arrayFilter(e -> e.at <= {month_end:DateTime64(3)}, events) AS events, first_at, last_at FROM case_state FINAL
+          WHERE first_at <= {month_end:DateTime64(3)} AND last_at > {month_end:DateTime64(3)} AND (${which}))`,
+        ['case_id', 'events', 'first_at', 'last_at'], 'f_', null)})`
+  }
+
+  /**
+   * Builds case_month_end for the end of last month (by default) when it holds another moment.
+   * The stored moment is cleared first and written last, so a build a crash interrupted is
+   * never read and is done again at the next start-up.
+   */
+  async moveMonthEnd(toMs = this.lastMonthEnd()): Promise<void> {
+    if (this.monthEndMs === toMs) return
+    const store = (value: string) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value, updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    this.monthEndMs = null
+    await store('')
+    await this.warehouse.client.command({ query: 'TRUNCATE TABLE case_month_end' })
+    await this.warehouse.client.command({ query: this.monthEndRows('true'), query_params: { month_end: epochSeconds(toMs) } })
+    await store(String(toMs))
+    this.monthEndMs = toMs
+    this.monthEndBuiltIn = this.lastMonthEnd()
+  }
+
+  /** At start-up: case_month_end as stored, or built for the end of last month. */
+  private async loadMonthEnd(): Promise<void> {
+    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_month_end_at'`)
+    if (stored && stored.value !== '' && Number(stored.value) === this.lastMonthEnd()) {
+      this.monthEndMs = Number(stored.value)
+      this.monthEndBuiltIn = this.monthEndMs
+    } else await this.moveMonthEnd()
+  }
+
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
@@ -346,10 +408,11 @@ export class CaseStore {
   /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
   /** … `lastEventFloor`: every case the filter admits has an event at or after this moment (epoch ms). */
   clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false, lastEventFloor?: number): { sql: string; params: Record<string, unknown> } {
-    const fromOpen = openOnly && this.useOpenCopy && mode === 'facts' && this.openReady
+    const monthEnd = mode === 'hybrid' && this.monthEndHolds([asOfMs])
+    const fromOpen = openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', {
-        prefilter, openOnly: fromOpen, recent: fromOpen ? undefined : this.recentHolding(asOfMs, lastEventFloor),
+        prefilter, openOnly: fromOpen, recent: fromOpen ? undefined : this.recentHolding(asOfMs, lastEventFloor), monthEnd,
       }),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
     }
@@ -360,9 +423,11 @@ export class CaseStore {
     const mode: ClockMode = Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid'
     // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
     const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
+    const monthEnd = mode === 'hybrid' && this.monthEndHolds(momentsMs)
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', {
-        prefilter: true, openOnly: openOnly && this.useOpenCopy && mode === 'facts' && this.openReady, recent: this.recentHolding(Math.min(...momentsMs)),
+        prefilter: true, openOnly: openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady, recent: this.recentHolding(Math.min(...momentsMs)),
+        monthEnd,
       }),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
@@ -408,6 +473,11 @@ export class CaseStore {
         WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
       query_params: { batch: batchId },
     })
+    // their state at the end of last month, for those with events since (a new month: built anew)
+    if (this.monthEndBuiltIn !== null && this.monthEndBuiltIn !== this.lastMonthEnd()) await this.moveMonthEnd()
+    else if (this.monthEndMs !== null) {
+      await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { batch: batchId, month_end: epochSeconds(this.monthEndMs) } })
+    }
     // and the rows of the batch's cases with events since case_recent's horizon (its newest row for any it held)
     if (this.recentFromMs !== null) {
       await this.warehouse.client.command({
@@ -447,6 +517,7 @@ export class CaseStore {
     await this.loadDaily()
     await this.loadOpen()
     await this.loadRecent()
+    await this.loadMonthEnd()
     return pending.length
   }
 
@@ -517,6 +588,13 @@ export class CaseStore {
     if (filter.warning !== undefined) (where.push('warning = {warning:Bool}'), (params.warning = filter.warning))
     // narrowed before the clock is computed: "now" by the stored facts (unit, status)
     const narrow: string[] = []
+    if (filter.stopped) {
+      Object.assign(params, { stopped_from: filter.stopped.from, stopped_to: filter.stopped.to })
+      const window = (at: string) => `toDate(${at}) BETWEEN {stopped_from:Date} AND {stopped_to:Date}`
+      where.push(`(status NOT IN ('completed', 'rejected') OR ${window('stopped_at')})`)
+      // a case stopped by as_of was stopped by its first stop, the stored one
+      narrow.push(`(f_stopped_at IS NULL OR f_stopped_at > as_of OR ${window('f_stopped_at')})`)
+    }
     if (this.clockMode(asOfMs) === 'facts') {
       if (filter.units) narrow.push('f_unit_id IN {units:Array(String)}')
       if (filter.status) narrow.push('f_status = {status:String}')

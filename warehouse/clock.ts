@@ -102,6 +102,12 @@ export interface ClockCopies {
    * case the filter admits must be there).
    */
   recent?: 'events' | 'all'
+  /**
+   * The moment read is the month end case_month_end was built for ('hybrid' only): the cases with
+   * events after it are read from their rows there (their state from their events up to then) as
+   * stored facts, instead of deriving the facts from their events.
+   */
+  monthEnd?: boolean
 }
 
 /**
@@ -120,7 +126,7 @@ export interface ClockCopies {
  * never fail an ingest; questions over it raise when they meet such a case).
  */
 export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw', copies: ClockCopies = {}): string {
-  const { prefilter = false, openOnly = false, recent } = copies
+  const { prefilter = false, openOnly = false, recent, monthEnd = false } = copies
   // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
   // that "open and overdue at the end of every month" is one query, not twelve
   const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
@@ -132,24 +138,27 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   const filter = `first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}`
   // `openOnly` (only as 'facts'): the cases open now, from case_open — a copy of their
   // case_state rows kept by the refresh, a few per cent of all cases
-  if (openOnly && mode !== 'facts') throw new Error('case_open holds the cases open now: read it as of now only')
+  // (as of the month end case_month_end holds, too: the cases open then with no later event are open now)
+  if (openOnly && mode !== 'facts' && !(monthEnd && mode === 'hybrid')) throw new Error('case_open holds the cases open now: read it as of now or of the month end held only')
   // `recent`: case_recent (a copy of the rows of the cases with events since its horizon) is read
   // instead of case_state for the cases it is known to hold: a month or two of cases, not all
-  const states = (when: string, table = recent === 'all' ? 'case_recent' : 'case_state') => openOnly
+  const states = (when: string, table?: string) => openOnly && table === undefined
     ? `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
-    : `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${table} FINAL
-      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${table}) WHERE ${filter}${when})` : ''})
+    : `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${table ?? (recent === 'all' ? 'case_recent' : 'case_state')} FINAL
+      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${table ?? (recent === 'all' ? 'case_recent' : 'case_state')}) WHERE ${filter}${when})` : ''})
     WHERE ${filter}${when}`
   // the stored facts, right for every case with no event after as_of
-  const fromFacts = `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
+  const factsOf = (stored: string) => `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
       coalesce(f_stopped_at, f_withdrawn_at, as_of) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
       f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement
-    FROM (${states(mode === 'hybrid' ? ' AND last_at <= as_of' : '')})`
+    FROM (${stored})`
+  const fromFacts = factsOf(states(mode === 'hybrid' ? ' AND last_at <= as_of' : ''))
   // the facts derived from the events up to as_of, for cases with events after it
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
     FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of')})`
-  const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${fromEvents}`
+  const later = monthEnd && mode === 'hybrid' ? factsOf(states('', 'case_month_end')) : fromEvents
+  const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${later}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
 ${CALENDAR_WITH}

@@ -7,6 +7,7 @@ import { ReferenceData } from './reference.ts'
 import { KeyStore } from './access.ts'
 import { CaseStore } from './cases.ts'
 import { QueueStore } from './queue.ts'
+import { ChangeLog } from './changes.ts'
 import { SettingsStore } from './settings.ts'
 import { DEFAULT_SESSION_POLICY, UserStore, type SessionPolicy } from './users.ts'
 
@@ -19,6 +20,7 @@ export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from '.
 export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { QueueStore } from './queue.ts'
+export { ChangeLog, ANY_DAY } from './changes.ts'
 export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
@@ -33,6 +35,7 @@ export interface Platform {
   keys: KeyStore
   cases: CaseStore
   queue: QueueStore
+  changes: ChangeLog
   settings: SettingsStore
   users: UserStore
   close(): Promise<void>
@@ -50,6 +53,7 @@ export async function openPlatform(
     const settings = new SettingsStore(warehouse)
     const cases = new CaseStore(warehouse, calendar, () => settings.get().warning_days)
     const queue = new QueueStore(warehouse)
+    const changes = new ChangeLog(warehouse)
     const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs
     const users = new UserStore(warehouse, reference, keys, { ...DEFAULT_SESSION_POLICY, ttlMs, ...sessionPolicy })
     await settings.load()
@@ -59,7 +63,8 @@ export async function openPlatform(
     await users.load(config.sessionSecret)
     await cases.repair()
     await queue.repair()
-    return { warehouse, calendar, reference, keys, cases, queue, settings, users, close: () => warehouse.close() }
+    await changes.endInterrupted()
+    return { warehouse, calendar, reference, keys, cases, queue, changes, settings, users, close: () => warehouse.close() }
   } catch (err) {
     await warehouse.close()
     throw err

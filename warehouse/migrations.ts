@@ -271,6 +271,31 @@ export const migrations: Migration[] = [
       `CREATE TABLE IF NOT EXISTS case_recent AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
     ],
   },
+  {
+    version: 11,
+    name: 'the log of changes to the records, and the answers about past moments kept against it',
+    statements: (tz) => [
+      // changes.ts: a mark when an ingest batch starts storing and one when it is done, with the
+      // date of its earliest record (a start without an end is a batch a crash interrupted)
+      `CREATE TABLE IF NOT EXISTS data_changes (change_id String, phase Enum8('start' = 1, 'end' = 2), at DateTime64(3, '${tz}'), earliest Date)
+        ENGINE = MergeTree ORDER BY at TTL toDateTime(at) + INTERVAL 90 DAY`,
+      // metrics' answers as of past moments, by a hash of their query and parameters: read again
+      // while no change since \`computed_at\` reaches back to \`as_of_day\` (and none to the reference data)
+      `CREATE TABLE IF NOT EXISTS past_answers (key String, as_of_day Date, computed_at DateTime64(3, '${tz}'), rows String)
+        ENGINE = ReplacingMergeTree(computed_at) ORDER BY key TTL toDateTime(computed_at) + INTERVAL 90 DAY`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'the state of the cases at the end of last month',
+    statements: () => [
+      // For every case with events after the end of last month (meta 'case_month_end_at'): its
+      // case_state row as it stood then, built from its events up to then. Questions as of that
+      // moment (the joint meeting's comparison with last month) read these as stored facts
+      // instead of deriving them from the events. Kept by the refresh; built anew each month.
+      `CREATE TABLE IF NOT EXISTS case_month_end AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

@@ -52,7 +52,7 @@ function decodeCursor(s: string): CursorState {
 
 const bool = { type: 'string', enum: ['true', 'false'] } as const
 
-interface CaseQuery { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; as_of?: string }
+interface CaseQuery { unit_id?: string; tier?: number; item_code?: string; status?: CaseStatus; overdue?: string; warning?: string; stopped_from?: string; stopped_to?: string; as_of?: string }
 
 /** The filters a case list and its counts share. */
 const caseFilterProperties = {
@@ -62,6 +62,10 @@ const caseFilterProperties = {
   status: { type: 'string', enum: [...CASE_STATUSES] },
   overdue: bool,
   warning: bool,
+  // stopped cases only if stopped within these days (open and withdrawn cases are not narrowed):
+  // the cases behind a year's points lost are those stopped late in it and those overdue still
+  stopped_from: { type: 'string', format: 'date' },
+  stopped_to: { type: 'string', format: 'date' },
   as_of: { type: 'string' },
 } as const
 
@@ -187,7 +191,13 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
       status: q.status,
       overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
       warning: q.warning === undefined ? undefined : q.warning === 'true',
+      stopped: q.stopped_from === undefined && q.stopped_to === undefined ? undefined : stoppedWindow(q.stopped_from, q.stopped_to),
     }
+  }
+
+  const stoppedWindow = (from = '1970-01-01', to = '2299-12-31') => {
+    if (from > to) throw new HttpError(400, 'invalid_parameter', `stopped_from (${from}) is after stopped_to (${to})`)
+    return { from, to }
   }
 
   app.get<{ Querystring: CaseQuery & { by: 'tier' | 'unit' | 'item' } }>('/api/v1/cases/counts', {
