@@ -25,6 +25,18 @@ async function bothWays(id: string, req: MetricRequest) {
   return { viaDaily: await metrics.run(id, req), viaClock: await throughClock.run(id, req) }
 }
 
+/** The answers read through one of case_state's copies, checked against the same without it; returned. */
+async function sameWithout<T>(copy: 'useOpenCopy' | 'useRecentCopy' | 'useMonthEndCopy', ask: () => Promise<T>): Promise<T> {
+  const withCopy = await ask()
+  p.cases[copy] = false
+  try {
+    expect(withCopy).toEqual(await ask())
+  } finally {
+    p.cases[copy] = true
+  }
+  return withCopy
+}
+
 beforeAll(async () => {
   p = await openTestPlatform()
   const ref = demoReference()
@@ -108,13 +120,7 @@ describe('the daily aggregate after late events', () => {
       byUnit: (await metrics.run('overdue_open', { by: 'unit', asOfMs: now })).rows,
       byItem: (await metrics.run('overdue_open', { by: 'item', units: p.reference.withDescendants('DC-S-DHM'), asOfMs: now })).rows,
     })
-    const fromCopy = await ask()
-    p.cases.useOpenCopy = false
-    try {
-      expect(fromCopy).toEqual(await ask())
-    } finally {
-      p.cases.useOpenCopy = true
-    }
+    const fromCopy = await sameWithout('useOpenCopy', ask)
     expect(fromCopy.open.length).toBeGreaterThan(50)
     expect(fromCopy.overdue.length).toBeGreaterThan(0)
     // and every case that stopped in a later batch left it: case_open's newest rows say which are open
@@ -132,15 +138,7 @@ describe('the daily aggregate after late events', () => {
       return answers
     }
     const compare = async (moments: string[]) => {
-      for (const at of moments.map((m) => Date.parse(m))) {
-        const fromCopy = await ask(at)
-        p.cases.useRecentCopy = false
-        try {
-          expect(fromCopy).toEqual(await ask(at))
-        } finally {
-          p.cases.useRecentCopy = true
-        }
-      }
+      for (const at of moments.map((m) => Date.parse(m))) await sameWithout('useRecentCopy', () => ask(at))
     }
     const held = async () => Number((await queryRows<{ n: string }>(p.warehouse, 'SELECT count() AS n FROM case_recent FINAL WHERE last_at >= {from:DateTime64(3)}', { from: Date.parse('2025-06-01T00:00:00+08:00') / 1000 }))[0]!.n)
     // moved back to May: the cases with events since then are copied in, and read for moments since
@@ -171,15 +169,7 @@ describe('the daily aggregate after late events', () => {
       for (const id of ids) answers.push(await bothWays(id, { from: '2025-01-01', to: '2025-12-31', by: 'unit', asOfMs: end }))
       return answers
     }
-    const compare = async () => {
-      const fromCopy = await ask()
-      p.cases.useMonthEndCopy = false
-      try {
-        expect(fromCopy).toEqual(await ask())
-      } finally {
-        p.cases.useMonthEndCopy = true
-      }
-    }
+    const compare = () => sameWithout('useMonthEndCopy', ask)
     const held = async () => (await queryRows<{ case_id: string }>(p.warehouse, 'SELECT case_id FROM case_month_end FINAL ORDER BY case_id')).map((r) => r.case_id)
     await p.cases.moveMonthEnd(end)
     const [expected] = await queryRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_state FINAL WHERE first_at <= '2025-05-31 23:59:59.999' AND last_at > '2025-05-31 23:59:59.999'`)
