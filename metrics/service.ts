@@ -101,7 +101,9 @@ export class MetricsService {
     const { warehouse, changes } = this.platform
     const asOfDay = localDate(asOfMs, warehouse.timezone)
     const kept = new Map((await queryRows<{ key: string; computed_ms: string; rows: string }>(warehouse,
-      'SELECT key, toString(toUnixTimestamp64Milli(computed_at)) AS computed_ms, rows FROM past_answers FINAL WHERE key IN {keys:Array(String)}',
+      // (none older than 30 days: the change log keeps its marks for 90)
+      `SELECT key, toString(toUnixTimestamp64Milli(computed_at)) AS computed_ms, rows FROM past_answers FINAL
+       WHERE key IN {keys:Array(String)} AND computed_at > now64(3) - INTERVAL 30 DAY`,
       { keys: questions.map((q) => q.key) })).map((r) => [r.key, r]))
     // one question for all of them: whether anything changed since the oldest was computed
     const oldest = Math.min(...[...kept.values()].map((r) => Number(r.computed_ms)))

@@ -308,11 +308,16 @@ export class CaseStore {
     return parseTimestamp(`${first}T00:00:00`, this.warehouse.timezone)!
   }
 
-  /** At start-up: case_recent's horizon as stored, then moved to this month (built whole the first time). */
-  private async loadRecent(): Promise<void> {
-    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_recent_from'`)
-    this.recentFromMs = stored ? Number(stored.value) : null
-    await this.moveRecentHorizon()
+  /** At start-up, before the repairs (which keep what is read here): case_recent's horizon and case_month_end's moment as stored. */
+  private async readCopies(): Promise<void> {
+    const stored = new Map((await queryRows<{ key: string; value: string }>(this.warehouse,
+      `SELECT key, value FROM meta FINAL WHERE key IN ('case_recent_from', 'case_month_end_at')`)).map((r) => [r.key, r.value]))
+    const recent = stored.get('case_recent_from')
+    this.recentFromMs = recent ? Number(recent) : null
+    // an empty moment is a build a crash interrupted: not read until built again
+    const monthEnd = stored.get('case_month_end_at')
+    this.monthEndMs = monthEnd ? Number(monthEnd) : null
+    this.monthEndBuiltIn = this.monthEndMs
   }
 
   /** The month end case_month_end holds the state at (epoch ms; null while it is being built). */
@@ -366,14 +371,6 @@ export class CaseStore {
     this.monthEndBuiltIn = this.lastMonthEnd()
   }
 
-  /** At start-up: case_month_end as stored, or built for the end of last month. */
-  private async loadMonthEnd(): Promise<void> {
-    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_month_end_at'`)
-    if (stored && stored.value !== '' && Number(stored.value) === this.lastMonthEnd()) {
-      this.monthEndMs = Number(stored.value)
-      this.monthEndBuiltIn = this.monthEndMs
-    } else await this.moveMonthEnd()
-  }
 
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
@@ -405,8 +402,10 @@ export class CaseStore {
     return asOfMs >= this.latestEventMs ? 'facts' : 'hybrid'
   }
 
-  /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
-  /** … `lastEventFloor`: every case the filter admits has an event at or after this moment (epoch ms). */
+  /**
+   * The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on.
+   * `lastEventFloor`: every case the filter admits has an event at or after this moment (epoch ms).
+   */
   clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false, lastEventFloor?: number): { sql: string; params: Record<string, unknown> } {
     const monthEnd = mode === 'hybrid' && this.monthEndHolds([asOfMs])
     const fromOpen = openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady
@@ -509,6 +508,7 @@ export class CaseStore {
   /** Finishes refreshes that a crash interrupted. Run at start-up. */
   async repair(): Promise<number> {
     await this.loadLatestEvent()
+    await this.readCopies()
     const pending = await queryRows<{ batch_id: string }>(
       this.warehouse,
       `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,
@@ -516,8 +516,10 @@ export class CaseStore {
     for (const { batch_id } of pending) await this.refreshBatch(batch_id)
     await this.loadDaily()
     await this.loadOpen()
-    await this.loadRecent()
-    await this.loadMonthEnd()
+    // case_recent moved to the previous month (built whole the first time); case_month_end built
+    // for the end of last month unless it holds that already
+    await this.moveRecentHorizon()
+    await this.moveMonthEnd()
     return pending.length
   }
 
