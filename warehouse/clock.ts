@@ -94,7 +94,7 @@ export type ClockMode = 'hybrid' | 'facts' | 'events'
 export interface ClockCopies {
   /** Narrow by the filter on every stored version's light columns first (see below). */
   prefilter?: boolean
-  /** Only the cases open now, from case_open (as 'facts' only). */
+  /** The cases open now, from case_open (as 'facts', or 'hybrid' with `monthEnd`: then for the cases with no later event). */
   openOnly?: boolean
   /**
    * From case_recent (the cases with events since its horizon): 'events', the cases with events
@@ -136,17 +136,19 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // columns before it merges, reads only the granules of those case ids, not every case's row.
   // (A filter that leaves most cases is cheaper without: the set would be most of the ids.)
   const filter = `first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}`
-  // `openOnly` (only as 'facts'): the cases open now, from case_open — a copy of their
-  // case_state rows kept by the refresh, a few per cent of all cases
-  // (as of the month end case_month_end holds, too: the cases open then with no later event are open now)
+  // `openOnly`: the cases open now, from case_open — a copy of their case_state rows kept by the
+  // refresh, a few per cent of all cases; as of now, or as of the month end case_month_end holds
+  // (the cases open then with no later event are open now; the others are in case_month_end)
   if (openOnly && mode !== 'facts' && !(monthEnd && mode === 'hybrid')) throw new Error('case_open holds the cases open now: read it as of now or of the month end held only')
   // `recent`: case_recent (a copy of the rows of the cases with events since its horizon) is read
   // instead of case_state for the cases it is known to hold: a month or two of cases, not all
-  const states = (when: string, table?: string) => openOnly && table === undefined
-    ? `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
-    : `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${table ?? (recent === 'all' ? 'case_recent' : 'case_state')} FINAL
-      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${table ?? (recent === 'all' ? 'case_recent' : 'case_state')}) WHERE ${filter}${when})` : ''})
+  const states = (when: string, table?: string) => {
+    if (openOnly && table === undefined) return `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
+    const from = table ?? (recent === 'all' ? 'case_recent' : 'case_state')
+    return `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${from} FINAL
+      ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${from}) WHERE ${filter}${when})` : ''})
     WHERE ${filter}${when}`
+  }
   // the stored facts, right for every case with no event after as_of
   const factsOf = (stored: string) => `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
       coalesce(f_stopped_at, f_withdrawn_at, as_of) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
