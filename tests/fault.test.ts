@@ -4,8 +4,8 @@
 // but before its case state was refreshed — and restarted on the same data directory, where every
 // body is then sent again. What must hold (CONTRACT.md, ingest/README.md "Crash safety"): every
 // acknowledged row is stored; every row is stored exactly once however often it is sent;
-// case_state is repaired at start-up, one row per case whose events match the stored events; and
-// a resent acknowledged body is all duplicates.
+// case_state is repaired at start-up, one row per case whose events match the stored events; every
+// change a kill interrupted is marked ended at start-up; and a resent acknowledged body is all duplicates.
 //
 // The warehouse is inspected by a short-lived child process that opens the data directory with
 // openWarehouse (migrations only: no start-up repair, which would hide what the server left)
@@ -160,6 +160,10 @@ const invariants = {
              FULL OUTER JOIN (SELECT case_id, length(events) AS n, last_at FROM case_state FINAL) AS s USING (case_id)`,
   pending: `SELECT count() AS batches FROM (SELECT DISTINCT batch_id FROM case_refresh_queue
              WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done))`,
+  // the change log: a batch that started storing and was never marked ended (kept answers about
+  // the past would not know of it)
+  changes: `SELECT count() AS changes, countIf(ended = 0) AS unended
+            FROM (SELECT change_id, countIf(phase = 'end') AS ended FROM data_changes GROUP BY change_id)`,
 }
 
 // ---- the test --------------------------------------------------------------------------------
@@ -209,9 +213,11 @@ describe('a server killed (SIGKILL) in the middle of large uploads', () => {
     const afterStore = await sendAndKill(s, 5, { onTrace: /\] INSERT INTO case_events / })
     expect(afterStore, 'no receipt for a body whose server died before answering').toBe('failed')
 
-    const beforeRepair = await inspect({ pending: invariants.pending, mismatch: invariants.mismatch, perBody: invariants.perBody })
+    const beforeRepair = await inspect({ pending: invariants.pending, mismatch: invariants.mismatch, perBody: invariants.perBody, changes: invariants.changes })
     // the kill came between "queued for refresh" and "refresh done": start-up has work to do
     expect(beforeRepair.pending[0]!.batches).toBeGreaterThanOrEqual(1)
+    // and between a batch's "change started" and "change ended" (body 5: body 4's was ended by the restart before)
+    expect(beforeRepair.changes[0]!.unended).toBe(1)
     const survived = (b: number) => beforeRepair.perBody.find((r) => r.body === b)?.n ?? 0
     console.info(`before the last restart: rows of body 3 stored ${survived(3)}, of body 4 ${survived(4)}; ` +
       `${beforeRepair.pending[0]!.batches} refresh(es) pending; ` +
@@ -229,6 +235,7 @@ describe('a server killed (SIGKILL) in the middle of large uploads', () => {
     expect(repaired.pending[0]!.batches, 'no refresh left pending after start-up').toBe(0)
     expect(repaired.state[0]).toEqual({ rows: repaired.events[0]!.cases, cases: repaired.events[0]!.cases })
     expect(repaired.mismatch[0]).toEqual({ cases: repaired.events[0]!.cases, wrong_length: 0, wrong_last: 0 })
+    expect(repaired.changes[0]!.unended, 'every interrupted change ended at start-up').toBe(0)
 
     // 5. Another restart, and every body is sent again, acknowledged or not.
     s = await start()
@@ -256,5 +263,7 @@ describe('a server killed (SIGKILL) in the middle of large uploads', () => {
     expect(final.state[0]).toEqual({ rows: CASES, cases: CASES })
     expect(final.mismatch[0]).toEqual({ cases: CASES, wrong_length: 0, wrong_last: 0 })
     expect(final.pending[0]!.batches).toBe(0)
+    expect(final.changes[0]).toMatchObject({ unended: 0 })
+    expect(final.changes[0]!.changes).toBeGreaterThanOrEqual(BODIES)
   }, 300_000)
 })
