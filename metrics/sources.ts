@@ -83,14 +83,16 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     clock: false,
     calendar: true,
     // one row per active rating of 1–2 stars, with its handling and the working days it took
-    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, ${rectification(tz).columns}
+    // (and what the annual report lists of each: reports/records.ts reads these rows too)
+    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, event_id, rating, case_id, comment, verified, ${rectification(tz).columns}
       FROM (
         SELECT toString(e.unit_id) AS unit_id, toString(e.item_code) AS item_code, toString(e.channel) AS channel, e.occurred_at AS at,
-          f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed
+          f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed,
+          e.event_id AS event_id, e.rating AS rating, e.case_id AS case_id, e.comment AS comment, ifNull(f.verified, false) AS verified
         FROM evaluations AS e
         LEFT JOIN (
           SELECT evaluation_id, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
-            countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed
+            countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed, countIf(type = 'verified') > 0 AS verified
           FROM evaluation_followups WHERE occurred_at <= ${asOf(tz)} GROUP BY evaluation_id
         ) AS f ON f.evaluation_id = e.event_id
         WHERE e.active AND e.rating <= 2 AND e.occurred_at <= ${asOf(tz)}
@@ -103,10 +105,12 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: true,
     clock: false,
     calendar: true,
-    // one row per complaint received, with its resolution and the working days it took
-    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated, ${resolution(tz).columns}
+    // one row per complaint received, with its resolution and the working days it took (the
+    // annual report's complaint record reads these rows too)
+    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated, complaint_id, category, ${resolution(tz).columns}
       FROM (
         SELECT complaint_id, toString(argMinIf(unit_id, occurred_at, type = 'received')) AS unit_id, toString(argMinIf(source, occurred_at, type = 'received')) AS source,
+          argMinIf(category, occurred_at, type = 'received') AS category,
           minIf(occurred_at, type = 'received') AS at, minIfOrNull(occurred_at, type = 'resolved') AS resolved_at,
           argMinIf(substantiated, occurred_at, type = 'resolved') AS substantiated
         FROM complaints WHERE occurred_at <= ${asOf(tz)}

@@ -1,10 +1,10 @@
 // The 差评 handling record and the complaints of a year, per unit, as of a moment: what the
-// published report lists besides the indicators, frozen with them. Read straight from the stream
-// tables (evaluations, evaluation_followups, complaints) with the same rules as the indicators:
-// a bad rating is an active rating of 1–2 stars; "in time" means handled within the limit in
-// official working days counted from the day it came in; a limit has passed when that many
-// working days have gone by at the moment the record is taken.
-import { epochSeconds, localDate, queryRows, type Platform } from '../warehouse/index.ts'
+// published report lists besides the indicators, frozen with them. Read from the indicators' own
+// sources, so the rules are theirs: a bad rating is an active rating of 1–2 stars; "in time" means
+// handled within the limit in official working days counted from the day it came in; a limit has
+// passed when that many working days have gone by at the moment the record is taken.
+import { CALENDAR_WITH, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
+import { SOURCES } from '../metrics/index.ts'
 
 /** How many of the records that cost points are listed by name in a unit's report. */
 export const LISTED = 30
@@ -16,8 +16,8 @@ export interface BadRatingEntry {
   channel: string
   case_id: string | null
   comment: string | null
-  /** 'rectified_late' | 'unrectified' | 'pending' (within its limit, not yet rectified). */
-  state: 'rectified_late' | 'unrectified' | 'pending'
+  /** rectified after its limit, or not rectified once its limit has passed (those within it are not listed) */
+  state: 'rectified_late' | 'unrectified'
   rectified: string | null
   working_days: number | null
   revisited: boolean
@@ -28,7 +28,7 @@ export interface ComplaintEntry {
   date: string
   source: string | null
   category: string | null
-  state: 'resolved_late' | 'unresolved' | 'pending'
+  state: 'resolved_late' | 'unresolved'
   resolved: string | null
   working_days: number | null
   substantiated: boolean | null
@@ -67,66 +67,57 @@ export const emptyRecords = (): UnitRecords => ({
   complaints: { received: 0, resolved: 0, limit_passed: 0, resolved_in_time: 0, substantiated: 0, by_source: {}, by_category: {}, listed: [], listed_of: 0 },
 })
 
-const DAY_MS = 86_400_000
-const dayNumber = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY_MS
-
-/** W(date): the working-day ordinal from the loaded official calendar, or null outside it. */
-function workingDayOrdinal(platform: Platform): (date: string) => number | null {
-  const index = platform.calendar.workingDayIndex()
-  const start = dayNumber(index.start)
-  return (date) => {
-    const w = index.ordinals[dayNumber(date) - start]
-    return w === undefined || w < 0 ? null : w
-  }
-}
-
 const bump = (m: Record<string, number>, key: string | null) => {
   const k = key ?? '未注明'
   m[k] = (m[k] ?? 0) + 1
 }
 
-/** Every unit's bad ratings and complaints received in [from, to], with their handling as of `asOfMs`. */
+/** A record handled within a limit, as the indicator's source gives it (metrics/sources.ts). */
+interface Handled { day: string; done_day: string | null; working_days: number | null; limit_passed: number; in_time: number }
+
+/**
+ * Counts a record against its limit and says whether it is listed: dealt with late, or not dealt
+ * with once the limit has passed (those still within their limit are not).
+ */
+function handled(rec: { limit_passed: number; listed_of: number }, r: Handled, countInTime: () => void): 'late' | 'open' | null {
+  if (Number(r.limit_passed)) {
+    rec.limit_passed++
+    if (Number(r.in_time)) countInTime()
+  }
+  const state = r.done_day !== null ? (Number(r.in_time) ? null : 'late') : Number(r.limit_passed) ? 'open' : null
+  if (state !== null) rec.listed_of++
+  return state
+}
+
+/**
+ * Every unit's bad ratings and complaints received in [from, to], with their handling as of
+ * `asOfMs`: the rows of the indicators' own sources (bad_reviews, complaints), so the report's
+ * counts and its indicators follow one rule, working days and limits included.
+ */
 export async function unitRecords(platform: Platform, from: string, to: string, asOfMs: number): Promise<Map<string, UnitRecords>> {
   const tz = platform.warehouse.timezone
   const settings = platform.settings.get()
-  const W = workingDayOrdinal(platform)
-  const today = localDate(asOfMs, tz)
-  const wNow = W(today)
-  const params = { from, to, as_of: epochSeconds(asOfMs) }
+  const calendar = platform.calendar.workingDayIndex()
+  const params = {
+    from, to, as_of: epochSeconds(asOfMs), cal_start: calendar.start, cal_w: calendar.ordinals,
+    rectification_limit: settings.rectification_limit_days, complaint_limit: settings.complaint_limit_days,
+  }
+  const day = (column: string) => `if(${column} IS NULL, NULL, toString(toDate(${column})))`
+  const within = `toDate(at) BETWEEN {from:Date} AND {to:Date}`
 
-  const [bad, complaints] = await Promise.all([
-    queryRows<{ unit_id: string; event_id: string; day: string; rating: number; channel: string; case_id: string | null; comment: string | null;
-      verified: number; rectified_day: string | null; revisited: number; dismissed: number }>(platform.warehouse, `
-      SELECT unit_id, event_id, day, rating, channel, case_id, comment,
-        ifNull(f.verified, 0) AS verified, if(f.rectified_at IS NULL, NULL, toString(toDate(f.rectified_at))) AS rectified_day,
-        ifNull(f.revisited, 0) AS revisited, ifNull(f.dismissed, 0) AS dismissed
-      FROM (
-        SELECT toString(unit_id) AS unit_id, event_id, toString(toDate(occurred_at)) AS day, occurred_at, rating, toString(channel) AS channel, case_id, comment
-        FROM evaluations
-        WHERE active AND rating <= 2 AND occurred_at <= {as_of:DateTime64(3, '${tz}')}
-          AND toDate(occurred_at) BETWEEN {from:Date} AND {to:Date}
-      ) AS e
-      LEFT JOIN (
-        SELECT evaluation_id, toUInt8(countIf(type = 'verified') > 0) AS verified, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
-          toUInt8(countIf(type = 'revisited') > 0) AS revisited, toUInt8(countIf(type = 'dismissed') > 0) AS dismissed
-        FROM evaluation_followups WHERE occurred_at <= {as_of:DateTime64(3, '${tz}')}
-        GROUP BY evaluation_id
-      ) AS f ON f.evaluation_id = e.event_id
-      ORDER BY unit_id, e.occurred_at, event_id`, params),
-    queryRows<{ unit_id: string; complaint_id: string; day: string; source: string | null; category: string | null; resolved_day: string | null; substantiated: number | null }>(platform.warehouse, `
-      SELECT unit_id, complaint_id, toString(toDate(at)) AS day, source, category,
-        if(resolved_at IS NULL, NULL, toString(toDate(resolved_at))) AS resolved_day, substantiated
-      FROM (
-        SELECT complaint_id, toString(argMinIf(unit_id, occurred_at, type = 'received')) AS unit_id,
-          argMinIf(source, occurred_at, type = 'received') AS source, argMinIf(category, occurred_at, type = 'received') AS category,
-          minIf(occurred_at, type = 'received') AS at, minIfOrNull(occurred_at, type = 'resolved') AS resolved_at,
-          argMinIf(substantiated, occurred_at, type = 'resolved') AS substantiated
-        FROM complaints WHERE occurred_at <= {as_of:DateTime64(3, '${tz}')}
-        GROUP BY complaint_id HAVING countIf(type = 'received') > 0
-      )
-      WHERE toDate(at) BETWEEN {from:Date} AND {to:Date}
+  const [bad, complaints] = await platform.cases.withCalendarCheck(asOfMs, () => Promise.all([
+    queryRows<Handled & { unit_id: string; event_id: string; rating: number; channel: string; case_id: string | null; comment: string | null;
+      verified: number; revisited: number; dismissed: number }>(platform.warehouse, `${CALENDAR_WITH}
+      SELECT unit_id, event_id, toString(toDate(at)) AS day, rating, channel, case_id, comment, verified, revisited, dismissed,
+        ${day('rectified_at')} AS done_day, toInt32(w_done - w_start) AS working_days, limit_passed, rectified_in_time AS in_time
+      FROM (${SOURCES.bad_reviews.sql(tz, '')}) WHERE ${within}
+      ORDER BY unit_id, at, event_id`, params),
+    queryRows<Handled & { unit_id: string; complaint_id: string; source: string | null; category: string | null; substantiated: number | null }>(platform.warehouse, `${CALENDAR_WITH}
+      SELECT unit_id, complaint_id, toString(toDate(at)) AS day, channel AS source, category, substantiated,
+        ${day('resolved_at')} AS done_day, toInt32(w_done - w_start) AS working_days, limit_passed, resolved_in_time AS in_time
+      FROM (${SOURCES.complaints.sql(tz, '')}) WHERE ${within}
       ORDER BY unit_id, at, complaint_id`, params),
-  ])
+  ]))
 
   const out = new Map<string, UnitRecords>()
   const of = (unit: string) => {
@@ -134,14 +125,6 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
     if (!r) out.set(unit, (r = emptyRecords()))
     return r
   }
-  /** Working days from the day it came in to the day it was dealt with; limit passed as of now. */
-  const handling = (day: string, doneDay: string | null, limit: number) => {
-    const start = W(day)
-    const done = doneDay === null ? null : W(doneDay)
-    const days = start === null || done === null ? null : done - start
-    return { days, inTime: days !== null && days <= limit, limitPassed: start !== null && wNow !== null && wNow - start > limit }
-  }
-
   for (const r of bad) {
     const rec = of(r.unit_id).bad
     rec.total++
@@ -151,18 +134,12 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
       rec.dismissed++
       continue
     }
-    if (r.rectified_day !== null) rec.rectified++
+    if (r.done_day !== null) rec.rectified++
     if (Number(r.revisited)) rec.revisited++
-    const h = handling(r.day, r.rectified_day, settings.rectification_limit_days)
-    if (h.limitPassed) {
-      rec.limit_passed++
-      if (h.inTime) rec.rectified_in_time++
-    }
-    const state = r.rectified_day !== null && !h.inTime ? 'rectified_late' : r.rectified_day === null ? (h.limitPassed ? 'unrectified' : 'pending') : null
-    if (state === null || state === 'pending') continue
-    rec.listed_of++
-    if (rec.listed.length < LISTED) {
-      rec.listed.push({ event_id: r.event_id, date: r.day, rating: Number(r.rating), channel: r.channel, case_id: r.case_id, comment: r.comment, state, rectified: r.rectified_day, working_days: h.days, revisited: Boolean(Number(r.revisited)) })
+    const state = handled(rec, r, () => rec.rectified_in_time++)
+    if (state !== null && rec.listed.length < LISTED) {
+      rec.listed.push({ event_id: r.event_id, date: r.day, rating: Number(r.rating), channel: r.channel, case_id: r.case_id, comment: r.comment,
+        state: state === 'late' ? 'rectified_late' : 'unrectified', rectified: r.done_day, working_days: r.working_days, revisited: Boolean(Number(r.revisited)) })
     }
   }
   for (const r of complaints) {
@@ -170,18 +147,13 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
     rec.received++
     bump(rec.by_source, r.source)
     bump(rec.by_category, r.category)
-    if (r.resolved_day !== null) rec.resolved++
+    if (r.done_day !== null) rec.resolved++
     if (r.substantiated !== null && Number(r.substantiated)) rec.substantiated++
-    const h = handling(r.day, r.resolved_day, settings.complaint_limit_days)
-    if (h.limitPassed) {
-      rec.limit_passed++
-      if (h.inTime) rec.resolved_in_time++
-    }
-    const state = r.resolved_day !== null && !h.inTime ? 'resolved_late' : r.resolved_day === null ? (h.limitPassed ? 'unresolved' : 'pending') : null
-    if (state === null || state === 'pending') continue
-    rec.listed_of++
-    if (rec.listed.length < LISTED) {
-      rec.listed.push({ complaint_id: r.complaint_id, date: r.day, source: r.source, category: r.category, state, resolved: r.resolved_day, working_days: h.days, substantiated: r.substantiated === null ? null : Boolean(Number(r.substantiated)) })
+    const state = handled(rec, r, () => rec.resolved_in_time++)
+    if (state !== null && rec.listed.length < LISTED) {
+      rec.listed.push({ complaint_id: r.complaint_id, date: r.day, source: r.source, category: r.category,
+        state: state === 'late' ? 'resolved_late' : 'unresolved', resolved: r.done_day, working_days: r.working_days,
+        substantiated: r.substantiated === null ? null : Boolean(Number(r.substantiated)) })
     }
   }
   return out
