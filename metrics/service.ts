@@ -1,7 +1,7 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { dailyBasis, dailyLastEventFloor, epochSeconds, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { dailyLastEventFloor, epochSeconds, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { SOURCES, type SourceId } from './sources.ts'
@@ -132,10 +132,10 @@ export class MetricsService {
   /** Whether the daily aggregate answers a source's parts at `asOfMs`. */
   private dailyUsable(source: SourceId, parts: Part[], by: MetricRequest['by'], asOfMs: number): boolean {
     if (!this.useDaily || !DAILY_KIND[source] || !dailyGroups(by) || parts.some((p) => p.daily === undefined)) return false
-    const { calendar, cases, reference, warehouse } = this.platform
+    const { calendar, cases, warehouse } = this.platform
     // a moment outside the loaded calendar: the clock's way says which years are missing
     if (calendar.missingYears([Number(localDate(asOfMs, warehouse.timezone).slice(0, 4))]).length > 0) return false
-    return cases.dailyReady(dailyBasis(calendar, reference.items.values()))
+    return cases.dailyReady()
   }
 
   indicator(id: string): Indicator {

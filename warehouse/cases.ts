@@ -5,6 +5,7 @@ import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
+import type { ReferenceData } from './reference.ts'
 import { epochSeconds, localDate, nowSeconds, parseTimestamp, toRfc3339 } from './time.ts'
 import { sqlString } from './sql.ts'
 
@@ -132,7 +133,7 @@ export function dailyLastEventFloor(kind: DailyKind, asOfMs: number, tz: string)
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
  * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
  */
-export function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
+function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
   const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
   return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits])).digest('hex').slice(0, 32)
 }
@@ -158,6 +159,8 @@ export class CaseStore {
   constructor(
     private readonly warehouse: Warehouse,
     private readonly calendar: Calendar,
+    /** The items whose limits the daily aggregate's figures depend on. */
+    private readonly reference: Pick<ReferenceData, 'items' | 'itemsVersion'>,
     /** Warning (黄牌) threshold in working days where an item sets none (a setting). */
     private readonly warningDays: () => number = () => 1,
   ) {}
@@ -170,8 +173,8 @@ export class CaseStore {
   private dailyRebuilding: Promise<void> | undefined
 
   /** Whether case_daily holds every case's figures for the current items and calendar. */
-  dailyReady(basis: string): boolean {
-    if (this.dailyBuiltOn === basis) return true
+  dailyReady(): boolean {
+    if (this.dailyBuiltOn === this.currentBasis()) return true
     // items or the calendar changed (or it was never built): rebuild it, and meanwhile let
     // questions take the way through the clock
     if (this.dailyBuiltOn !== undefined && !this.dailyRebuilding) {
@@ -183,11 +186,16 @@ export class CaseStore {
   }
 
   /** The current basis, from the stored items and the calendar in memory. */
-  private async currentBasis(): Promise<string> {
-    const items = await queryRows<{ item_code: string; promised_days: number | null; statutory_days: number | null }>(
-      this.warehouse, 'SELECT item_code, promised_days, statutory_days FROM items FINAL')
-    return dailyBasis(this.calendar, items)
+  /** The basis of the items and calendar now (worked out again only when either has changed). */
+  private currentBasis(): string {
+    const index = this.calendar.workingDayIndex() // a new object whenever the calendar changes
+    const { itemsVersion } = this.reference
+    if (this.basisOf?.index !== index || this.basisOf.itemsVersion !== itemsVersion) {
+      this.basisOf = { index, itemsVersion, basis: dailyBasis(this.calendar, this.reference.items.values()) }
+    }
+    return this.basisOf.basis
   }
+  private basisOf?: { index: object; itemsVersion: number; basis: string }
 
   /**
    * The aggregate rows of the (kind, day, unit) in \`touched\` (a relation of kind, day, unit_id),
@@ -226,7 +234,7 @@ export class CaseStore {
 
   /** Rebuilds the whole daily aggregate from case_state (start-up backfill; items or calendar changed). */
   async rebuildDaily(): Promise<void> {
-    const basis = await this.currentBasis()
+    const basis = this.currentBasis()
     await this.writeDaily(null, {})
     await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: basis, updated_at: nowSeconds() }], format: 'JSONEachRow' })
     this.dailyBuiltOn = basis
@@ -375,7 +383,7 @@ export class CaseStore {
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
-    const basis = await this.currentBasis()
+    const basis = this.currentBasis()
     if (stored?.value === basis) this.dailyBuiltOn = basis
     else await this.rebuildDaily()
   }

@@ -21,7 +21,7 @@ export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { QueueStore } from './queue.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
-export { CaseStore, CASE_STATUSES, dailyBasis, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { CaseStore, CASE_STATUSES, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, requireReadableUnit, sendError, SESSION_COOKIE } from './http.ts'
@@ -51,7 +51,7 @@ export async function openPlatform(
     const reference = new ReferenceData(warehouse)
     const keys = new KeyStore(warehouse, reference)
     const settings = new SettingsStore(warehouse)
-    const cases = new CaseStore(warehouse, calendar, () => settings.get().warning_days)
+    const cases = new CaseStore(warehouse, calendar, reference, () => settings.get().warning_days)
     const queue = new QueueStore(warehouse)
     const changes = new ChangeLog(warehouse)
     const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs

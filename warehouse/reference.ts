@@ -39,6 +39,8 @@ export interface Target {
 export class ReferenceData {
   readonly units = new Map<string, Unit>()
   readonly items = new Map<string, Item>()
+  /** Raised whenever the items change: what is derived from them can tell it is stale. */
+  itemsVersion = 0
   private children = new Map<string, string[]>()
 
   constructor(private readonly warehouse: Warehouse) {}
@@ -56,6 +58,7 @@ export class ReferenceData {
     for (const u of units) this.units.set(u.unit_id, { ...u, tier: Number(u.tier) })
     this.items.clear()
     for (const i of items) this.items.set(i.item_code, { ...i, tiers: i.tiers.map(Number) })
+    this.itemsVersion++
     this.rebuildTree()
   }
 
@@ -68,6 +71,7 @@ export class ReferenceData {
   async upsertItems(items: Item[]): Promise<void> {
     await this.insert('items', items)
     for (const i of items) this.items.set(i.item_code, i)
+    this.itemsVersion++
   }
 
   async upsertTargets(targets: Target[]): Promise<void> {
