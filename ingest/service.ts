@@ -67,11 +67,11 @@ export interface SpooledBody {
 
 type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
 
-/** The date column of a stream whose records get working-day counts (W) in queries. */
-const dateColumnOf = (spec: StreamSpec) => (['case-events', 'evaluations', 'complaints'].includes(spec.name) ? 'occurred_at' : undefined)
-
 /** The column that places a stream's record in time: answers as of a moment before it do not depend on the record. */
 const recordDateOf = (spec: StreamSpec) => (spec.name === 'costs' ? 'period' : 'occurred_at')
+
+/** The streams whose records get working-day counts (W) in queries: the calendar handed to queries must reach back to them. */
+const COUNTED_IN_WORKING_DAYS: readonly string[] = ['case-events', 'evaluations', 'complaints']
 
 /** The per-batch working table; its name comes from our own UUID, never from a request. */
 const stageTable = (batch: string) => `ingest_stage_${batch.replace(/-/g, '')}`
@@ -199,12 +199,12 @@ export class IngestService {
     // the change this batch makes, once it stores anything (the day of its earliest record), until it is marked ended
     let change: { earliest: string; ended: boolean } | undefined
     try {
-      const [counts] = await rows<{ received: string; invalid: string; earliest: string | null; earliest_record: string | null }>(
-        `SELECT count() AS received, countIf(NOT ok) AS invalid, ${dateColumnOf(spec) ? `toString(toDate(minIf(${dateColumnOf(spec)}, ok)))` : 'NULL'} AS earliest,
-          if(countIf(ok) = 0, NULL, toString(toDate(minIf(${recordDateOf(spec)}, ok)))) AS earliest_record FROM ${stage}`,
+      // and the day of the earliest valid record (none: NULL)
+      const [counts] = await rows<{ received: string; invalid: string; earliest: string | null }>(
+        `SELECT count() AS received, countIf(NOT ok) AS invalid,
+          if(countIf(ok) = 0, NULL, toString(toDate(minIf(${recordDateOf(spec)}, ok)))) AS earliest FROM ${stage}`,
       )
-      // the working-day calendar handed to queries must reach back to the earliest record
-      if (counts?.earliest && Number(counts.received) > Number(counts.invalid)) this.platform.calendar.noteData(counts.earliest)
+      if (counts?.earliest && COUNTED_IN_WORKING_DAYS.includes(spec.name)) this.platform.calendar.noteData(counts.earliest)
       // rows rejected before the engine saw them (CSV rows of the wrong shape) count here too
       const received = Number(counts?.received ?? 0) + pre.length
       const invalid = Number(counts?.invalid ?? 0) + pre.length
@@ -252,7 +252,7 @@ export class IngestService {
       // 4. Store: the change is logged first (answers about the past it reaches back to are not
       //    kept past it), then case ids are queued for their state refresh (crash repair needs that).
       if (accepted > 0) {
-        change = { earliest: counts?.earliest_record ?? ANY_DAY, ended: false }
+        change = { earliest: counts?.earliest ?? ANY_DAY, ended: false }
         await this.platform.changes.starting(batch, change.earliest)
       }
       if (spec.name === 'case-events') {
