@@ -109,7 +109,7 @@ export class MetricsService {
     const oldest = Math.min(...[...kept.values()].map((r) => Number(r.computed_ms)))
     const valid = kept.size > 0 && (await changes.unchangedSince(oldest, asOfDay))
     const answers: Rows[] = []
-    const fresh: Array<{ key: string; as_of_day: string; computed_at: string; rows: string }> = []
+    const fresh: Array<{ key: string; computed_at: string; rows: string }> = []
     for (const q of questions) {
       const hit = valid ? kept.get(q.key) : undefined
       if (hit) {
@@ -120,7 +120,7 @@ export class MetricsService {
       const computedAt = Date.now()
       const rows = await q.run()
       answers.push(rows)
-      fresh.push({ key: q.key, as_of_day: asOfDay, computed_at: epochSeconds(computedAt), rows: JSON.stringify(rows) })
+      fresh.push({ key: q.key, computed_at: epochSeconds(computedAt), rows: JSON.stringify(rows) })
     }
     if (fresh.length > 0) {
       await warehouse.client.insert({ table: 'past_answers', values: fresh, format: 'JSONEachRow' })

@@ -280,8 +280,8 @@ export const migrations: Migration[] = [
       `CREATE TABLE IF NOT EXISTS data_changes (change_id String, phase Enum8('start' = 1, 'end' = 2), at DateTime64(3, '${tz}'), earliest Date)
         ENGINE = MergeTree ORDER BY at TTL toDateTime(at) + INTERVAL 90 DAY`,
       // metrics' answers as of past moments, by a hash of their query and parameters: read again
-      // while no change since \`computed_at\` reaches back to \`as_of_day\` (and none to the reference data)
-      `CREATE TABLE IF NOT EXISTS past_answers (key String, as_of_day Date, computed_at DateTime64(3, '${tz}'), rows String)
+      // while no change since \`computed_at\` reaches back to the day asked about (and none to the reference data)
+      `CREATE TABLE IF NOT EXISTS past_answers (key String, computed_at DateTime64(3, '${tz}'), rows String)
         ENGINE = ReplacingMergeTree(computed_at) ORDER BY key TTL toDateTime(computed_at) + INTERVAL 90 DAY`,
     ],
   },
