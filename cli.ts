@@ -1,9 +1,10 @@
 // npx tierscope <command>: the platform's command line.
 //   ingest --stream S (--url URL --key KEY | --data-dir DIR) [--batch-rows N] FILE...
 //   report --year Y --format F --out DIR [--unit ID] (--url URL --key KEY | --data-dir DIR)
+//   calendar load FILE [--dry-run] | calendar show YEAR (--url URL --key KEY | --data-dir DIR)
 import { parseArgs } from 'node:util'
 import { bulkIngest } from './ingest/bulk.ts'
-import { isStreamName, STREAM_NAMES } from './ingest/index.ts'
+import { CALENDAR_USAGE, calendarCommand, isStreamName, STREAM_NAMES } from './ingest/index.ts'
 import { settingsFromEnv } from './warehouse/index.ts'
 import { REPORT_USAGE, reportCommand, reportOptions } from './reports/index.ts'
 
@@ -15,7 +16,10 @@ const usage = `usage:
       [--batch-rows 100000] [--no-progress]
   Files: .ndjson/.jsonl and .csv (also gzip, .gz), .arrow (Arrow IPC), .parquet.
   Safe to interrupt (Ctrl-C stops after the body in flight) and to rerun: stored rows count as duplicates.
-${REPORT_USAGE}`
+${REPORT_USAGE}
+${CALENDAR_USAGE}
+  When the State Council publishes next year's arrangement: save the notice's text as a file and run
+  \`tierscope calendar load notice.txt --dry-run\`, check the dates it lists, then run it without --dry-run.`
 
 async function ingestCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -78,6 +82,29 @@ async function reportCommandLine(argv: string[]): Promise<number> {
   return 0
 }
 
+async function calendarCommandLine(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      url: { type: 'string' },
+      key: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  })
+  const [action, arg] = positionals
+  if ((action !== 'load' && action !== 'show') || !arg || positionals.length > 2) throw new Error(`usage:\n${CALENDAR_USAGE}`)
+  if (values.url && !values.key) throw new Error('--url needs --key (an admin key)')
+  const year = action === 'show' ? Number(arg) : undefined
+  if (year !== undefined && !(Number.isInteger(year) && year >= 1901 && year <= 2099)) throw new Error(`calendar show: expected a year, got ${JSON.stringify(arg)}`)
+  const settings = settingsFromEnv()
+  return calendarCommand({
+    action, file: action === 'load' ? arg : undefined, year, dryRun: values['dry-run'],
+    target: values.url ? { url: values.url, key: values.key! } : { dataDir: values['data-dir'] ?? settings.dataDir, timezone: settings.timezone },
+  })
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
@@ -85,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
       return ingestCommand(rest)
     case 'report':
       return reportCommandLine(rest)
+    case 'calendar':
+      return calendarCommandLine(rest)
     case undefined:
     case 'help':
     case '--help':

@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // every file is compiled with the platform's tsconfig: dashboard/tsconfig.json extends one that
+  // exists only after svelte-kit sync, and the test run must work right after npm install
+  tsconfig: 'tsconfig.json',
   test: {
     // libchdb allows one data directory per process: every test file runs in its own fork.
     pool: 'forks',

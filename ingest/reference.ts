@@ -1,7 +1,8 @@
 // Reference data through the contract's PUT /api/v1/reference/{units|items|calendar|targets}:
 // the same field specs and validation as the streams. A reference body is applied whole or not
 // at all: half a unit tree is worse than the old one.
-import { ITEM_CATEGORIES, UNIT_KINDS, type CalendarDay, type Item, type Platform, type Target, type Unit } from '../warehouse/index.ts'
+import { HttpError, ITEM_CATEGORIES, UNIT_KINDS, type CalendarDay, type Item, type Platform, type Target, type Unit } from '../warehouse/index.ts'
+import { parseCsv, parseJsonArray, parseNdjson } from './formats.ts'
 import type { RecordSpec } from './contract.ts'
 import type { ParsedRecord } from './service.ts'
 import { describe, validateRecord, type RowError, type WarehouseRow } from './validate.ts'
@@ -59,21 +60,28 @@ const UNIT_TIER: Record<Unit['kind'], number> = {
   district_centre: 1, bureau_hall: 1, street_hall: 2, community_station: 3, enterprise_station: 3,
 }
 
-export type ReferenceResult = { ok: true; stored: number; years?: number[] } | { ok: false; errors: RowError[] }
+export type ReferenceResult = { ok: true; stored: number } | { ok: false; errors: RowError[] }
 
 /**
- * The holiday-cn shape ({ year, days: [{ name, date, isOffDay }] }) is what the official
- * arrangement is commonly published as; it is accepted for the calendar besides plain rows.
+ * The published arrangement as JSON, as holiday-cn publishes it: { year, days: [{ name, date,
+ * isOffDay }] }, the holidays and make-up days of one year (everything else an ordinary week, as
+ * in the notice). Undefined when the value is not that shape.
  */
-export function calendarRowsFromHolidayCn(value: unknown): ParsedRecord[] | undefined {
+export function arrangementFromJson(value: unknown): { year: number; records: ParsedRecord[] } | undefined {
   if (typeof value !== 'object' || value === null || !Array.isArray((value as { days?: unknown }).days)) return undefined
-  return ((value as { days: unknown[] }).days).map((d, i) => {
-    const day = d as { name?: unknown; date?: unknown; isOffDay?: unknown }
-    return { row: i + 1, raw: JSON.stringify(d), value: { date: day.date, is_working: typeof day.isOffDay === 'boolean' ? !day.isOffDay : day.isOffDay, name: day.name } }
-  })
+  const year = (value as { year?: unknown }).year
+  if (typeof year !== 'number' || !Number.isInteger(year)) return undefined
+  return {
+    year,
+    records: ((value as { days: unknown[] }).days).map((d, i) => {
+      const day = d as { name?: unknown; date?: unknown; isOffDay?: unknown }
+      return { row: i + 1, raw: JSON.stringify(d), value: { date: day.date, is_working: typeof day.isOffDay === 'boolean' ? !day.isOffDay : day.isOffDay, name: day.name } }
+    }),
+  }
 }
 
-export async function applyReference(platform: Platform, kind: ReferenceKind, records: ParsedRecord[]): Promise<ReferenceResult> {
+/** The body's rows checked against the kind's spec and each other: the rows, or every problem. */
+export function validateReference(platform: Platform, kind: ReferenceKind, records: ParsedRecord[]): { ok: true; rows: WarehouseRow[] } | { ok: false; errors: RowError[] } {
   const spec = REFERENCE_SPECS[kind]
   const { reference } = platform
   const pendingUnits = new Set<string>()
@@ -97,22 +105,30 @@ export async function applyReference(platform: Platform, kind: ReferenceKind, re
   }
   for (const { row, values } of rows) errors.push(...crossChecks(kind, row, values, ctx.unitExists))
   if (errors.length > 0) return { ok: false, errors: errors.sort((a, b) => a.row - b.row) }
+  return { ok: true, rows: rows.map((r) => r.values) }
+}
 
+/** Validated calendar rows as days. */
+export function calendarDaysOf(rows: WarehouseRow[]): CalendarDay[] {
+  return rows.map((v) => ({ date: v.date as string, is_working: v.is_working as boolean, name: (v.name as string | null) ?? '' }))
+}
+
+/** Units, items and targets, applied whole or not at all (the calendar: ingest/calendar.ts). */
+export async function applyReference(platform: Platform, kind: Exclude<ReferenceKind, 'calendar'>, records: ParsedRecord[]): Promise<ReferenceResult> {
+  const checked = validateReference(platform, kind, records)
+  if (!checked.ok) return checked
+  const { reference } = platform
+  const rows = checked.rows
   switch (kind) {
     case 'units':
-      await reference.upsertUnits(rows.map(({ values: v }) => v as unknown as Unit))
+      await reference.upsertUnits(rows.map((v) => v as unknown as Unit))
       return { ok: true, stored: rows.length }
     case 'items':
-      await reference.upsertItems(rows.map(({ values: v }) => ({ ...v, tiers: (v.tiers as number[] | null) ?? [] }) as unknown as Item))
+      await reference.upsertItems(rows.map((v) => ({ ...v, tiers: (v.tiers as number[] | null) ?? [] }) as unknown as Item))
       return { ok: true, stored: rows.length }
     case 'targets':
-      await reference.upsertTargets(rows.map(({ values: v }) => v as unknown as Target))
+      await reference.upsertTargets(rows.map((v) => v as unknown as Target))
       return { ok: true, stored: rows.length }
-    case 'calendar': {
-      const days = rows.map(({ values: v }) => ({ date: v.date as string, is_working: v.is_working as boolean, name: (v.name as string | null) ?? '' }) satisfies CalendarDay)
-      const { years } = await platform.calendar.loadArrangement(days, 'api')
-      return { ok: true, stored: rows.length, years }
-    }
   }
 }
 
@@ -131,3 +147,24 @@ function crossChecks(kind: ReferenceKind, row: number, v: WarehouseRow, unitExis
   }
   return errors
 }
+
+/** A reference body as records: a JSON array, NDJSON or CSV (415 for another type, 400 when unreadable). */
+export function parseReferenceBody(type: string, body: Buffer, spec: RecordSpec): ParsedRecord[] {
+  let parsed: ParsedRecord[] | { error: string }
+  switch (type) {
+    case 'application/x-ndjson':
+      parsed = parseNdjson(body)
+      break
+    case 'application/json':
+      parsed = parseJsonArray(body)
+      break
+    case 'text/csv':
+      parsed = parseCsv(body, spec)
+      break
+    default:
+      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted here; send application/json, application/x-ndjson or text/csv.`)
+  }
+  if ('error' in parsed) throw new HttpError(400, 'unreadable_body', parsed.error)
+  return parsed
+}
+

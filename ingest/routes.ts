@@ -4,11 +4,13 @@ import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { HttpError, requireRole, type Platform } from '../warehouse/index.ts'
-import { isStreamName, STREAMS, type RecordSpec } from './contract.ts'
-import { parseCsv, parseJsonArray, parseNdjson } from './formats.ts'
-import { applyReference, calendarRowsFromHolidayCn, REFERENCE_KINDS, REFERENCE_SPECS, type ReferenceKind } from './reference.ts'
-import { IngestService, ScopeError, WarehouseUnavailableError, type ParsedRecord } from './service.ts'
+import { HttpError, localDate, PartialYearError, requireRole, ROLES, type Platform } from '../warehouse/index.ts'
+import { isStreamName, STREAMS } from './contract.ts'
+import { applyReference, parseReferenceBody, REFERENCE_KINDS, REFERENCE_SPECS, type ReferenceKind } from './reference.ts'
+import { ArrangementMissingError, calendarInputOf, IncompleteArrangementError, loadCalendar } from './calendar.ts'
+import { NoticeApplyError, NoticeReadError } from './holiday-notice.ts'
+import type { RowError } from './validate.ts'
+import { IngestService, ScopeError, WarehouseUnavailableError } from './service.ts'
 import { BodyFormatError, MEDIA_TYPES } from './sources.ts'
 import { BodyTooLargeError, spool, UnreadableBodyError } from './spool.ts'
 import { ingestLog, listQuarantine } from './quarantine.ts'
@@ -89,11 +91,12 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
 
-  app.put<{ Params: { kind: string } }>('/api/v1/reference/:kind', {
+  app.put<{ Params: { kind: string }; Querystring: { dry_run?: boolean } }>('/api/v1/reference/:kind', {
     schema: {
       tags: ['reference'],
-      summary: 'Upsert reference data (admin): units, items, calendar or targets, as JSON, NDJSON or CSV; applied whole or not at all',
+      summary: 'Upsert reference data (admin): units, items, calendar or targets, as JSON, NDJSON or CSV (the calendar also as the text of the State Council notice, text/plain); applied whole or not at all',
       params: { type: 'object', properties: { kind: { type: 'string', description: `one of ${REFERENCE_KINDS.join(', ')}` } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { dry_run: { type: 'boolean', description: 'calendar: answer what would be stored, store nothing' } } },
     },
     onRequest: async (request) => {
       requireRole(request, platform.keys, ['admin'])
@@ -113,40 +116,50 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
       }
     }
     const type = mediaType(request)
-    let records: ParsedRecord[] | undefined
-    if (kind === 'calendar' && type === 'application/json') {
-      try {
-        records = calendarRowsFromHolidayCn(JSON.parse(body.toString('utf8')))
-      } catch {
-        records = undefined // not that shape: read as rows below, which reports the problem
-      }
-    }
-    records ??= parseReferenceBody(type, body, REFERENCE_SPECS[kind as ReferenceKind])
-    const result = await applyReference(platform, kind as ReferenceKind, records)
-    if (!result.ok) {
-      throw new HttpError(400, 'invalid_reference', `Nothing was stored: ${result.errors.length} problem(s) in the body, the first: ${result.errors[0]!.message}`, { errors: result.errors.slice(0, 100) })
-    }
+    if (kind === 'calendar') return putCalendar(platform, type, body, request.query.dry_run === true)
+    const result = await applyReference(platform, kind as Exclude<ReferenceKind, 'calendar'>, parseReferenceBody(type, body, REFERENCE_SPECS[kind as ReferenceKind]))
+    if (!result.ok) throw invalidReference(result.errors)
     return result
+  })
+
+  app.get<{ Querystring: { year?: number } }>('/api/v1/reference/calendar', {
+    schema: {
+      tags: ['reference'],
+      summary: 'A year of the working-day calendar: every date, official or provisional, and where it came from; without year, the years and their status',
+      querystring: { type: 'object', additionalProperties: false, properties: { year: { type: 'integer', minimum: 1901, maximum: 2099 } } },
+    },
+  }, async (request) => {
+    requireRole(request, platform.keys, ROLES)
+    const { calendar } = platform
+    if (request.query.year !== undefined) return calendar.year(request.query.year)
+    const loaded = calendar.loadedYears()
+    const through = Number(localDate(Date.now(), platform.warehouse.timezone).slice(0, 4)) + 1
+    const years = []
+    for (let y = loaded[0] ?? through - 1; y <= Math.max(through, loaded[loaded.length - 1] ?? through); y++) {
+      const { status, source } = calendar.year(y)
+      years.push({ year: y, status, source })
+    }
+    return { years, warning: calendar.warning() }
   })
 }
 
-function parseReferenceBody(type: string, body: Buffer, spec: RecordSpec): ParsedRecord[] {
-  let parsed: ParsedRecord[] | { error: string }
-  switch (type) {
-    case 'application/x-ndjson':
-      parsed = parseNdjson(body)
-      break
-    case 'application/json':
-      parsed = parseJsonArray(body)
-      break
-    case 'text/csv':
-      parsed = parseCsv(body, spec)
-      break
-    default:
-      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted here; send application/json, application/x-ndjson or text/csv.`)
+const invalidReference = (errors: RowError[]) =>
+  new HttpError(400, 'invalid_reference', `Nothing was stored: ${errors.length} problem(s) in the body, the first: ${errors[0]!.message}`, { errors: errors.slice(0, 100) })
+
+/** PUT /api/v1/reference/calendar: the notice as text, the arrangement as JSON, or whole years of date rows. */
+async function putCalendar(platform: Platform, type: string, body: Buffer, dryRun: boolean) {
+  const input = calendarInputOf(platform, type, body)
+  if (!input.ok) throw invalidReference(input.errors)
+  try {
+    return await loadCalendar(platform, input.input, dryRun)
+  } catch (err) {
+    if (err instanceof NoticeReadError) throw new HttpError(400, err.code, err.message, { line: err.line, text: err.text })
+    if (err instanceof PartialYearError) throw new HttpError(400, err.code, err.message, { year: err.year, missing: err.missing.length })
+    if (err instanceof IncompleteArrangementError) throw new HttpError(400, err.code, err.message, { year: err.year, missing: err.missing })
+    if (err instanceof ArrangementMissingError) throw new HttpError(409, err.code, err.message, { year: err.year })
+    if (err instanceof NoticeApplyError) throw new HttpError(409, err.code, err.message)
+    throw err
   }
-  if ('error' in parsed) throw new HttpError(400, 'unreadable_body', parsed.error)
-  return parsed
 }
 
 interface QuarantineQuery { batch_id?: string; stream?: string; source?: string; code?: string; limit?: number; cursor?: string }

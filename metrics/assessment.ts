@@ -114,6 +114,8 @@ export interface TierAssessment {
   scheme: { year: number; version: string; name: string }
   from: string
   to: string
+  /** Whether any figure counted a day of a provisional year. */
+  calendar_provisional: boolean
   units: AssessedUnit[]
 }
 
@@ -248,7 +250,7 @@ export class AssessmentService {
       for (const a of assessed) a.categories[category] = { score: scoreIn(a), rank: categoryRanks.get(a.unit_id) ?? null }
     }
     assessed.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
-    return { year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name }, from, to, units: assessed }
+    return { year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name }, from, to, calendar_provisional: results.some((r) => r.calendar_provisional), units: assessed }
   }
 
   /** One indicator ranked within a tier; rates of small samples at their conservative Wilson bound. */
@@ -273,7 +275,7 @@ export class AssessmentService {
     const ranks = rankWithTies(rows.map((r) => ({ key: r.unit_id, score: r.rank_value })), higher)
     for (const r of rows) r.rank = ranks.get(r.unit_id) ?? null
     rows.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
-    return { metric: metricId, name: ind.name.zh, direction: ind.direction, year, tier, from, to, min_sample: scheme.min_sample, rank_by: ind.unit === 'ratio' ? 'wilson_bound_95' : 'value', rows }
+    return { metric: metricId, name: ind.name.zh, direction: ind.direction, year, tier, from, to, min_sample: scheme.min_sample, rank_by: ind.unit === 'ratio' ? 'wilson_bound_95' : 'value', calendar_provisional: result.calendar_provisional, rows }
   }
 
   /** The indicators a unit has a target for in a year, each with the target it has (its own, its tier's or the district's). */
@@ -309,6 +311,6 @@ export class AssessmentService {
         on_track: meets(value), projection, projected_to_meet: meets(projection),
       })
     }
-    return { unit_id: unitId, year, from, to, rows }
+    return { unit_id: unitId, year, from, to, calendar_provisional: results.some((r) => r.calendar_provisional), rows }
   }
 }

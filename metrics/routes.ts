@@ -80,12 +80,14 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
         const year = Number((q.to ?? localDate(asOfMs, tz)).slice(0, 4))
         const wanted = units === undefined ? undefined : new Set(units)
         const rows = []
+        let provisional = false
         for (const tier of [1, 2, 3] as const) {
           if (wanted && !platform.reference.unitsOfTier(tier).some((u) => wanted.has(u))) continue
           const a = await assessment.tier(year, tier, asOfMs).catch(calendarErrorToHttp)
+          provisional ||= a.calendar_provisional
           for (const u of a.units) if (!wanted || wanted.has(u.unit_id)) rows.push({ key: u.unit_id, value: u.composite_score, numerator: u.composite_score ?? 0, denominator: 100 })
         }
-        return { metric: 'composite_score', name: COMPOSITE.name, name_en: COMPOSITE.name_en, unit: 'points', direction: 'higher_is_better', scope, from: `${year}-01-01`, to: q.to ?? null, as_of: toRfc3339(asOfMs, tz), rows }
+        return { metric: 'composite_score', name: COMPOSITE.name, name_en: COMPOSITE.name_en, unit: 'points', direction: 'higher_is_better', scope, from: `${year}-01-01`, to: q.to ?? null, as_of: toRfc3339(asOfMs, tz), calendar_provisional: provisional, rows }
       }
       try {
         const result = await metrics.run(request.params.metric_id, { from: q.from, to: q.to, units, by: q.by, asOfMs })
@@ -116,6 +118,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
           properties: {
             unit_id: { type: 'string' }, year: { type: 'integer' }, from: { type: 'string' }, to: { type: 'string' },
             months: { type: 'array', items: { type: 'string' } },
+            calendar_provisional: { type: 'boolean', description: 'a figure counted a day of a year on the provisional calendar' },
             metrics: {
               type: 'array',
               items: {

@@ -37,6 +37,8 @@ export interface MetricResult {
   from: string
   to: string
   as_of: string
+  /** Whether a day of a provisional year (its official arrangement not loaded) was counted. */
+  calendar_provisional: boolean
   rows: MetricRow[]
 }
 
@@ -133,7 +135,7 @@ export class MetricsService {
   private dailyUsable(source: SourceId, parts: Part[], by: MetricRequest['by'], asOfMs: number): boolean {
     if (!this.useDaily || !DAILY_KIND[source] || !dailyGroups(by) || parts.some((p) => p.daily === undefined)) return false
     const { calendar, cases, warehouse } = this.platform
-    // a moment outside the loaded calendar: the clock's way says which years are missing
+    // a moment no calendar covers: the clock's way says which years are missing
     if (calendar.missingYears([Number(localDate(asOfMs, warehouse.timezone).slice(0, 4))]).length > 0) return false
     return cases.dailyReady()
   }
@@ -180,7 +182,7 @@ export class MetricsService {
     // clock. The sources' subqueries are joined on their key: one query per question.
     const bySource = new Map<SourceId, Part[]>()
     for (const p of parts) bySource.set(p.source, [...new Set([...(bySource.get(p.source) ?? []), p])])
-    const subqueries: Array<{ source: SourceId; parts: Part[]; sql: string; params: Record<string, unknown> }> = []
+    const subqueries: Array<{ source: SourceId; parts: Part[]; moments: number[]; sql: string; params: Record<string, unknown> }> = []
     for (const [source, sourceParts] of bySource) {
       let at: number | number[] = req.asOfMs
       if (source === 'open_cases') {
@@ -193,7 +195,7 @@ export class MetricsService {
           .filter((ms, i, all) => localDate(ms, tz) >= from && all.indexOf(ms) === i)
         if (at.length === 0) continue
       }
-      subqueries.push({ source, parts: sourceParts, ...this.sourceQuery(source, sourceParts, req, at) })
+      subqueries.push({ source, parts: sourceParts, moments: Array.isArray(at) ? at : [at], ...this.sourceQuery(source, sourceParts, req, at) })
     }
     // Each source is its own query (one plan each: put side by side in one query they took the
     // engine longer to plan than to run), its rows placed side by side per key here.
@@ -222,6 +224,7 @@ export class MetricsService {
     const found = [...byKey.values()]
 
     const sourceIndex = (p: Part) => subqueries.findIndex((q) => q.parts.includes(p))
+    const provisional = new Map(subqueries.map((q) => [q.source, this.countedProvisional(q.source, from, lastDay, asOfDate, q.moments)]))
     return indicators.map((indicator) => {
       // per key: a part's value is 0 where its source had no record for the key
       const value = (row: Record<string, string | number | null>, p: Part | null | undefined) => {
@@ -252,9 +255,31 @@ export class MetricsService {
         from,
         to,
         as_of: toRfc3339(req.asOfMs, tz),
+        calendar_provisional: partsOf(indicator).some((p) => provisional.get(p.source) === true),
         rows,
       }
     })
+  }
+
+  /**
+   * Whether a source's rows for [from, lastDay] (lastDay: the period's end, or as_of if earlier)
+   * counted a working day of a provisional year: the last day its working-day counts reach is
+   * the period's end for stopped cases, the moment each case is read at for accepted and open
+   * cases, and for bad ratings and complaints the end of the handling limit of the last record,
+   * as far as the moment asked (a limit that ends later has not run out, whatever its days).
+   */
+  private countedProvisional(source: SourceId, from: string, lastDay: string, asOfDate: string, moments: number[]): boolean {
+    const { calendar, settings, warehouse } = this.platform
+    if (!SOURCES[source].clock && !SOURCES[source].calendar) return false
+    let reach = lastDay
+    if (source === 'accepted_cases') reach = asOfDate
+    if (source === 'open_cases') reach = localDate(Math.max(...moments), warehouse.timezone)
+    if (SOURCES[source].calendar) {
+      const limit = source === 'bad_reviews' ? settings.get().rectification_limit_days : settings.get().complaint_limit_days
+      const deadline = calendar.workingDayAfter(lastDay, limit)
+      reach = deadline < asOfDate ? deadline : asOfDate
+    }
+    return reach >= from && calendar.provisionalThrough(reach)
   }
 
   /** The subquery of one source: per key, the value of each part (v0, v1, …). `at` is as_of, or the moments open cases are read at. */

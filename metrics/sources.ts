@@ -2,7 +2,7 @@
 // rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
 // it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
 // happened by then counts.
-import { CALENDAR_GAP_MARKER, workingDayOrdinalSql as W } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, provisionalBetween, workingDayOf, workingDayOrdinalSql as W } from '../warehouse/index.ts'
 
 export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
@@ -26,16 +26,22 @@ const calendarCheck = (...ordinals: string[]) =>
   `throwIf(${ordinals.map((o) => `${o} < 0`).join(' OR ')}, '${CALENDAR_GAP_MARKER}') = 0`
 
 /**
- * Working days from a record's date `at` to when it was dealt with (`done`), against a limit in
- * working days: `limit_passed` (as of now) and `inTime`; plus the check that the calendar covers it.
+ * A record's handling limit from its own day `at`: `deadline`, the working day the limit ends on
+ * (the limit-th working day after `at`, the day itself not counted), reached by a lookup in the
+ * calendar's working days; `limit_passed`, whether that day is over at {as_of}; `inTime`, whether
+ * it was dealt with (`done`) by the end of that day. Only the days from `at` to the deadline are
+ * counted, so a past year's figures never need a later year's calendar beyond its limits' end;
+ * `provisional`, whether any of them is a day of a provisional year. `w_done − w_start` is how many
+ * working days handling took (the annual report lists it).
  */
 function handledWithin(tz: string, done: string, limit: string, inTime: string): { columns: string; check: string } {
   return {
-    columns: `${W('toDate(at)')} AS w_start, ${W(`toDate(${asOf(tz)})`)} AS w_now,
+    columns: `${W('toDate(at)')} AS w_start, ${workingDayOf(`w_start + {${limit}:Int32}`)} AS deadline,
         if(${done} IS NULL, NULL, ${W(`toDate(${done})`)}) AS w_done,
-        w_now - w_start > {${limit}:Int32} AS limit_passed,
-        ifNull(w_done - w_start <= {${limit}:Int32}, false) AS ${inTime}`,
-    check: calendarCheck('w_start', 'w_now', 'ifNull(w_done, 0)'),
+        toDate(${asOf(tz)}) > deadline AS limit_passed,
+        ifNull(toDate(${done}) <= deadline, false) AS ${inTime},
+        ${provisionalBetween('toDate(at)', `least(deadline, toDate(${asOf(tz)}))`)} AS provisional`,
+    check: calendarCheck('w_start', 'ifNull(w_done, 0)'),
   }
 }
 

@@ -32,6 +32,8 @@ export interface UnitTrend {
   from: string
   to: string
   months: string[]
+  /** Whether any figure counted a day of a provisional year. */
+  calendar_provisional: boolean
   metrics: TrendMetric[]
 }
 
@@ -98,5 +100,5 @@ export async function unitTrend(platform: Platform, metrics: MetricsService, ass
       tier_median: months.map((m) => median(tierByMonth.get(m) ?? [])),
     }
   })
-  return { unit_id: unitId, year, from, to, months: months.map((m) => m.slice(0, 7)), metrics: out }
+  return { unit_id: unitId, year, from, to, months: months.map((m) => m.slice(0, 7)), calendar_provisional: together.some((r) => r.calendar_provisional), metrics: out }
 }

@@ -88,6 +88,9 @@ function coverBlock(p: Publication, tz: string, subtitle: string, rows: Array<[s
     ['版本', `第 ${p.version} 版${p.version > 1 ? '（更正重发）' : ''}`],
     ['考核期间', `${esc(p.period.from)} 至 ${esc(p.period.to)}`],
     ['数据截至', `${esc(dateTime(p.as_of_ms, tz))}（${esc(tz)}）`],
+    ...(p.calendar.provisional
+      ? [['工作日历', `<b data-calendar-provisional>暂定</b>：${esc(p.calendar.provisional_years.join('、'))}年国务院节假日安排发布时尚未载入，相关工作日按法定节假日暂定计算`] as [string, string]]
+      : []),
     ...rows,
     ['发布编号', `<code>${esc(p.publication_id)}</code>`],
   ]
@@ -489,6 +492,7 @@ export function renderRestatement(r: Restatement, report: FrozenReport, tz: stri
 ${x.fields.map((field) => `<td>${esc(field)}</td><td class="n">${esc(f(x.published?.[field as 'value'], x.indicator_id, field))}</td><td class="n">${esc(f(x.current?.[field as 'value'], x.indicator_id, field))}</td>`)[0] ?? '<td></td><td></td><td></td>'}
 <td><small>${esc(x.fields.slice(1).map((field) => `${field}: ${f(x.published?.[field as 'value'], x.indicator_id, field)} → ${f(x.current?.[field as 'value'], x.indicator_id, field)}`).join('；'))}</small></td></tr>`).join('\n')
   const body = section('restatement', `${p.year}年度考核数据重述（发布数与当前数）`, `<p>发布：第 ${r.version} 版，${esc(dateTime(p.published_ms, tz))}，数据截至 ${esc(r.published_as_of)}；当前数计算于 ${esc(r.current_as_of)}。仅列出不同之处。发布的报告不因此改变；如需更正，由联席会议重新发布新版本。</p>
+${r.causes.map((c) => `<p data-cause="${esc(c.cause)}"><b>重述原因：</b>${esc(c.message_zh)}</p>`).join('\n')}
 ${r.restated ? '' : '<p><b>发布后没有补报数据改变任何数值。</b></p>'}
 <h3>综合得分、等级、名次（${r.units.length} 个单位有变化）</h3>
 <table><thead><tr><th>单位</th><th>层级</th><th>发布数</th><th>当前数</th><th>变化项</th></tr></thead><tbody>${unitRows || '<tr><td colspan="5">无</td></tr>'}</tbody></table>

@@ -40,6 +40,13 @@ export interface PublicationInfo {
   as_of_ms: number
   period: { from: string; to: string }
   note: string
+  /** Whether the published figures counted days of a provisional year, and which years those were. */
+  calendar: PublishedCalendar
+}
+
+export interface PublishedCalendar {
+  provisional: boolean
+  provisional_years: number[]
 }
 
 export interface Previous {
@@ -142,15 +149,16 @@ export class PublicationStore {
   /** Every publication of a year, oldest first. */
   async versions(year: number): Promise<PublicationInfo[]> {
     const tz = this.platform.warehouse.timezone
-    const rows = await queryRows<{ year: number; version: number; publication_id: string; published_ms: string; published_by: string; as_of_ms: string; period_from: string; period_to: string; note: string }>(
+    const rows = await queryRows<{ year: number; version: number; publication_id: string; published_ms: string; published_by: string; as_of_ms: string; period_from: string; period_to: string; note: string; calendar: string }>(
       this.platform.warehouse, `
       SELECT year, version, publication_id, toUnixTimestamp64Milli(published_at) AS published_ms, published_by,
-        toUnixTimestamp64Milli(as_of) AS as_of_ms, toString(period_from) AS period_from, toString(period_to) AS period_to, note
+        toUnixTimestamp64Milli(as_of) AS as_of_ms, toString(period_from) AS period_from, toString(period_to) AS period_to, note, calendar
       FROM report_publications WHERE year = {year:UInt16} ORDER BY version, publication_id`, { year })
     return rows.map((r) => ({
       year: Number(r.year), version: Number(r.version), publication_id: r.publication_id,
       published_at: toRfc3339(Number(r.published_ms), tz), published_by: r.published_by, as_of: toRfc3339(Number(r.as_of_ms), tz),
       published_ms: Number(r.published_ms), as_of_ms: Number(r.as_of_ms), period: { from: r.period_from, to: r.period_to }, note: r.note,
+      calendar: JSON.parse(r.calendar) as PublishedCalendar,
     }))
   }
 
@@ -183,6 +191,7 @@ export class PublicationStore {
     const version = (existing.at(-1)?.version ?? 0) + 1
     const id = randomUUID()
     const units = tiers.flatMap((t) => t.units)
+    const calendar = this.calendarCounted(tiers.some((t) => t.calendar_provisional), year, nowMs)
     const ranked = new Map(TIERS.map((t, i) => [t, tiers[i]!.units.filter((u) => u.rank !== null).length]))
 
     await this.platform.warehouse.client.insert({
@@ -218,12 +227,23 @@ export class PublicationStore {
         year, version, publication_id: id, published_at: (nowMs / 1000).toFixed(3), published_by: by, as_of: (nowMs / 1000).toFixed(3),
         period_from: from, period_to: to, note,
         scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.platform.settings.get()),
-        previous: JSON.stringify(previous.info),
+        previous: JSON.stringify(previous.info), calendar: JSON.stringify(calendar),
       }],
     })
     const info = await this.find(year, version)
     if (!info || info.publication_id !== id) throw new Error(`publishing ${year}: version ${version} was taken by another publication at the same moment; publish again`)
     return info
+  }
+
+  /**
+   * The provisional years a question about `year` asked at `nowMs` may have counted days of (none
+   * unless it did): from the year to the moment asked, which is as far as any count reaches.
+   */
+  private calendarCounted(provisional: boolean, year: number, nowMs: number): PublishedCalendar {
+    const { calendar, warehouse } = this.platform
+    const years: number[] = []
+    if (provisional) for (let y = year; y <= Number(localDate(nowMs, warehouse.timezone).slice(0, 4)); y++) if (calendar.statusOf(y) === 'provisional') years.push(y)
+    return { provisional, provisional_years: years }
   }
 
   /** Last year's figures to compare with: its latest publication if it has one, else computed as of now. */
@@ -304,8 +324,17 @@ export class PublicationStore {
    */
   async restatement(info: PublicationInfo, nowMs = Date.now()): Promise<Restatement> {
     const frozen = await this.load(info)
-    const current = (await Promise.all(TIERS.map((t) => this.assessment.tier(info.year, t, nowMs)))).flatMap((t) => t.units)
-    return compareWithCurrent(frozen, current, toRfc3339(nowMs, this.platform.warehouse.timezone))
+    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(info.year, t, nowMs)))
+    const restatement = compareWithCurrent(frozen, tiers.flatMap((t) => t.units), toRfc3339(nowMs, this.platform.warehouse.timezone))
+    // a year counted provisionally at publication whose official arrangement is loaded now
+    const replaced = info.calendar.provisional_years.filter((y) => this.platform.calendar.statusOf(y) === 'official')
+    restatement.calendar_provisional = tiers.some((t) => t.calendar_provisional)
+    restatement.causes = [
+      ...(replaced.length && restatement.restated ? [{ cause: 'calendar' as const, years: replaced,
+        message: `The State Council's arrangement for ${replaced.join(', ')} was loaded after publication: the figures published on the provisional calendar are counted on the official one now.`,
+        message_zh: `发布后载入了国务院${replaced.join('、')}年节假日安排：发布时按暂定日历计算的数字，现按正式安排重新计算。` }] : []),
+    ]
+    return restatement
   }
 }
 
@@ -339,6 +368,10 @@ export interface Restatement {
   published_as_of: string
   current_as_of: string
   restated: boolean
+  /** Whether the current figures still count days of a provisional year. */
+  calendar_provisional: boolean
+  /** What the restatement is known to come from besides late records: the official calendar replacing a provisional year. */
+  causes: Array<{ cause: 'calendar'; years: number[]; message: string; message_zh: string }>
   units: RestatedUnit[]
   indicators: RestatedIndicator[]
 }
@@ -389,6 +422,6 @@ export function compareWithCurrent(frozen: FrozenReport, current: AssessedUnit[]
   }
   return {
     year: p.year, version: p.version, publication_id: p.publication_id, published_at: p.published_at, published_as_of: p.as_of, current_as_of: currentAsOf,
-    restated: units.length > 0 || indicators.length > 0, units, indicators,
+    restated: units.length > 0 || indicators.length > 0, calendar_provisional: false, causes: [], units, indicators,
   }
 }

@@ -3,7 +3,7 @@
 // sources, so the rules are theirs: a bad rating is an active rating of 1–2 stars; "in time" means
 // handled within the limit in official working days counted from the day it came in; a limit has
 // passed when that many working days have gone by at the moment the record is taken.
-import { CALENDAR_WITH, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
+import { CALENDAR_WITH, calendarParams, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
 import { SOURCES } from '../metrics/index.ts'
 
 /** How many of the records that cost points are listed by name in a unit's report. */
@@ -97,9 +97,8 @@ function handled(rec: { limit_passed: number; listed_of: number }, r: Handled, c
 export async function unitRecords(platform: Platform, from: string, to: string, asOfMs: number): Promise<Map<string, UnitRecords>> {
   const tz = platform.warehouse.timezone
   const settings = platform.settings.get()
-  const calendar = platform.calendar.workingDayIndex()
   const params = {
-    from, to, as_of: epochSeconds(asOfMs), cal_start: calendar.start, cal_w: calendar.ordinals,
+    from, to, as_of: epochSeconds(asOfMs), ...calendarParams(platform.calendar, asOfMs, tz),
     rectification_limit: settings.rectification_limit_days, complaint_limit: settings.complaint_limit_days,
   }
   const day = (column: string) => `if(${column} IS NULL, NULL, toString(toDate(${column})))`

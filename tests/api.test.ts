@@ -1,5 +1,6 @@
 // The HTTP API end to end on the real embedded engine: reference data, keys and scopes, case
 // ingest with bad input, idempotency, the case read API and the first indicators.
+import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
@@ -82,16 +83,18 @@ describe('reference data', () => {
     expect(r.statusCode).toBe(403)
   })
 
-  it('loads a later year of the official calendar in the published shape', async () => {
-    const loaded = p.calendar.loadedYears()
-    const year = loaded[loaded.length - 1]! + 1
+  it('loads a year of the official calendar in the published shape ({ year, days: [{ name, date, isOffDay }] })', async () => {
+    const published = JSON.parse(readFileSync(new URL('../ingest/fixtures/holiday-cn/2024.json', import.meta.url), 'utf8'))
     const r = await app.inject({
-      method: 'PUT', url: '/api/v1/reference/calendar', headers: { 'content-type': 'application/json', ...auth(ADMIN) },
-      payload: { year, days: [{ name: '元旦', date: `${year}-01-01`, isOffDay: true }] },
+      method: 'PUT', url: '/api/v1/reference/calendar?dry_run=true', headers: { 'content-type': 'application/json', ...auth(ADMIN) },
+      payload: published,
     })
     expect(r.statusCode, r.body).toBe(200)
-    expect(p.calendar.isWorkingDay(`${year}-01-01`)).toBe(false)
-    expect(p.calendar.loadedYears()).toContain(year)
+    expect(r.json()).toMatchObject({ year: 2024, status: 'official', dry_run: true, source: 'arrangement json' })
+    const days = new Map((r.json().days as Array<{ date: string; is_working: boolean }>).map((d) => [d.date, d.is_working]))
+    expect(days.size).toBe(366)
+    // 10–17 February off, Sun 4 and Sun 18 February worked
+    expect([days.get('2024-02-04'), days.get('2024-02-10'), days.get('2024-02-12'), days.get('2024-02-17'), days.get('2024-02-18')]).toEqual([true, false, false, false, true])
   })
 })
 
@@ -296,14 +299,26 @@ describe('the case read API', () => {
     expect((await get('/api/v1/cases', keys.source!)).status).toBe(403)
   })
 
-  it('answers as of a moment, and says which calendar year is missing', async () => {
+  it('answers as of a moment, on the provisional calendar for a year not loaded', async () => {
     const before = await get('/api/v1/cases/C-A?as_of=2024-10-01T12:00:00%2B08:00', keys.inspector!)
     expect(before.body).toMatchObject({ status: 'open', elapsed_days: 2, warning: true })
     expect(before.body.events).toHaveLength(1)
-    const far = await get('/api/v1/cases?as_of=2099-01-05T10:00:00%2B08:00', keys.inspector!)
+    // a moment in a year not loaded: counted on the provisional calendar, and said to be
+    const later = await get('/api/v1/cases?as_of=2099-01-05T10:00:00%2B08:00', keys.inspector!)
+    expect(later.status, JSON.stringify(later.body)).toBe(200)
+    const rows = later.body.rows as Array<{ status: string; accepted_at: string | null; calendar_provisional: boolean }>
+    const open = rows.filter((r) => r.status === 'open' && r.accepted_at !== null)
+    expect(open.length).toBeGreaterThan(0)
+    for (const r of open) expect(r.calendar_provisional).toBe(true)
+    // the cases stopped in 2024 counted no day of a provisional year
+    const stopped = rows.filter((r) => r.status === 'completed')
+    expect(stopped.length).toBeGreaterThan(0)
+    for (const r of stopped) expect(r.calendar_provisional).toBe(false)
+    // past what any calendar can be worked out for: 422 naming the year
+    const far = await get('/api/v1/cases?as_of=2150-01-05T10:00:00%2B08:00', keys.inspector!)
     expect(far.status).toBe(422)
     expect(far.body).toMatchObject({ error: 'calendar_missing' })
-    expect(far.body.years).toContain(2099)
+    expect(far.body.years).toContain(2150)
     expect((await get('/api/v1/cases?as_of=tomorrow', keys.inspector!)).status).toBe(400)
   })
 })

@@ -113,3 +113,47 @@ describe('tierscope ingest through a running server', () => {
     expect(r.out).toMatch(/in use by process \d+/)
   })
 })
+
+describe('tierscope calendar', () => {
+  const notice = join(root, 'ingest', 'fixtures', 'holiday-notices', '2020.txt')
+  const extension = join(root, 'ingest', 'fixtures', 'holiday-notices', '2020-extension.txt')
+
+  it('previews a notice into a warehouse directory without storing it, then stores it', async () => {
+    const dry = await cli(['calendar', 'load', notice, '--dry-run', '--data-dir', dataDir])
+    expect(dry.code, dry.out).toBe(0)
+    expect(dry.out).toMatch(/Would store 2020: \d+ holidays, 7 调休 working days/)
+    expect(dry.out).toContain('Nothing was stored (--dry-run).')
+    // the first notice alone: the package's 2020 has the extension of a later notice, which it drops
+    const first = await cli(['calendar', 'load', notice, '--data-dir', dataDir])
+    expect(first.code, first.out).toBe(0)
+    expect(first.out).toMatch(/2020-02-01 {2}休息 春节 → 上班 春节/)
+    // the amending notice (延长春节假期), stored over the year as it stands; again, it changes nothing
+    const stored = await cli(['calendar', 'load', extension, '--data-dir', dataDir])
+    expect(stored.code, stored.out).toBe(0)
+    expect(stored.out).toContain('Stored 2020 (amending notice)')
+    expect(stored.out).toMatch(/2020-02-01 {2}上班 春节 → 休息 春节/)
+    const again = await cli(['calendar', 'load', extension, '--data-dir', dataDir])
+    expect(again.out).toMatch(/Stored 2020 \(amending notice\): .* 0 date\(s\) change/)
+    const shown = await cli(['calendar', 'show', '2020', '--data-dir', dataDir])
+    expect(shown.out).toMatch(/2020: official \(.*notice.*\)/)
+    expect(shown.out).toMatch(/2020-02-02 {2}放假 {2}春节/)
+  })
+
+  it('refuses text it cannot read, quoting the line, through a running server too', async () => {
+    writeFileSync(join(work, 'not-a-notice.txt'), '关于做好春节期间安全生产工作的通知\n请各单位认真落实。\n')
+    const r = await cli(['calendar', 'load', join(work, 'not-a-notice.txt'), '--data-dir', dataDir])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('关于做好春节期间安全生产工作的通知')
+    const server = await startServer(join(work, 'calendar-server'))
+    try {
+      const http = await cli(['calendar', 'load', notice, '--dry-run', '--url', server.url, '--key', server.adminToken])
+      expect(http.code, http.out).toBe(0)
+      expect(http.out).toMatch(/Would store 2020/)
+      const refused = await cli(['calendar', 'load', join(work, 'not-a-notice.txt'), '--url', server.url, '--key', server.adminToken])
+      expect(refused.code).toBe(1)
+      expect(refused.out).toMatch(/400: .*关于做好春节期间安全生产工作的通知/)
+    } finally {
+      await server.stop()
+    }
+  })
+})

@@ -27,6 +27,8 @@ export interface CaseRow {
   overdue: boolean
   warning: boolean
   days_over: number | null
+  /** Whether the clock counted a day of a provisional year (one whose official arrangement is not loaded). */
+  calendar_provisional: boolean
 }
 
 export interface CaseEvent {
@@ -72,11 +74,12 @@ interface ClockRowRaw {
   overdue: boolean | number
   warning: boolean | number
   days_over: number | null
+  calendar_provisional: boolean | number
 }
 
 const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
   toUnixTimestamp64Milli(accepted_at) AS accepted_ms, toUnixTimestamp64Milli(stopped_at) AS stopped_ms,
-  toUnixTimestamp64Milli(due_at) AS due_ms, limit_days, elapsed_days, suspended_days, on_time, overdue, warning, days_over`
+  toUnixTimestamp64Milli(due_at) AS due_ms, limit_days, elapsed_days, suspended_days, on_time, overdue, warning, days_over, calendar_provisional`
 
 
 /** The measures of case_daily (migration 7), each the sum over the cases of a row. */
@@ -138,14 +141,18 @@ function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; pro
   return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits])).digest('hex').slice(0, 32)
 }
 
-/** The working days of every loaded year (not where the W() array starts: differences do not depend on it). */
+/**
+ * The working days of every official year and of the provisional years the W() array counts (not where the array
+ * starts: differences do not depend on it). A provisional year replaced by its official
+ * arrangement changes it, and so the aggregate is rebuilt on the official days.
+ */
 const calendarBases = new WeakMap<object, string>()
 function calendarBasis(calendar: Calendar): string {
   const index = calendar.workingDayIndex() // a new object whenever the calendar changes
   let basis = calendarBases.get(index)
   if (basis === undefined) {
     const hash = createHash('sha256')
-    for (const year of calendar.loadedYears()) {
+    for (const year of [...calendar.loadedYears(), ...index.provisional]) {
       let flags = `${year}:`
       for (let d = Date.UTC(year, 0, 1); d < Date.UTC(year + 1, 0, 1); d += 86_400_000) flags += calendar.isWorkingDay(new Date(d).toISOString().slice(0, 10)) ? '1' : '0'
       hash.update(flags)
@@ -228,7 +235,7 @@ export class CaseStore {
           UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
         )
         GROUP BY ${keys}`,
-      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays()), ...params },
+      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), this.warehouse.timezone), ...params },
     })
   }
 
@@ -421,7 +428,7 @@ export class CaseStore {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', {
         prefilter, openOnly: fromOpen, recent: fromOpen ? undefined : this.recentHolding(asOfMs, lastEventFloor), monthEnd,
       }),
-      params: { ...clockParams(this.calendar, asOfMs, this.warningDays()) },
+      params: { ...clockParams(this.calendar, asOfMs, this.warningDays(), this.warehouse.timezone) },
     }
   }
 
@@ -429,7 +436,7 @@ export class CaseStore {
   clockAt(momentsMs: number[], caseFilter?: string, openOnly = false): { sql: string; params: Record<string, unknown> } {
     const mode: ClockMode = Math.min(...momentsMs) >= this.latestEventMs ? 'facts' : 'hybrid'
     // no {as_of}: each row's moment is one of `period_ends` (so it can sit beside a clock read at as_of)
-    const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays())
+    const { as_of: _unused, ...params } = clockParams(this.calendar, Math.max(...momentsMs), this.warningDays(), this.warehouse.timezone)
     const monthEnd = mode === 'hybrid' && this.monthEndHolds(momentsMs)
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', {
@@ -639,6 +646,7 @@ export class CaseStore {
       overdue: Boolean(r.overdue),
       warning: Boolean(r.warning),
       days_over: r.days_over,
+      calendar_provisional: Boolean(r.calendar_provisional),
     }))
   }
 

@@ -91,10 +91,19 @@ describe('the clock', () => {
     expect(await p.cases.get('withdrawn', asOf('2024-12-01T00:00:00+08:00'))).toMatchObject({ status: 'withdrawn', on_time: null, overdue: false, warning: false })
   })
 
-  it('refuses a date past the loaded calendar and names the year', async () => {
+  it('counts a year past the official calendar on the provisional one, and says so', async () => {
     const loaded = p.calendar.loadedYears()
     const next = loaded[loaded.length - 1]! + 1
-    await expect(p.cases.get('open', asOf(`${next}-01-05T10:00:00+08:00`))).rejects.toThrow(CalendarMissingError)
-    await expect(p.cases.get('open', asOf(`${next}-01-05T10:00:00+08:00`))).rejects.toThrow(String(next))
+    expect(p.calendar.statusOf(next)).toBe('provisional')
+    // as of a moment in that year the open case's clock runs on through its days
+    const later = await p.cases.get('open', asOf(`${next}-01-05T10:00:00+08:00`))
+    expect(later).toMatchObject({ status: 'open', overdue: true, calendar_provisional: true })
+    // as of a moment in the official years it is not provisional
+    expect(await p.cases.get('open', asOf('2024-10-09T09:00:00+08:00'))).toMatchObject({ calendar_provisional: false })
+    expect(await p.cases.get('fri-late', asOf(`${next}-01-05T10:00:00+08:00`))).toMatchObject({ calendar_provisional: false, on_time: false })
+  })
+
+  it('refuses a moment no calendar can be worked out for, naming the year', async () => {
+    await expect(p.cases.get('open', asOf('2150-01-05T10:00:00+08:00'))).rejects.toThrow(CalendarMissingError)
   })
 })

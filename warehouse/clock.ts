@@ -2,23 +2,40 @@
 // per case holding its events, so "as of T" is a filter on those arrays and elapsed working days
 // are a subtraction of working-day ordinals W(d) (calendar.ts) passed in as a bound array.
 import type { Calendar } from './calendar.ts'
-import { epochSeconds } from './time.ts'
+import { epochSeconds, localDate } from './time.ts'
 
-export interface ClockParams {
-  as_of: string
+export interface CalendarParams {
   cal_start: string
   cal_w: number[]
+  cal_wd: number[]
+  cal_prov: number[]
+}
+
+export interface ClockParams extends CalendarParams {
+  as_of: string
   warn_days: number
 }
 
-/** Bound parameters of the clock for the moment `asOfMs`. */
-export function clockParams(calendar: Calendar, asOfMs: number, warningDays: number): ClockParams {
-  const index = calendar.workingDayIndex()
-  return { as_of: epochSeconds(asOfMs), cal_start: index.start, cal_w: index.ordinals, warn_days: warningDays }
+/**
+ * The calendar's bound parameters for a question about the moment `asOfMs`: the W() arrays reach
+ * the year after it (handling limits that end past the moment asked are looked up too).
+ */
+export function calendarParams(calendar: Calendar, asOfMs: number, tz: string): CalendarParams {
+  const index = calendar.workingDayIndex(Number(localDate(asOfMs, tz).slice(0, 4)) + 1)
+  return { cal_start: index.start, cal_w: index.ordinals, cal_wd: index.working, cal_prov: index.provisional }
 }
 
-/** Binds the calendar once, as `cal_w` and `cal_start`, for W() in the query it starts. */
-export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start, arrayMap(i -> toInt64(i), range(length(cal_w))) AS cal_days`
+/** Bound parameters of the clock for the moment `asOfMs`. */
+export function clockParams(calendar: Calendar, asOfMs: number, warningDays: number, tz: string): ClockParams {
+  return { as_of: epochSeconds(asOfMs), ...calendarParams(calendar, asOfMs, tz), warn_days: warningDays }
+}
+
+/**
+ * Binds the calendar once for W() and workingDayAfter() in the query it starts: `cal_w` the
+ * ordinals from `cal_start`, `cal_wd` the working days' offsets, `cal_prov` the provisional years.
+ */
+export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start, arrayMap(i -> toInt64(i), range(length(cal_w))) AS cal_days,
+  {cal_wd:Array(Int32)} AS cal_wd, arrayMap(i -> toInt64(i + 1), range(length(cal_wd))) AS cal_wd_k, {cal_prov:Array(UInt16)} AS cal_prov`
 
 /**
  * W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH.
@@ -26,6 +43,20 @@ export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Dat
  * (cal_w[i]) makes the engine copy the whole array for every row.
  */
 export const W = (date: string) => `transform(toInt64(dateDiff('day', cal_start, ${date})), cal_days, cal_w, -1)`
+
+/**
+ * The date of the working day with ordinal `ordinal` (the N-th working day after a date d is
+ * ordinal W(d) + N): a Date, or the largest Date where it lies past the array (a limit that ends
+ * that far has not run out at any moment the array covers). Needs CALENDAR_WITH.
+ */
+export const workingDayOf = (ordinal: string) =>
+  `if(toInt64(${ordinal}) > length(cal_wd), toDate('2149-06-06'), cal_start + toIntervalDay(transform(toInt64(${ordinal}), cal_wd_k, cal_wd, -1)))`
+
+/**
+ * Whether a count of working days between two dates (Date expressions) used a day of a
+ * provisional year. Needs CALENDAR_WITH.
+ */
+export const provisionalBetween = (from: string, to: string) => `arrayExists(y -> y >= toYear(${from}) AND y <= toYear(${to}), cal_prov)`
 
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
 export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
@@ -188,6 +219,9 @@ SELECT
   multiIf(NOT overdue, NULL,
           isNotNull(due_at), toInt32(greatest(1, (${W('toDate(least(end_at, as_of))')}) - (${W('toDate(due_at)')}))),
           toInt32(elapsed_days - limit_days)) AS days_over,
+  -- the working days counted reach from the acceptance to the clock's end (and to a due date
+  -- the warning looks ahead to)
+  clock_started AND ${provisionalBetween('toDate(accepted_at)', "toDate(if(status = 'open' AND isNotNull(due_at) AND due_at > end_at, least(due_at, end_at + INTERVAL 30 DAY), end_at))")} AS calendar_provisional,
   accepted_channel, first_at, last_at, had_supplement, statutory_days, as_of${gaps === 'flag' ? ', calendar_gap' : ''}
 FROM (
   SELECT

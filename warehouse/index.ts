@@ -13,10 +13,11 @@ import { DEFAULT_SESSION_POLICY, UserStore, type SessionPolicy } from './users.t
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
 export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings } from './client.ts'
-export { Calendar, CalendarMissingError, officialCalendarFromPackage, type CalendarDay } from './calendar.ts'
+export { Calendar, CalendarMissingError, PartialYearError, arrangementYear, officialCalendarFromPackage, type CalendarDay, type CalendarYear, type CalendarChange, type CalendarStatus } from './calendar.ts'
+export { provisionalYear, statutoryHolidays } from './provisional.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
-export { CALENDAR_WITH, W as workingDayOrdinalSql, CALENDAR_GAP_MARKER } from './clock.ts'
+export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetween, calendarParams, CALENDAR_GAP_MARKER } from './clock.ts'
 export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
 export { SettingsStore, DEFAULT_SETTINGS, type TunableSettings } from './settings.ts'
 export { QueueStore } from './queue.ts'

@@ -296,6 +296,16 @@ export const migrations: Migration[] = [
       `CREATE TABLE IF NOT EXISTS case_month_end AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`,
     ],
   },
+  {
+    version: 13,
+    name: 'the calendar a publication counted on',
+    statements: () => [
+      // JSON { provisional, provisional_years }: whether the published figures counted days of a
+      // year on the provisional calendar, so that a restatement can name the official arrangement
+      // loaded since as its cause
+      `ALTER TABLE report_publications ADD COLUMN IF NOT EXISTS calendar String DEFAULT '{"provisional":false,"provisional_years":[]}'`,
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

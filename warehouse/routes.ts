@@ -74,14 +74,32 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   const tz = platform.warehouse.timezone
   await app.register(sessionRoutes, { platform })
 
-  app.get('/api/v1/health', { schema: { tags: ['system'], summary: 'Engine, time zone and calendar coverage', security: [] } }, async () => {
+  // a year counted on the provisional calendar is said in the log at start and once a day after,
+  // where an operator's log watch sees it
+  let calendarWatch: NodeJS.Timeout | undefined
+  const logCalendar = () => {
+    const warning = platform.calendar.warning()
+    if (warning) app.log.warn({ calendar: warning }, warning.message)
+  }
+  app.addHook('onReady', async () => {
+    logCalendar()
+    calendarWatch = setInterval(logCalendar, 24 * 3600_000).unref()
+  })
+  app.addHook('onClose', async () => clearInterval(calendarWatch))
+
+  app.get('/api/v1/health', { schema: { tags: ['system'], summary: 'Engine, time zone, calendar coverage and whether a year is counted on the provisional calendar', security: [] } }, async () => {
     const years = platform.calendar.loadedYears()
     await platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())
     return {
       status: 'ok',
       warehouse: platform.warehouse.kind,
       timezone: tz,
-      calendar: { first_year: years[0] ?? null, last_year: years[years.length - 1] ?? null, years },
+      // years: the official arrangements loaded; provisional_years: those counted (from the first
+      // year with data through next year) on the provisional calendar; warning: people must act
+      calendar: {
+        first_year: years[0] ?? null, last_year: years[years.length - 1] ?? null, years,
+        provisional_years: platform.calendar.workingDayIndex().provisional, warning: platform.calendar.warning(),
+      },
       units: platform.reference.units.size,
       items: platform.reference.items.size,
     }
@@ -174,7 +192,9 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
         if (!(err instanceof CalendarMissingError)) throw err
       }
     }
-    return { ...found, deadline }
+    // a deadline counted on days of a provisional year is provisional too
+    const provisional = found.calendar_provisional || (deadline !== null && platform.calendar.provisionalThrough(deadline))
+    return { ...found, deadline, calendar_provisional: provisional }
   })
 
   /** The list filters of /api/v1/cases, narrowed to what the caller may read. */
