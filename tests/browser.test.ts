@@ -1,8 +1,9 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against `main.ts
 // --demo` (a child process on its own data directory, the generated demo district). Each role
 // signs in through the form and walks its views; a unit leader is kept out of other units' pages
-// and data; a wrong password, a forged cookie and an expired session are refused. Every view is
-// saved as a screenshot under tests/artifacts/screenshots/ (README.md, "Screenshots").
+// and data; a wrong password, a forged cookie and an expired session are refused; an admin loads
+// the State Council's holiday notice; the calendar banner shows when /api/v1/health warns. Every
+// view is saved as a screenshot under tests/artifacts/screenshots/ (README.md, "Screenshots").
 //
 // Without Chromium these tests are skipped with a message saying how to install it; .ci/run
 // installs it and sets TIERSCOPE_BROWSER_TESTS=required, which turns a missing browser into a failure.
@@ -20,6 +21,7 @@ const AVAILABLE = existsSync(CHROMIUM)
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 'screenshots')
 const PASSWORD = 'tierscope-demo' // the demo users' password (README.md)
 const LEADER_UNIT = 'DC-S-DHM' // 东华门街道, the demo unit leader's hall
+const NOTICE_2026 = join(dirname(fileURLToPath(import.meta.url)), '..', 'ingest', 'fixtures', 'holiday-notices', '2026.txt')
 
 if (!AVAILABLE && !REQUIRED) {
   console.warn(
@@ -270,6 +272,117 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     expect(statuses).toEqual({ own: 200, other: 403, district: 403 })
     await c2.close()
   }, 180_000)
+
+  it('calendar banner: shown to the admin (with a link) and the joint meeting while health warns, never to an inspector', async () => {
+    const health = await (await fetch(`${server.url}/api/v1/health`)).json() as { calendar: { warning: { code: string; years: number[]; message: string } | null } }
+    const warning = health.calendar.warning
+    for (const [user, home] of [['admin', /\/quality/], ['meeting', /\/meeting/], ['inspector', /\/inspect/]] as const) {
+      const { context, page } = await newPage()
+      await signIn(page, user)
+      await page.waitForURL(home)
+      await settled(page)
+      const banner = page.locator('[data-calendar-banner]')
+      const expected = warning && user !== 'inspector' ? 1 : 0
+      expect(await banner.count(), `${user}: banner while health.calendar.warning is ${JSON.stringify(warning)}`).toBe(expected)
+      if (expected) {
+        expect(await banner.textContent()).toContain(`${warning!.years.join('、')}年节假日安排尚未载入，相关数字按暂定日历计算`)
+        expect(await banner.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(254, 243, 199)') // yellow
+        expect(await page.locator('[data-calendar-link]').count()).toBe(user === 'admin' ? 1 : 0)
+        if (user === 'admin') {
+          expect(await page.locator('[data-calendar-link]').getAttribute('href')).toBe(`/calendar?year=${warning!.years[0]}`)
+          await shot(page, 'calendar-banner-admin')
+        }
+        // on every page, not just the first
+        await page.goto(`${server.url}/inspect`)
+        await settled(page)
+        expect(await page.locator('[data-calendar-banner]').count()).toBe(1)
+      }
+      if (user === 'inspector') {
+        // a soon-due case counted on a provisional year is marked beside its figure, and only such a case
+        await page.goto(`${server.url}/inspect?kind=warning`)
+        await settled(page)
+        const rows = await page.evaluate(async () => (await (await fetch('/api/v1/cases?status=open&warning=true&limit=100')).json()).rows as Array<{ calendar_provisional?: boolean }>)
+        expect(await page.locator('table[aria-label^="黄牌"] tbody [data-provisional]').count()).toBe(rows.filter((r) => r.calendar_provisional === true).length)
+        expect(await page.locator('[data-calendar-banner]').count()).toBe(0)
+      }
+      await context.close()
+    }
+  })
+
+  it('holiday calendar: the admin previews the State Council notice as twelve months, stores it; a text that is not a notice is refused, quoting its line', async () => {
+    const { context, page } = await newPage({ width: 1280, height: 1000 })
+    await signIn(page, 'admin')
+    await page.waitForURL(/\/quality/)
+    await settled(page)
+    await page.click('nav a[href="/calendar"]')
+    await page.waitForURL(/\/calendar/)
+    await settled(page)
+    expect(await page.locator('h1').textContent()).toBe('节假日安排')
+    expect(await page.locator('[data-calendar-year] [data-month]').count()).toBe(12) // the year chosen, as loaded
+    const viewedYear = await page.locator('[data-calendar-shown]').getAttribute('data-calendar-shown')
+
+    // not a notice: the line it could not read, in red, and nothing else changes
+    await page.fill('textarea[name=notice]', '关于报送第三季度工作总结的通知\n请各单位于10月15日前报送。')
+    await page.click('[data-preview]')
+    const error = page.locator('[data-calendar-error]')
+    await expect.poll(() => error.count()).toBe(1)
+    expect(await error.textContent()).toMatch(/关于报送第三季度工作总结的通知|请各单位于10月15日前报送/)
+    expect(await error.evaluate((el) => getComputedStyle(el).color)).toBe('rgb(153, 27, 27)')
+    expect(await page.locator('[data-calendar-shown]').getAttribute('data-calendar-shown')).toBe(viewedYear)
+    expect(await page.locator('[data-dry-run="true"]').count()).toBe(0)
+    expect(await page.locator('[data-store]').count()).toBe(0)
+    await shot(page, 'calendar-unreadable')
+
+    // the notice as published: a preview of 2026, nothing stored yet
+    const year2026 = () => page.evaluate(async () => (await fetch('/api/v1/reference/calendar?year=2026')).text())
+    const before = await year2026()
+    await page.fill('textarea[name=notice]', readFileSync(NOTICE_2026, 'utf8'))
+    await page.click('[data-preview]')
+    await page.locator('[data-dry-run="true"][data-calendar-shown="2026"]').waitFor()
+    expect(await error.count()).toBe(0)
+    const year = page.locator('[data-calendar-year="2026"]')
+    expect(await year.locator('[data-month]').count()).toBe(12)
+    expect(await year.locator('[data-month="2026-02"] td[data-date]').count()).toBe(28)
+    expect(await year.locator('[data-date="2026-02-15"]').getAttribute('data-kind')).toBe('holiday') // a Sunday in the Spring Festival
+    expect(await year.locator('[data-date="2026-02-16"]').getAttribute('data-kind')).toBe('holiday')
+    expect(await year.locator('[data-date="2026-02-14"]').getAttribute('data-kind')).toBe('workday') // the Saturday before it, worked
+    expect(await year.locator('[data-date="2026-10-10"]').getAttribute('data-kind')).toBe('workday')
+    expect(await year.locator('[data-date="2026-03-07"]').getAttribute('data-kind')).toBe('weekend')
+    expect(await year.locator('[data-date="2026-03-09"]').getAttribute('data-kind')).toBe('working')
+    expect(await year.locator('[data-date="2026-02-15"]').evaluate((el) => getComputedStyle(el).color)).toBe('rgb(185, 28, 28)') // red
+    expect(await year.locator('[data-date="2026-02-14"]').evaluate((el) => getComputedStyle(el).color)).toBe('rgb(29, 78, 216)') // blue
+    // six 调休 Saturdays and Sundays; 104 weekend days + 19 weekdays off − 6 worked = 117 days off
+    expect(await year.locator('td[data-kind="workday"]').count()).toBe(6)
+    expect(await year.locator('[data-count="workdays"] b').textContent()).toBe('6')
+    expect(await year.locator('[data-count="days-off"] b').textContent()).toBe('117')
+    expect(await year.locator('[data-count="holidays"] b').textContent()).toBe(String(await year.locator('td[data-kind="holiday"]').count()))
+    expect(await page.locator('[data-changes]').count()).toBe(1)
+    expect(await year2026()).toBe(before) // a dry run stores nothing
+    await shot(page, 'calendar-preview')
+
+    // stored: the year as the API now has it, official
+    await page.click('[data-store]')
+    await expect.poll(() => page.locator('[data-calendar-stored]').textContent()).toContain('已保存 2026 年节假日安排')
+    await page.locator('[data-dry-run="false"][data-calendar-shown="2026"]').waitFor()
+    expect(await page.locator('[data-status]').getAttribute('data-status')).toBe('official')
+    expect(await page.locator('[data-date="2026-02-14"]').getAttribute('data-kind')).toBe('workday')
+    const stored = await page.evaluate(async () => (await (await fetch('/api/v1/reference/calendar?year=2026')).json()) as { status: string; days: Array<{ date: string; is_working: boolean }> })
+    expect(stored.status).toBe('official')
+    expect(stored.days.find((d) => d.date === '2026-02-14')?.is_working).toBe(true)
+    expect(stored.days.find((d) => d.date === '2026-02-15')?.is_working).toBe(false)
+    await shot(page, 'calendar-stored')
+
+    // nobody else has the page
+    const { context: c2, page: p2 } = await newPage()
+    await signIn(p2, 'meeting')
+    await p2.waitForURL(/\/meeting/)
+    expect(await p2.locator('nav a[href="/calendar"]').count()).toBe(0)
+    await p2.goto(`${server.url}/calendar`)
+    await settled(p2)
+    expect(await p2.locator('.notice.error').textContent()).toContain('不能查看')
+    await c2.close()
+    await context.close()
+  }, 120_000)
 
   it('refuses a wrong password and a forged cookie', async () => {
     const { context, page } = await newPage()

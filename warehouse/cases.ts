@@ -133,12 +133,19 @@ export function dailyLastEventFloor(kind: DailyKind, asOfMs: number, tz: string)
 }
 
 /**
+ * The rule the stored facts are derived by: raised when eventFactsSql changes what it derives, so
+ * that start-up derives every stored case's facts again (2: the clock's pauses as stretches of
+ * standing still, overlapping pauses taken off once).
+ */
+const FACTS_VERSION = '2'
+
+/**
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
  * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
  */
 function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
   const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
-  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits])).digest('hex').slice(0, 32)
+  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION])).digest('hex').slice(0, 32)
 }
 
 /**
@@ -366,7 +373,7 @@ export class CaseStore {
         SELECT case_id, events, events AS ev, first_at, last_at
         FROM (SELECT case_id, arrayFilter(e -> e.at <= {month_end:DateTime64(3)}, events) AS events, first_at, last_at FROM case_state FINAL
           WHERE first_at <= {month_end:DateTime64(3)} AND last_at > {month_end:DateTime64(3)} AND (${which}))`,
-        ['case_id', 'events', 'first_at', 'last_at'], 'f_', null)})`
+        ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`
   }
 
   /**
@@ -386,6 +393,33 @@ export class CaseStore {
     this.monthEndBuiltIn = this.lastMonthEnd()
   }
 
+
+  /**
+   * At start-up, when the stored facts were derived by an earlier rule (FACTS_VERSION): every
+   * case's facts derived again from its stored events, and the copies of case_state rows
+   * rewritten from them (case_month_end is built anew by the repair; the daily aggregate's basis
+   * names the rule, so it is rebuilt too). The version is written last: an upgrade a crash
+   * interrupted runs again.
+   */
+  private async upgradeFacts(): Promise<void> {
+    const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_facts_version'`)
+    if (stored?.value === FACTS_VERSION) return
+    const [{ n } = { n: '0' }] = await queryRows<{ n: string }>(this.warehouse, 'SELECT count() AS n FROM case_state')
+    if (Number(n) > 0) {
+      await this.warehouse.client.command({
+        query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
+          SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
+          FROM (${eventFactsSql('SELECT case_id, events, events AS ev, first_at, last_at FROM case_state FINAL', ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
+      })
+      for (const copy of ['case_open', 'case_recent']) {
+        await this.warehouse.client.command({ query: `INSERT INTO ${copy} SELECT * FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM ${copy})` })
+      }
+      // case_month_end holds facts by the old rule: cleared, it is not read until the repair builds it
+      await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: '', updated_at: nowSeconds() }], format: 'JSONEachRow' })
+      this.monthEndMs = null
+    }
+    await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_facts_version', value: FACTS_VERSION, updated_at: nowSeconds() }], format: 'JSONEachRow' })
+  }
 
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
@@ -477,7 +511,7 @@ export class CaseStore {
               LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
             )
             GROUP BY case_id
-          )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null)})`,
+          )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
       query_params: { batch: batchId },
     })
     await this.loadLatestEvent(batchId)
@@ -524,6 +558,7 @@ export class CaseStore {
   async repair(): Promise<number> {
     await this.loadLatestEvent()
     await this.readCopies()
+    await this.upgradeFacts()
     const pending = await queryRows<{ batch_id: string }>(
       this.warehouse,
       `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,

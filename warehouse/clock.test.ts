@@ -1,7 +1,7 @@
 // The clock against the official calendar: hand-checked cases around the 2024 National Day
 // holiday (Sun 29 Sep was a working day, 1–7 Oct were off), suspensions, due_at, as_of.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CalendarMissingError, nowSeconds, type Item, type Unit } from './index.ts'
+import { CalendarMissingError, nowSeconds, queryRows, type Item, type Unit } from './index.ts'
 import { openTestPlatform } from './testing.ts'
 
 type P = Awaited<ReturnType<typeof openTestPlatform>>
@@ -33,10 +33,34 @@ async function store(caseId: string, events: Array<[type: string, time: string, 
 }
 
 const asOf = (s: string) => Date.parse(s)
+const nov = (day: number, hour = 10) => `2024-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00+08:00`
+
+/**
+ * Each pause shape with its working days counted by hand (accepted Mon 4 Nov 2024; E counts the
+ * working days after the acceptance day up to the stop, less those the clock stood still).
+ */
+const PAUSE_CASES: Record<string, Array<[string, string]>> = {
+  // a supplement (5–7 Nov) overlapping a special procedure (6–11 Nov): still from 5 to 11 Nov,
+  // W(11) − W(5) = 4 (6, 7, 8, 11); E = 7 (5–8, 11–13) − 4 = 3
+  overlap: [['accepted', nov(4)], ['supplement_requested', nov(5)], ['suspended', nov(6)], ['supplement_received', nov(7)], ['resumed', nov(11)], ['completed', nov(13)]],
+  // a supplement (6–7 Nov) inside a special procedure (5–12 Nov): 5 off; E = 8 − 5 = 3
+  nested: [['accepted', nov(4)], ['suspended', nov(5)], ['supplement_requested', nov(6)], ['supplement_received', nov(7)], ['resumed', nov(12)], ['completed', nov(14)]],
+  // a second 补正告知 (7 Nov) before the materials arrive (8 Nov) changes nothing: 5–8 Nov, 3 off; E = 6 − 3 = 3
+  repeated: [['accepted', nov(4)], ['supplement_requested', nov(5)], ['supplement_requested', nov(7)], ['supplement_received', nov(8)], ['completed', nov(12)]],
+  // stopped while suspended (6 Nov): the pause runs to the stop (8 Nov), 2 off; E = 4 − 2 = 2
+  unclosed: [['accepted', nov(4)], ['suspended', nov(6)], ['completed', nov(8)]],
+  // materials received that were never asked for: no pause; E = 3
+  'end-only': [['accepted', nov(4)], ['supplement_received', nov(5)], ['completed', nov(7)]],
+  // everything at once, which took 7 days off a 4-day case before: still 4–8 Nov, E = 4 − 4 = 0
+  tangle: [['accepted', nov(4)], ['supplement_requested', nov(4, 11)], ['suspended', nov(4, 12)], ['supplement_requested', nov(5)], ['supplement_received', nov(6)],
+    ['supplement_received', nov(7)], ['resumed', nov(8)], ['completed', nov(8, 16)]],
+  // open, a supplement asked on 6 Nov and received on 20 Nov
+  'open-pause': [['accepted', nov(4)], ['supplement_requested', nov(6)], ['supplement_received', nov(20)]],
+}
 
 beforeAll(async () => {
   p = await openTestPlatform()
-  await p.reference.upsertUnits([unit])
+  await p.reference.upsertUnits([unit, { ...unit, unit_id: 'U2', name: '测试大厅二' }])
   await p.reference.upsertItems([item('I3', 3), item('I0', 0), item('IN', null)])
   await store('fri-on-time', [['accepted', '2024-09-27T10:00:00+08:00'], ['completed', '2024-10-08T16:00:00+08:00']])
   await store('fri-late', [['accepted', '2024-09-27T10:00:00+08:00'], ['completed', '2024-10-09T09:00:00+08:00']])
@@ -53,6 +77,8 @@ beforeAll(async () => {
   ])
   await store('open', [['accepted', '2024-09-27T10:00:00+08:00']])
   await store('withdrawn', [['accepted', '2024-09-27T10:00:00+08:00'], ['withdrawn', '2024-10-12T10:00:00+08:00']])
+  // the pause shapes, in November 2024 (no holidays: Monday to Friday are the working days), at unit U2
+  for (const [caseId, events] of Object.entries(PAUSE_CASES)) await store(caseId, events.map(([type, time]) => [type, time, { unit_id: 'U2' }]))
 }, 120_000)
 
 afterAll(async () => p?.close())
@@ -68,6 +94,50 @@ describe('the clock', () => {
   it('takes suspensions off the clock', async () => {
     const c = await p.cases.get('supplement', asOf('2024-12-01T00:00:00+08:00'))
     expect(c).toMatchObject({ elapsed_days: 3, suspended_days: 1, on_time: true })
+  })
+
+  it('stands still while at least one pause is open: each shape against working days counted by hand', async () => {
+    const expected: Record<string, { elapsed_days: number; suspended_days: number }> = {
+      overlap: { elapsed_days: 3, suspended_days: 4 },
+      nested: { elapsed_days: 3, suspended_days: 5 },
+      repeated: { elapsed_days: 3, suspended_days: 3 },
+      unclosed: { elapsed_days: 2, suspended_days: 2 },
+      'end-only': { elapsed_days: 3, suspended_days: 0 },
+      tangle: { elapsed_days: 0, suspended_days: 4 },
+    }
+    for (const [caseId, figures] of Object.entries(expected)) {
+      // read from the stored facts (nothing after December) and from the events (as of the stop's
+      // own moment there are later events in none, so also a moment read on the stop day itself)
+      expect(await p.cases.get(caseId, asOf('2024-12-01T00:00:00+08:00')), caseId).toMatchObject({ status: 'completed', ...figures })
+      const stop = PAUSE_CASES[caseId]!.at(-1)![1]
+      expect(await p.cases.get(caseId, asOf(stop)), `${caseId} as of its stop`).toMatchObject({ status: 'completed', ...figures })
+    }
+    // the daily aggregate sums the same elapsed days
+    const [daily] = await queryRows<{ elapsed: string; n: string }>(p.warehouse,
+      `SELECT sum(elapsed_sum) AS elapsed, sum(n) AS n FROM case_daily FINAL WHERE kind = 'stopped' AND unit_id = 'U2'`)
+    expect({ elapsed: Number(daily!.elapsed), n: Number(daily!.n) }).toEqual({ elapsed: 3 + 3 + 3 + 2 + 3 + 0, n: 6 })
+  })
+
+  it('derives the stored facts again at start-up when they were derived by an earlier rule', async () => {
+    // a case_state row whose stored pauses are wrong, as an earlier rule left them: no pause at all
+    await p.warehouse.client.command({
+      query: `INSERT INTO case_state SELECT * REPLACE (CAST([] AS Array(Tuple(DateTime64(3, 'Asia/Shanghai'), Nullable(DateTime64(3, 'Asia/Shanghai'))))) AS f_suspensions, now64(3) AS refreshed_at)
+        FROM case_state FINAL WHERE case_id = 'overlap'`,
+    })
+    await p.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_facts_version', value: '1', updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    expect(await p.cases.get('overlap', asOf('2024-12-01T00:00:00+08:00'))).toMatchObject({ elapsed_days: 7, suspended_days: 0 })
+    await p.cases.repair()
+    expect(await p.cases.get('overlap', asOf('2024-12-01T00:00:00+08:00'))).toMatchObject({ elapsed_days: 3, suspended_days: 4 })
+    const [version] = await queryRows<{ value: string }>(p.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_facts_version'`)
+    expect(version?.value).toBe('2')
+  })
+
+  it('counts an open pause to the moment asked, and a closed one to its end', async () => {
+    // as of Wed 13 Nov (the receipt of 20 Nov lies ahead: read from the events): still from 6 Nov,
+    // 5 off (7, 8, 11, 12, 13); E = 7 − 5 = 2
+    expect(await p.cases.get('open-pause', asOf(nov(13, 18)))).toMatchObject({ status: 'open', elapsed_days: 2, suspended_days: 5 })
+    // as of Mon 25 Nov (from the stored facts): 6–20 Nov, 10 off; E = 15 − 10 = 5
+    expect(await p.cases.get('open-pause', asOf(nov(25, 18)))).toMatchObject({ status: 'open', elapsed_days: 5, suspended_days: 10 })
   })
 
   it('uses due_at to the second when the source sent one', async () => {

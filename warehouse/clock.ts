@@ -61,8 +61,27 @@ export const provisionalBetween = (from: string, to: string) => `arrayExists(y -
 /** Marker in the engine's error when a case needs a date whose calendar year is not loaded. */
 export const CALENDAR_GAP_MARKER = 'tierscope_calendar_missing'
 
-/** The suspension types and the event that ends each. */
-const SUSPENSION_END = `if(s.type = 'supplement_requested', 'supplement_received', 'resumed')`
+/**
+ * The stretches during which a case's clock stands still (CONTRACT.md "The clock"): a pause runs
+ * from `supplement_requested` to the next `supplement_received`, or from `suspended` to the next
+ * `resumed`; the clock stands still while at least one is open, so overlapping and nested pauses
+ * are one stretch, a second start of a kind already open changes nothing, an end with none open
+ * changes nothing, and a pause still open has no end yet (it runs to the clock's end). One pass
+ * over the pause events in time order, carrying (supplement open since, suspension open since,
+ * stretch open since, stretches closed): Array(Tuple(start, Nullable(end))).
+ */
+function pauseStretchesSql(pauseEvents: string, tz: string): string {
+  const t = `DateTime64(3, '${tz}')`
+  const state = `Tuple(Nullable(${t}), Nullable(${t}), Nullable(${t}), Array(Tuple(${t}, Nullable(${t}))))`
+  const close = (other: string) => `if(isNull(${other}), NULL, acc.3), if(isNull(${other}), arrayPushBack(acc.4, (assumeNotNull(acc.3), e.at)), acc.4)`
+  const fold = `arrayFold((acc, e) -> CAST(multiIf(
+      e.type = 'supplement_requested' AND isNull(acc.1), (e.at, acc.2, if(isNull(acc.2), e.at, acc.3), acc.4),
+      e.type = 'suspended' AND isNull(acc.2), (acc.1, e.at, if(isNull(acc.1), e.at, acc.3), acc.4),
+      e.type = 'supplement_received' AND isNotNull(acc.1), (NULL, acc.2, ${close('acc.2')}),
+      e.type = 'resumed' AND isNotNull(acc.2), (acc.1, NULL, ${close('acc.1')}),
+      acc) AS ${state}), ${pauseEvents}, CAST((NULL, NULL, NULL, []) AS ${state}))`
+  return `arrayMap(f -> if(isNotNull(f.3), arrayPushBack(f.4, (assumeNotNull(f.3), NULL)), f.4), [${fold}])[1]`
+}
 
 /**
  * A case's facts from its events: `source` is a relation with `ev` (the events, sorted by time,
@@ -71,7 +90,7 @@ const SUSPENSION_END = `if(s.type = 'supplement_requested', 'supplement_received
  * has no end yet. Built in layers of subqueries: an alias used inside another is expanded where
  * it is used, and nested that deep the expanded expressions made planning alone take 0.4 s.
  */
-export function eventFactsSql(source: string, keep: string[], prefix: string, endLimit: string | null): string {
+export function eventFactsSql(source: string, keep: string[], prefix: string, endLimit: string | null, tz: string): string {
   const p = prefix
   const k = keep.join(', ')
   const withinRun = (at: string) => (endLimit === null ? `(${p}end_known IS NULL OR ${at} <= ${p}end_known)` : `${at} <= ${p}end_known`)
@@ -83,12 +102,9 @@ FROM (
     if(length(transfers) > 0, transfers[-1].to_unit_id, if(acc_i > 0, ev[acc_i].unit_id, ev[1].unit_id)) AS ${p}unit_id,
     arrayFilter(e -> isNotNull(e.due_at), ev) AS due_events,
     if(length(due_events) > 0, due_events[-1].due_at, NULL) AS ${p}due_at,
-    -- (start, end) of each suspension within the clock's run: its end is the matching event, or
-    -- none yet (a suspension still running ends with the clock)
-    arrayMap(s -> (greatest(s.at, acc_at),
-                   if(arrayExists(r -> toString(r.type) = ${SUSPENSION_END} AND r.at >= s.at, ev),
-                      arrayFirst(r -> toString(r.type) = ${SUSPENSION_END} AND r.at >= s.at, ev).at, NULL)),
-             arrayFilter(e -> e.type IN ('supplement_requested', 'suspended') AND acc_i > 0 AND ${withinRun('e.at')}, ev)) AS ${p}suspensions,
+    -- the stretches the clock stood still within its run (started no earlier than the acceptance;
+    -- one still open has no end yet and runs to the clock's end)
+    arrayMap(s -> (greatest(s.1, acc_at), s.2), ${pauseStretchesSql(`arrayFilter(e -> e.type IN ('supplement_requested', 'supplement_received', 'suspended', 'resumed') AND acc_i > 0 AND ${withinRun('e.at')}, ev)`, tz)}) AS ${p}suspensions,
     toBool(arrayExists(e -> e.type = 'supplement_requested' AND ${withinRun('e.at')}, ev)) AS ${p}had_supplement
   FROM (
     SELECT *,
@@ -189,7 +205,7 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // the facts derived from the events up to as_of, for cases with events after it
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
-    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of')})`
+    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of', tz)})`
   const later = monthEnd && mode === 'hybrid' ? factsOf(states('', 'case_month_end')) : fromEvents
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${later}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
@@ -197,7 +213,7 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
 ${CALENDAR_WITH}
 SELECT
   case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
-  if(clock_started, toInt32(w_end - w_start - suspended_days_raw), NULL) AS elapsed_days,
+  if(clock_started, toInt32(greatest(0, w_end - w_start - suspended_days_raw)), NULL) AS elapsed_days,
   if(clock_started, toInt32(suspended_days_raw), NULL) AS suspended_days,
   multiIf(NOT stopped OR NOT clock_started, NULL,
           isNotNull(due_at), stopped_at <= due_at,
@@ -233,7 +249,7 @@ FROM (
     coalesce(it.warning_days, it.warning_share * it.promised_days, {warn_days:Float64}) AS warn_threshold,
     if(clock_started, ${W('toDate(accepted_at)')}, 0) AS w_start,
     if(clock_started, ${W('toDate(end_at)')}, 0) AS w_end,
-    -- a suspension still running (no end yet) or ending after the clock stops ends with the clock
+    -- a stretch of standing still that has not ended (or ends after the clock stops) ends with the clock
     arrayMap(s -> (${W('toDate(s.1)')}, ${W('toDate(least(ifNull(s.2, end_at), end_at))')}), open_suspensions) AS suspension_w,
     arraySum(arrayMap(x -> greatest(0, x.2 - x.1), suspension_w)) AS suspended_days_raw,
     clock_started AND (w_start < 0 OR w_end < 0 OR arrayExists(x -> x.1 < 0 OR x.2 < 0, suspension_w)) AS calendar_gap${gaps === 'throw' ? `,

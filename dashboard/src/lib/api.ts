@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the rest of the error body (e.g. the line a notice could not be read at) */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message)
   }
@@ -25,7 +27,8 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
       const next = location.pathname + location.search
       void goto(`/login?next=${encodeURIComponent(next)}&ended=1`)
     }
-    throw new ApiError(response.status, body.error ?? 'error', body.message ?? response.statusText)
+    const { error, message, ...details } = body
+    throw new ApiError(response.status, error ?? 'error', message ?? response.statusText, details)
   }
   return body as T
 }

@@ -7,4 +7,6 @@ export interface Column<R> extends CsvColumn<R> {
   href?: (row: R) => string | null
   align?: 'left' | 'right' | 'center'
   cls?: (row: R) => string
+  /** The cell's figure counted a day of a provisional calendar year: marked beside it. */
+  provisional?: (row: R) => boolean
 }

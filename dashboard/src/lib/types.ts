@@ -13,10 +13,12 @@ export interface AssessedUnit {
 
 export interface TierAssessment {
   year: number; tier: number; scheme: { year: number; version: string; name: string }; from: string; to: string; units: AssessedUnit[]
+  /** a figure counted a day of a year with only a provisional calendar */
+  calendar_provisional?: boolean
 }
 
 export interface MetricRow { key: string | number; value: number | null; numerator: number; denominator: number | null }
-export interface MetricResult { metric: string; name: string; name_en: string; unit: string; direction: string; rows: MetricRow[] }
+export interface MetricResult { metric: string; name: string; name_en: string; unit: string; direction: string; rows: MetricRow[]; calendar_provisional?: boolean }
 
 export interface MetricDef { id: string; name: string; name_en: string; category: string; unit: string; direction: string; definition: string; definition_en: string }
 
@@ -24,6 +26,8 @@ export interface CaseRow {
   case_id: string; unit_id: string; item_code: string | null; status: string; accepted_at: string | null; stopped_at: string | null
   due_at: string | null; limit_days: number | null; elapsed_days: number | null; suspended_days: number | null
   on_time: boolean | null; overdue: boolean; warning: boolean; days_over: number | null
+  /** its working days counted a day of a year with only a provisional calendar */
+  calendar_provisional?: boolean
 }
 
 export interface CaseEvent {
@@ -42,5 +46,10 @@ export interface TrendMetric {
   values: Array<{ month: string; value: number | null; numerator: number; denominator: number | null }>
   tier_median: Array<number | null>
 }
+
+/** GET /api/v1/targets */
+export interface TargetsAnswer { rows: TargetRow[]; calendar_provisional?: boolean }
+/** GET /api/v1/trend */
+export interface TrendAnswer { metrics: TrendMetric[]; calendar_provisional?: boolean }
 
 export interface Scheme { grades: Array<{ grade: string; grade_en: string; min: number }>; min_sample: number }
