@@ -417,6 +417,16 @@ describe('refusals', () => {
     expect(refusal(working.text).line).toBe(working.line)
   })
 
+  it('a wrong lunar date', () => {
+    const { text, line, garbled } = with2026Line('二、春节', (l) => l.replace('农历腊月二十八', '农历腊月二十七'))
+    const error = refusal(text)
+    expect(error).toMatchObject({ line, text: garbled })
+    expect(error.message).toContain('农历腊月二十八')
+    // 除夕 is checked against the lunar calendar too: 2026's is 16 February, not the 15th
+    const eve = with2026Line('二、春节', (l) => l.replace('农历腊月二十八', '农历除夕'))
+    expect(refusal(eve.text).line).toBe(eve.line)
+  })
+
   it('a wrong day count', () => {
     const { text, line } = with2026Line('二、春节', (l) => l.replace('共9天', '共8天'))
     const error = refusal(text)

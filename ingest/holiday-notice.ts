@@ -3,7 +3,8 @@
 // Every numbered item must be understood in full and every stated count and weekday must agree with
 // the dates: a misread notice would silently move every working-day count of its year, so anything
 // doubtful is refused with the line quoted instead of guessed at.
-import type { CalendarDay } from '../warehouse/index.ts'
+import chineseDays from 'chinese-days'
+import { arrangementYear, type CalendarDay } from '../warehouse/index.ts'
 
 /** One holiday item of a notice. */
 export type NoticeHoliday = NoticeHolidayDays | NoticeHolidayExtension
@@ -77,14 +78,7 @@ const weekdayOf = (date: string) => new Date(date + 'T00:00:00Z').getUTCDay()
 const isWeekend = (date: string) => weekdayOf(date) === 0 || weekdayOf(date) === 6
 
 /** Every date of `year` as an ordinary week: Monday to Friday working, Saturday and Sunday off, no name. */
-export function ordinaryYear(year: number): CalendarDay[] {
-  const days: CalendarDay[] = []
-  for (let d = dayNumber(`${year}-01-01`); d <= dayNumber(`${year}-12-31`); d++) {
-    const date = dateOf(d)
-    days.push({ date, is_working: !isWeekend(date), name: '' })
-  }
-  return days
-}
+export const ordinaryYear = (year: number): CalendarDay[] => arrangementYear(year, [])
 
 interface Line {
   number: number
@@ -232,6 +226,23 @@ const PAREN_AT = /\(([^()]*)\)/y
 const WEEKDAY_NOTE = /^(?:星期|周)([日天一二三四五六])$/
 const LUNAR_NOTE = /^(?:农历[\u4e00-\u9fff]{2,6}|除夕|大年[\u4e00-\u9fff]{2,3}|正月[\u4e00-\u9fff]{2,3}|腊月[\u4e00-\u9fff]{2,3}|初[一二三四五六七八九十])$/
 
+/** A date's lunar month and day as notices write them (腊月二十八, 正月初七), and whether it is 除夕. */
+function lunarDateOf(date: string): { month: string; day: string; eve: boolean } {
+  const lunar = chineseDays.getLunarDate(date)
+  const next = chineseDays.getLunarDate(dateOf(dayNumber(date) + 1))
+  const day = lunar.lunarDayCN.replace('廿', '二十').replace('卅', '三十').replace(/^十$/, '初十')
+  return { month: lunar.lunarMonCN, day, eve: next.lunarMon === 1 && next.lunarDay === 1 && !next.isLeap }
+}
+
+/** Whether a lunar note (农历除夕, 腊月二十八, 大年初一, 初三, …) names that lunar date. */
+function sameLunarDate(note: string, actual: { month: string; day: string; eve: boolean }): boolean {
+  const n = note.replace(/^农历/, '').replace(/^大年三十$/, '除夕').replace(/^大年/, '正月')
+  if (n === '除夕') return actual.eve
+  const written = n.replace('廿', '二十')
+  // a day without its month (初三) is of the first month, as the notices use it
+  return written === `${actual.month}${actual.day}` || (written === actual.day && actual.month === '正月')
+}
+
 class ItemReader {
   constructor(
     private readonly line: Line,
@@ -263,7 +274,11 @@ class ItemReader {
         }
         continue
       }
-      if (LUNAR_NOTE.test(part)) continue // the lunar date is not checked: no lunar calendar here
+      if (LUNAR_NOTE.test(part)) {
+        const actual = lunarDateOf(date)
+        if (!sameLunarDate(part, actual)) this.fail(`${written} (${date}) is 农历${actual.month}${actual.day}${actual.eve ? '（除夕）' : ''}, not ${part} as the text says`)
+        continue
+      }
       this.fail(`expected a weekday (星期一/周一) or a lunar date (农历…) in the parentheses after ${written}, found "${part}"`)
     }
   }
