@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import cookie from '@fastify/cookie'
 import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
-import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes } from './metrics/index.ts'
+import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 import { reportRoutes } from './reports/index.ts'
 
@@ -53,6 +53,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const assessment = new AssessmentService(platform, metrics)
   await app.register(metricsRoutes, { platform, metrics, assessment })
   await app.register(assessmentRoutes, { platform, assessment })
+  await app.register(recordRoutes, { platform })
   await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
   return { app, ingest, metrics }

@@ -143,7 +143,8 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: false,
     clock: false,
     calendar: false,
-    sql: (tz) => `SELECT toString(unit_id) AS unit_id, toString(category) AS category, toFloat64(amount) AS amount, staff_fte, period AS at
+    // (entry_id and note: what the list of cost entries shows, GET /api/v1/cost-entries)
+    sql: (tz) => `SELECT entry_id, toString(unit_id) AS unit_id, toString(category) AS category, toFloat64(amount) AS amount, staff_fte, note, period AS at
       FROM costs WHERE period <= toDate(${asOf(tz)})`,
   },
 }

@@ -287,6 +287,25 @@ describe('the case read API', () => {
     expect(seen.length).toBeGreaterThan(4)
   })
 
+  it('orders a list by working days over, most overdue first, and pages it in that order', async () => {
+    const all = (await get('/api/v1/cases?limit=1000&order=days_over', keys.inspector!)).body.rows as Array<{ case_id: string; days_over: number | null }>
+    const over = all.map((r) => r.days_over ?? -1)
+    expect(over).toEqual([...over].sort((a, b) => b - a))
+    expect(new Set(over).size).toBeGreaterThan(1) // more than one value: the order says something
+    const seen: string[] = []
+    let url = '/api/v1/cases?limit=2&order=days_over'
+    for (let i = 0; i < 30; i++) {
+      const page = await get(url, keys.inspector!)
+      seen.push(...page.body.rows.map((r: { case_id: string }) => r.case_id))
+      if (!page.body.next_cursor) break
+      url = `/api/v1/cases?limit=2&order=days_over&cursor=${page.body.next_cursor}`
+    }
+    expect(seen).toEqual(all.map((r) => r.case_id))
+    // a cursor of one order is refused in the other
+    const first = await get('/api/v1/cases?limit=2&order=days_over', keys.inspector!)
+    expect((await get(`/api/v1/cases?limit=2&cursor=${first.body.next_cursor}`, keys.inspector!)).status).toBe(400)
+  })
+
   it('shows a unit leader only its own units and their stations', async () => {
     const mine = await get('/api/v1/cases?limit=1000', keys.leader1!)
     const units = new Set(mine.body.rows.map((r: { unit_id: string }) => r.unit_id))

@@ -181,6 +181,20 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     await page.waitForURL(/\/inspect/)
     await settled(page)
     await shot(page, 'inspector-district')
+    // the red-card list: most working days over first; the other order is a link, kept in the URL
+    const daysOver = async () => (await page.locator('table[aria-label^="红牌"] tbody tr td:nth-child(7)').allTextContents()).map((t) => parseInt(t, 10))
+    const over = await daysOver()
+    expect(over.length).toBeGreaterThan(5)
+    expect(over).toEqual([...over].sort((a, b) => b - a))
+    expect(new Set(over).size).toBeGreaterThan(1)
+    await page.click('[data-order-link="case_id"]')
+    await page.waitForURL(/[?&]order=case_id/)
+    await settled(page)
+    const ids = await page.locator('table[aria-label^="红牌"] tbody tr td:nth-child(1)').allTextContents()
+    expect(ids).toEqual([...ids].sort())
+    await page.click('[data-order-link="days_over"]')
+    await page.waitForURL((url) => !url.search.includes('order='))
+    await settled(page)
     // district → tier → unit → item: follow the largest count at each level
     for (const level of ['tier', 'unit', 'item']) {
       const link = page.locator('table[aria-label] tbody tr td a[href^="/inspect"]').first()

@@ -54,8 +54,12 @@ export interface CaseFilter {
   warning?: boolean
   /** Stopped cases only if stopped on these days (YYYY-MM-DD, both included); others are not narrowed by it. */
   stopped?: { from: string; to: string }
-  /** Only cases whose id sorts after this one (cursor paging). */
+  /** Only cases after this one in the list's order (cursor paging). */
   after?: string
+  /** With order days_over: the days over of the case `after` (−1 for none). */
+  afterDaysOver?: number
+  /** case_id (default), or days_over: most working days over first, then case_id. */
+  order?: 'case_id' | 'days_over'
   limit: number
 }
 
@@ -609,11 +613,17 @@ export class CaseStore {
   async list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
     const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
     params.limit = filter.limit
+    const byDaysOver = filter.order === 'days_over'
     if (filter.after !== undefined) {
       params.after = filter.after
-      narrow.push('case_id > {after:String}')
+      if (!byDaysOver) narrow.push('case_id > {after:String}')
+      else {
+        // after the cursor's row in (days over descending, case id): known only once the clock ran
+        params.after_over = filter.afterDaysOver ?? -1
+        where.push('(ifNull(days_over, -1) < {after_over:Int32} OR (ifNull(days_over, -1) = {after_over:Int32} AND case_id > {after:String}))')
+      }
     }
-    const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + ' ORDER BY case_id LIMIT {limit:UInt32}'
+    const clause = (where.length ? `WHERE ${where.join(' AND ')}` : '') + (byDaysOver ? ' ORDER BY ifNull(days_over, -1) DESC, case_id' : ' ORDER BY case_id') + ' LIMIT {limit:UInt32}'
     return this.runClock(asOfMs, clause, params, narrow.length ? narrow.join(' AND ') : undefined, prefilter, openOnly)
   }
 

@@ -37,6 +37,8 @@ export function calendarErrorToHttp(err: unknown): never {
 interface CursorState {
   after: string
   as_of: number
+  /** With order=days_over: the last row's days over (−1 for none). */
+  over?: number
 }
 
 const encodeCursor = (c: CursorState) => Buffer.from(JSON.stringify(c)).toString('base64url')
@@ -245,7 +247,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     return { by: q.by, as_of: toRfc3339(asOf, tz), rows: [...byTier].sort((a, b) => a[0] - b[0]).map(([tier, cases]) => ({ key: tier, cases })) }
   })
 
-  app.get<{ Querystring: CaseQuery & { limit?: number; cursor?: string } }>('/api/v1/cases', {
+  app.get<{ Querystring: CaseQuery & { limit?: number; cursor?: string; order?: 'case_id' | 'days_over' } }>('/api/v1/cases', {
     schema: {
       tags: ['cases'],
       summary: 'Cases with the clock: filters of the contract, cursor paging',
@@ -256,6 +258,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
           ...caseFilterProperties,
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           cursor: { type: 'string' },
+          order: { type: 'string', enum: ['case_id', 'days_over'], description: 'case_id (default), or days_over: most working days over first (then case_id)' },
         },
       },
     },
@@ -265,10 +268,13 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined
     const asOf = cursor?.as_of ?? asOfParam(q.as_of, tz)
     const limit = q.limit ?? 100
-    const filter: CaseFilter = { ...caseFilterOf(q, principal), after: cursor?.after, limit: limit + 1 }
+    const order = q.order ?? 'case_id'
+    if (cursor && (cursor.over !== undefined) !== (order === 'days_over')) throw new HttpError(400, 'invalid_parameter', 'cursor: it belongs to a list in another order; keep the order of the first page')
+    const filter: CaseFilter = { ...caseFilterOf(q, principal), after: cursor?.after, afterDaysOver: cursor?.over, order, limit: limit + 1 }
     const rows = await platform.cases.list(filter, asOf).catch(calendarErrorToHttp)
     const page = rows.slice(0, limit)
-    const next = rows.length > limit ? encodeCursor({ after: page[page.length - 1]!.case_id, as_of: asOf }) : null
+    const last = page[page.length - 1]
+    const next = rows.length > limit && last ? encodeCursor({ after: last.case_id, as_of: asOf, ...(order === 'days_over' ? { over: last.days_over ?? -1 } : {}) }) : null
     return { rows: page, next_cursor: next }
   })
 }

@@ -1,0 +1,56 @@
+// Funnel limits against values worked out by hand from the binomial and Poisson distributions.
+import { describe, expect, it } from 'vitest'
+import { funnelCurve, poissonMark, poissonRateLimits, proportionLimits, proportionMark } from './funnel.ts'
+
+describe('funnel limits', () => {
+  it('a rate: Binomial(10, 0.5) quantiles interpolated as Spiegelhalter (2005) A.1.1 does', () => {
+    // CDF(1) = 11/1024, CDF(2) = 56/1024: r = 2 at p = 0.025, α = (56/1024 − 0.025) / (45/1024)
+    const lower = (2 - (56 / 1024 - 0.025) / (45 / 1024)) / 10
+    // CDF(7) = 968/1024, CDF(8) = 1013/1024: r = 8 at p = 0.975
+    const upper = (8 - (1013 / 1024 - 0.975) / (45 / 1024)) / 10
+    const limits = proportionLimits(0.5, 10)
+    expect(limits.lower95).toBeCloseTo(lower, 10)
+    expect(limits.upper95).toBeCloseTo(upper, 10)
+    expect(lower).toBeCloseTo(0.1324444, 6)
+    expect(upper).toBeCloseTo(0.7675556, 6)
+    // 99.8 %: CDF(0) = 1/1024 < 0.001 ≤ CDF(1) = 11/1024: r = 1, α = (11/1024 − 0.001) / (10/1024)
+    expect(limits.lower998).toBeCloseTo((1 - (11 / 1024 - 0.001) / (10 / 1024)) / 10, 10)
+  })
+
+  it('narrows as the sample grows, and stays within 0 and 1', () => {
+    const widths = [5, 20, 100, 1000].map((n) => { const l = proportionLimits(0.9, n); return l.upper95 - l.lower95 })
+    for (let i = 1; i < widths.length; i++) expect(widths[i]!).toBeLessThan(widths[i - 1]!)
+    const tiny = proportionLimits(0.99, 3)
+    expect(tiny.upper998).toBeLessThanOrEqual(1)
+    expect(tiny.lower998).toBeGreaterThanOrEqual(0)
+  })
+
+  it('a count per 10,000 cases: Poisson(4) for 100 cases at 400 per 10,000', () => {
+    // CDF(0) = e^−4, CDF(1) = 5·e^−4: r = 1 at p = 0.025
+    const e4 = Math.exp(-4)
+    const lower = ((1 - (5 * e4 - 0.025) / (4 * e4)) / 100) * 10_000
+    expect(poissonRateLimits(0.04, 100, 10_000).lower95).toBeCloseTo(lower, 8)
+    expect(lower).toBeCloseTo(9.1239, 3)
+  })
+
+  it('marks a count by its exact tail under the target', () => {
+    // 40 of 50 against 80 %: the target itself
+    expect(proportionMark(40, 50, 0.8)).toBe('within')
+    // 47 of 50: P(X ≥ 47) = 0.0057, under 0.025 and over 0.001: above; 50 of 50: P = 0.8^50 ≈ 1.4e−5: far above
+    expect(proportionMark(47, 50, 0.8)).toBe('above')
+    expect(proportionMark(50, 50, 0.8)).toBe('far_above')
+    expect(proportionMark(25, 50, 0.8)).toBe('far_below')
+    // a perfect record of 5 cases is what chance gives a tier at 80 % a third of the time
+    expect(proportionMark(5, 5, 0.8)).toBe('within')
+    // counts: 12 complaints where 4 are expected: P(X ≥ 12 | 4) ≈ 0.00091 < 0.001
+    expect(poissonMark(12, 100, 0.04)).toBe('far_above')
+    expect(poissonMark(4, 100, 0.04)).toBe('within')
+  })
+
+  it('draws the curves at sample sizes spread from 1 to the largest', () => {
+    const curve = funnelCurve((n) => proportionLimits(0.7, n), 500)
+    expect(curve[0]!.n).toBe(1)
+    expect(curve.at(-1)!.n).toBe(500)
+    expect(new Set(curve.map((c) => c.n)).size).toBe(curve.length)
+  })
+})

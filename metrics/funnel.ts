@@ -1,0 +1,128 @@
+// Funnel plots for comparing units (Spiegelhalter, "Funnel plots for comparing institutional
+// performance", Statistics in Medicine 24 (2005) 1185–1202, the method England's hospital
+// comparisons use): each unit's value against its sample size, with the tier's value as the
+// target and control limits that narrow as the sample grows. A unit outside the 95 % limits is
+// marked above or below them (outside 99.8 %: far); inside them its difference from the tier is
+// what chance alone would give. The limits are exact (binomial for rates, Poisson for counts
+// per case) with the paper's interpolation between the discrete quantiles (its appendix A.1.1).
+
+/** The two-sided coverages of the limits drawn: 95 % and 99.8 % (about 2 and 3 standard deviations). */
+export const FUNNEL_LEVELS = [0.95, 0.998] as const
+
+export type FunnelMark = 'within' | 'above' | 'below' | 'far_above' | 'far_below'
+
+export interface FunnelLimits {
+  /** The sample size (denominator) the limits are for. */
+  n: number
+  lower95: number
+  upper95: number
+  lower998: number
+  upper998: number
+}
+
+// log Γ by Lanczos (g = 7, n = 9): accurate to ~1e-15 over the range used here
+const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7]
+function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x)
+  x -= 1
+  let a = LANCZOS[0]!
+  const t = x + 7.5
+  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (x + i)
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a)
+}
+
+/** The probabilities of 0…n successes of Binomial(n, p), summed into the CDF. */
+function binomialCdf(n: number, p: number): number[] {
+  const cdf: number[] = []
+  let sum = 0
+  for (let k = 0; k <= n; k++) {
+    const logPmf = p === 0 ? (k === 0 ? 0 : -Infinity) : p === 1 ? (k === n ? 0 : -Infinity)
+      : logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log(1 - p)
+    sum += Math.exp(logPmf)
+    cdf.push(Math.min(1, sum))
+  }
+  return cdf
+}
+
+/** The CDF of Poisson(mean) from 0 up to where it reaches 1 − 1e-12. */
+function poissonCdf(mean: number): number[] {
+  const cdf: number[] = []
+  let sum = 0
+  for (let k = 0; ; k++) {
+    sum += Math.exp(-mean + k * Math.log(Math.max(mean, 1e-300)) - logGamma(k + 1))
+    cdf.push(Math.min(1, sum))
+    if (sum >= 1 - 1e-12 || k > mean + 50 * Math.sqrt(mean + 1) + 50) return cdf
+  }
+}
+
+/**
+ * The p-quantile of a discrete distribution given by its CDF, interpolated (Spiegelhalter 2005,
+ * A.1.1): r is the smallest count with CDF(r) ≥ p, and the limit is r − α with
+ * α = (CDF(r) − p) / (CDF(r) − CDF(r − 1)), so the limits move smoothly with the sample size.
+ */
+function interpolatedQuantile(cdf: number[], p: number): number {
+  let r = cdf.findIndex((c) => c >= p)
+  if (r < 0) r = cdf.length - 1
+  const below = r > 0 ? cdf[r - 1]! : 0
+  const step = cdf[r]! - below
+  const alpha = step > 0 ? (cdf[r]! - p) / step : 0
+  return Math.max(0, r - alpha)
+}
+
+/** Control limits of a rate (a share of n) around the target share `p0`. */
+export function proportionLimits(p0: number, n: number): FunnelLimits {
+  const cdf = binomialCdf(n, p0)
+  const at = (p: number) => Math.min(1, Math.max(0, interpolatedQuantile(cdf, p) / n))
+  const [a, b] = FUNNEL_LEVELS.map((level) => (1 - level) / 2) as [number, number]
+  return { n, lower95: at(a), upper95: at(1 - a), lower998: at(b), upper998: at(1 - b) }
+}
+
+/**
+ * Control limits of a count per `scale` units of exposure (complaints per 10,000 cases: `n` the
+ * cases, `rate0` the tier's complaints per case), the count taken as Poisson with mean rate0 · n.
+ */
+export function poissonRateLimits(rate0: number, n: number, scale: number): FunnelLimits {
+  const cdf = poissonCdf(rate0 * n)
+  const at = (p: number) => (interpolatedQuantile(cdf, p) / n) * scale
+  const [a, b] = FUNNEL_LEVELS.map((level) => (1 - level) / 2) as [number, number]
+  return { n, lower95: at(a), upper95: at(1 - a), lower998: at(b), upper998: at(1 - b) }
+}
+
+/**
+ * Where an observed count stands: above the limits at a level when a count at least as high has
+ * less than (1 − level) / 2 chance under the target, below when a count at least as low has.
+ * Marks come from these exact tails, not from comparing with the interpolated limits, which sit
+ * just inside the largest and smallest counts possible (5 of 5 against a tier at 80 % is what
+ * chance gives a third of the time: within).
+ */
+function markOf(cdf: number[], count: number): FunnelMark {
+  const r = Math.round(count)
+  const atMost = cdf[Math.min(r, cdf.length - 1)] ?? 1
+  const atLeast = 1 - (r > 0 ? (cdf[Math.min(r - 1, cdf.length - 1)] ?? 1) : 0)
+  const [a95, a998] = FUNNEL_LEVELS.map((level) => (1 - level) / 2) as [number, number]
+  if (atLeast < a998) return 'far_above'
+  if (atMost < a998) return 'far_below'
+  if (atLeast < a95) return 'above'
+  if (atMost < a95) return 'below'
+  return 'within'
+}
+
+/** A rate of `successes` in `n` against the target share `p0`. */
+export const proportionMark = (successes: number, n: number, p0: number): FunnelMark => markOf(binomialCdf(n, p0), successes)
+
+/** A count of `count` in an exposure of `n` against the target rate per unit of exposure `rate0`. */
+export const poissonMark = (count: number, n: number, rate0: number): FunnelMark => markOf(poissonCdf(rate0 * n), count)
+
+/** The limits drawn as curves: at sample sizes spread evenly on a log scale from 1 to `maxN`. */
+export function funnelCurve(limitsAt: (n: number) => FunnelLimits, maxN: number, points = 40): FunnelLimits[] {
+  const out: FunnelLimits[] = []
+  const seen = new Set<number>()
+  for (let i = 0; i < points; i++) {
+    const n = Math.max(1, Math.round(Math.exp((Math.log(Math.max(1, maxN)) * i) / (points - 1))))
+    if (seen.has(n)) continue
+    seen.add(n)
+    out.push(limitsAt(n))
+  }
+  return out
+}

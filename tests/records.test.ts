@@ -1,0 +1,98 @@
+// The records behind a figure: complaints, queue tickets and cost entries listed with the filters,
+// paging and scopes of the case list, as of a moment, counting what the indicator counts.
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN, auth, loadSmallDistrict, makeKey, openTestApp, toNdjson } from './support.ts'
+
+let app: FastifyInstance
+let close: () => Promise<void>
+let reader: string
+let leader: string
+
+const get = async (url: string, token = reader) => {
+  const r = await app.inject({ method: 'GET', url, headers: auth(token) })
+  return { status: r.statusCode, body: r.json() }
+}
+async function ingest(stream: string, rows: unknown[]) {
+  const r = await app.inject({ method: 'POST', url: `/api/v1/ingest/${stream}`, headers: { 'content-type': 'application/x-ndjson', ...auth(ADMIN) }, payload: toNdjson(rows) })
+  expect(r.statusCode, r.body).toBe(200)
+  expect(r.json().accepted, r.body).toBe(rows.length)
+}
+
+beforeAll(async () => {
+  ;({ app, close } = await openTestApp())
+  await loadSmallDistrict(app)
+  reader = await makeKey(app, 'inspector')
+  leader = await makeKey(app, 'unit_leader', ['S2'])
+  // five complaints about S1 in March 2025 (one resolved late, one not yet as of 1 April), one about S2
+  const complaints = []
+  for (let i = 1; i <= 5; i++) {
+    complaints.push({ event_id: `c${i}-r`, complaint_id: `C${i}`, type: 'received', occurred_at: `2025-03-0${i + 2}T09:00:00+08:00`, unit_id: 'S1', source: 'hotline', category: '服务态度' })
+    if (i <= 3) complaints.push({ event_id: `c${i}-d`, complaint_id: `C${i}`, type: 'resolved', occurred_at: `2025-03-1${i}T09:00:00+08:00`, unit_id: 'S1', substantiated: i === 1 })
+  }
+  complaints.push({ event_id: 'c4-d', complaint_id: 'C4', type: 'resolved', occurred_at: '2025-05-20T09:00:00+08:00', unit_id: 'S1' })
+  complaints.push({ event_id: 'c9-r', complaint_id: 'C9', type: 'received', occurred_at: '2025-03-05T09:00:00+08:00', unit_id: 'S2', source: 'web' })
+  await ingest('complaints', complaints)
+  await ingest('queue-tickets', [
+    { event_id: 't1-i', ticket_id: 'T1', type: 'issued', occurred_at: '2025-03-03T09:00:00+08:00', unit_id: 'S1' },
+    { event_id: 't1-c', ticket_id: 'T1', type: 'called', occurred_at: '2025-03-03T09:12:00+08:00', unit_id: 'S1' },
+    { event_id: 't2-i', ticket_id: 'T2', type: 'issued', occurred_at: '2025-03-03T09:05:00+08:00', unit_id: 'S1' },
+    { event_id: 't2-a', ticket_id: 'T2', type: 'abandoned', occurred_at: '2025-03-03T09:40:00+08:00', unit_id: 'S1' },
+  ])
+  await ingest('costs', [
+    { entry_id: 'k1', unit_id: 'S1', period: '2025-03', category: 'staff', amount: '120000.50', staff_fte: 6, note: '三月工资' },
+    { entry_id: 'k2', unit_id: 'S1', period: '2025-03', category: 'it', amount: 8000 },
+    { entry_id: 'k3', unit_id: 'S2', period: '2025-03', category: 'operations', amount: '5000.00' },
+  ])
+}, 120_000)
+
+afterAll(async () => close?.())
+
+describe('the records behind a figure', () => {
+  it('lists a unit\'s complaints with their resolution as of a moment, counting what the indicator counts', async () => {
+    const at = encodeURIComponent('2025-04-30T18:00:00+08:00')
+    const list = await get(`/api/v1/complaints?unit_id=S1&from=2025-03-01&to=2025-03-31&as_of=${at}`)
+    expect(list.status, JSON.stringify(list.body)).toBe(200)
+    const rows = list.body.rows as Array<{ complaint_id: string; resolved_at: string | null; limit_passed: boolean; resolved_in_time: boolean; substantiated: boolean | null }>
+    expect(rows.map((r) => r.complaint_id)).toEqual(['C1', 'C2', 'C3', 'C4', 'C5'])
+    // C4 is resolved on 20 May: not yet as of 30 April
+    expect(rows.find((r) => r.complaint_id === 'C4')).toMatchObject({ resolved_at: null, resolved_in_time: false })
+    expect(rows.find((r) => r.complaint_id === 'C1')).toMatchObject({ substantiated: true, resolved_in_time: true })
+    const figure = await get(`/api/v1/metrics/complaint_resolved_on_time_rate?scope=unit:S1&from=2025-03-01&to=2025-03-31&as_of=${at}`)
+    const [row] = figure.body.rows
+    expect(row.denominator).toBe(rows.filter((r) => r.limit_passed).length)
+    expect(row.numerator).toBe(rows.filter((r) => r.limit_passed && r.resolved_in_time).length)
+    // as of today C4 is resolved
+    const now = await get('/api/v1/complaints?unit_id=S1&from=2025-03-01&to=2025-03-31')
+    expect(now.body.rows.find((r: { complaint_id: string }) => r.complaint_id === 'C4').resolved_at).toMatch(/^2025-05-20T09:00:00/)
+  })
+
+  it('pages with a cursor, and shows a unit leader only its own units', async () => {
+    const seen: string[] = []
+    let url = '/api/v1/complaints?from=2025-01-01&to=2025-12-31&limit=2'
+    for (let i = 0; i < 10; i++) {
+      const page = await get(url)
+      seen.push(...page.body.rows.map((r: { complaint_id: string }) => r.complaint_id))
+      if (!page.body.next_cursor) break
+      url = `/api/v1/complaints?from=2025-01-01&to=2025-12-31&limit=2&cursor=${page.body.next_cursor}`
+    }
+    expect(seen.sort()).toEqual(['C1', 'C2', 'C3', 'C4', 'C5', 'C9'])
+    const mine = await get('/api/v1/complaints?from=2025-01-01&to=2025-12-31', leader)
+    expect(mine.body.rows.map((r: { complaint_id: string }) => r.complaint_id)).toEqual(['C9'])
+    expect((await get('/api/v1/cost-entries?unit_id=S1&from=2025-01-01&to=2025-12-31', leader)).body.rows).toEqual([])
+  })
+
+  it('lists queue tickets with their waits, and cost entries of the months in the period', async () => {
+    const tickets = await get('/api/v1/queue-tickets?unit_id=S1&from=2025-03-01&to=2025-03-31')
+    expect(tickets.body.rows).toEqual([
+      expect.objectContaining({ ticket_id: 'T1', wait_minutes: 12, abandoned: false }),
+      expect.objectContaining({ ticket_id: 'T2', called_at: null, wait_minutes: null, abandoned: true }),
+    ])
+    const costs = await get('/api/v1/cost-entries?unit_id=S1&from=2025-03-01&to=2025-03-31')
+    expect(costs.body.rows).toEqual([
+      { entry_id: 'k1', unit_id: 'S1', period: '2025-03-01', category: 'staff', amount: 120000.5, staff_fte: 6, note: '三月工资' },
+      { entry_id: 'k2', unit_id: 'S1', period: '2025-03-01', category: 'it', amount: 8000, staff_fte: null, note: null },
+    ])
+    expect((await get('/api/v1/cost-entries?from=2025-04-01&to=2025-03-01')).status).toBe(400)
+  })
+})
