@@ -17,6 +17,7 @@ import { startServer, type ServerProcess } from './server.ts'
 import { timeReports } from './reports.ts'
 import { fmt, timeRepeated } from './stats.ts'
 import { timeDashboardViews } from './views.ts'
+import { gradeSpread } from './grades.ts'
 import { STREAM_NAMES } from '../../ingest/contract.ts'
 
 const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
@@ -162,7 +163,10 @@ async function queries(server: ServerProcess): Promise<void> {
   report('')
   await timeDashboardViews(server, report)
   report('')
-  // the annual assessment of last year (the demo's first full year): publish, then every unit's report
+  // whether size decides the grade, in last year's assessment (the demo's first full year)
+  await gradeSpread(server, new Date().getFullYear() - 1, report)
+  report('')
+  // the annual assessment of last year: publish, then every unit's report
   await timeReports({ url: server.url, adminToken: server.adminToken, year: new Date().getFullYear() - 1, report })
   report('')
   report(`server peak memory (VmHWM) after the queries: ${fmt(server.peakRssMiB())} MiB`)

@@ -1,0 +1,139 @@
+// One indicator ranked within a tier, with what is noise said beside it: the units' values are
+// ranked as they are (no small-sample penalty), each with its 95 % interval and the span of ranks
+// that interval allows, and for rates and counts per case a funnel plot (funnel.ts) with each
+// unit's mark against the tier. Averages (working days, minutes, yuan per case) get intervals
+// and marks only where the records' spread is known; it is not kept yet, so they have none.
+import type { Indicator } from './catalog.ts'
+import { funnelCurve, poissonMark, poissonRateLimits, proportionLimits, proportionMark, type FunnelLimits, type FunnelMark } from './funnel.ts'
+import type { MetricRow } from './service.ts'
+
+export interface RankedUnit {
+  unit_id: string
+  name: string
+  value: number | null
+  numerator: number
+  denominator: number | null
+  /** 95 % interval of the value (Wilson for rates, exact Poisson for counts per case), null where not known. */
+  interval: { lower: number; upper: number } | null
+  rank: number | null
+  /**
+   * The ranks the unit could hold given the intervals: best = 1 + the units certainly better
+   * (their interval wholly better than this one's), worst = the ranked units − those certainly worse.
+   */
+  rank_range: { best: number; worst: number } | null
+  funnel_mark: FunnelMark | null
+}
+
+export interface Funnel {
+  method: 'binomial' | 'poisson'
+  /** The tier's value (Σ numerators / Σ denominators, on the indicator's scale): the funnel's centre. */
+  target: number
+  curve: FunnelLimits[]
+}
+
+const Z95 = 1.959964
+
+function wilson(successes: number, n: number): { lower: number; upper: number } {
+  const p = successes / n
+  const centre = p + (Z95 * Z95) / (2 * n)
+  const spread = Z95 * Math.sqrt((p * (1 - p)) / n + (Z95 * Z95) / (4 * n * n))
+  const d = 1 + (Z95 * Z95) / n
+  return { lower: Math.max(0, (centre - spread) / d), upper: Math.min(1, (centre + spread) / d) }
+}
+
+/** Exact 95 % limits of a Poisson count (Garwood), by bisection on the CDF. */
+function poissonInterval(count: number): { lower: number; upper: number } {
+  const cdf = (k: number, mean: number) => {
+    let term = Math.exp(-mean), sum = term
+    for (let i = 1; i <= k; i++) sum += (term *= mean / i)
+    return sum
+  }
+  const solve = (f: (m: number) => number, target: number) => {
+    let lo = 0, hi = count * 3 + 20
+    for (let i = 0; i < 100; i++) {
+      const mid = (lo + hi) / 2
+      if (f(mid) > target) lo = mid
+      else hi = mid
+    }
+    return (lo + hi) / 2
+  }
+  // upper: P(X ≤ count | m) = 0.025; lower: P(X ≥ count | m) = 0.025, i.e. P(X ≤ count − 1 | m) = 0.975
+  const upper = solve((m) => cdf(count, m), 0.025)
+  const lower = count === 0 ? 0 : solve((m) => cdf(count - 1, m), 0.975)
+  return { lower, upper }
+}
+
+/** How an indicator's rows can be judged: a share of its denominator, a count per unit of it, or neither. */
+function kindOf(ind: Pick<Indicator, 'unit' | 'quantile'>): 'binomial' | 'poisson' | null {
+  if (ind.quantile) return null
+  if (ind.unit === 'ratio') return 'binomial'
+  if (ind.unit === 'per_10k_cases') return 'poisson'
+  return null
+}
+
+/**
+ * Ranks the units of a tier on one indicator's rows (by unit), with intervals, rank ranges and,
+ * for rates and counts per case, the funnel.
+ */
+export function rankIndicator(
+  ind: Pick<Indicator, 'unit' | 'quantile' | 'complement' | 'scale' | 'direction'>,
+  units: Array<{ unit_id: string; name: string }>,
+  rows: Map<string, MetricRow>,
+): { rows: RankedUnit[]; funnel: Funnel | null } {
+  const kind = kindOf(ind)
+  const scale = ind.scale ?? 1
+  const higher = ind.direction === 'higher_is_better'
+  // the count the value is a share of: value = counted / denominator × scale (a complement,
+  // 1 − numerator / denominator, is the share of the other side)
+  const counted = (r: MetricRow) => (ind.complement ? (r.denominator ?? 0) - r.numerator : r.numerator)
+  const present = units.map((u) => ({ u, r: rows.get(u.unit_id) })).filter((x): x is { u: typeof x.u; r: MetricRow } => !!x.r && x.r.value !== null && (x.r.denominator ?? 0) > 0)
+  const sumCount = present.reduce((s, x) => s + counted(x.r), 0)
+  const sumN = present.reduce((s, x) => s + (x.r.denominator ?? 0), 0)
+  const share = sumN > 0 ? sumCount / sumN : null // per unit of denominator, unscaled
+  const intervalOf = (r: MetricRow): RankedUnit['interval'] => {
+    const n = r.denominator ?? 0
+    if (!kind || n <= 0) return null
+    if (kind === 'binomial') {
+      const w = wilson(counted(r), n)
+      return { lower: w.lower * scale, upper: w.upper * scale }
+    }
+    const p = poissonInterval(counted(r))
+    return { lower: (p.lower / n) * scale, upper: (p.upper / n) * scale }
+  }
+  const ranked: RankedUnit[] = units.map((u) => {
+    const r = rows.get(u.unit_id)
+    const n = r?.denominator ?? 0
+    const mark = !r || r.value === null || !kind || n <= 0 || share === null ? null
+      : kind === 'binomial' ? proportionMark(counted(r), n, share) : poissonMark(counted(r), n, share)
+    // (above and below are of the value: which is better is the indicator's direction)
+    return {
+      unit_id: u.unit_id, name: u.name, value: r?.value ?? null, numerator: r?.numerator ?? 0, denominator: r?.denominator ?? null,
+      interval: r && r.value !== null ? intervalOf(r) : null, rank: null, rank_range: null,
+      funnel_mark: mark,
+    }
+  })
+  // competition ranking on the value itself
+  const scored = ranked.filter((x) => x.value !== null).sort((a, b) => (higher ? b.value! - a.value! : a.value! - b.value!))
+  scored.forEach((x, i) => {
+    const prev = scored[i - 1]
+    x.rank = prev && Math.abs(prev.value! - x.value!) < 1e-9 ? prev.rank : i + 1
+  })
+  for (const x of scored) {
+    if (!x.interval) {
+      x.rank_range = { best: x.rank!, worst: x.rank! }
+      continue
+    }
+    const better = (o: RankedUnit) => o.interval !== null && (higher ? o.interval.lower > x.interval!.upper : o.interval.upper < x.interval!.lower)
+    const worse = (o: RankedUnit) => o.interval !== null && (higher ? o.interval.upper < x.interval!.lower : o.interval.lower > x.interval!.upper)
+    x.rank_range = { best: 1 + scored.filter(better).length, worst: scored.length - scored.filter(worse).length }
+  }
+  ranked.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.unit_id < b.unit_id ? -1 : 1))
+  if (!kind || share === null) return { rows: ranked, funnel: null }
+  const maxN = Math.max(...present.map((x) => x.r.denominator ?? 0))
+  const limitsAt = (n: number): FunnelLimits => {
+    if (kind === 'poisson') return poissonRateLimits(share, n, scale)
+    const l = proportionLimits(share, n)
+    return { n, lower95: l.lower95 * scale, upper95: l.upper95 * scale, lower998: l.lower998 * scale, upper998: l.upper998 * scale }
+  }
+  return { rows: ranked, funnel: { method: kind, target: share * scale, curve: funnelCurve(limitsAt, maxN) } }
+}
