@@ -42,3 +42,7 @@ export function ratioAxis(unit: MetricUnit): { max?: (v: { max: number }) => num
   if (unit !== 'ratio') return {}
   return { max: () => 100, min: (v) => Math.max(0, Math.floor((Math.min(v.min, 99) - 1) / 5) * 5) }
 }
+
+/** Text made safe for ECharts' HTML tooltips (a unit's name is data: it may hold markup). */
+export const escapeHtml = (text: unknown): string =>
+  String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

@@ -53,3 +53,15 @@ export interface TargetsAnswer { rows: TargetRow[]; calendar_provisional?: boole
 export interface TrendAnswer { metrics: TrendMetric[]; calendar_provisional?: boolean }
 
 export interface Scheme { grades: Array<{ grade: string; grade_en: string; min: number }>; min_sample: number }
+
+/** GET /api/v1/rankings/{id}: one indicator ranked within a tier, with intervals and the funnel. */
+export interface Ranking {
+  metric: string; name: string; unit: string; direction: string; year: number; tier: number; from: string; to: string
+  calendar_provisional?: boolean
+  funnel: { method: 'binomial' | 'poisson'; target: number; curve: Array<{ n: number; lower95: number; upper95: number; lower998: number; upper998: number }> } | null
+  rows: Array<{
+    unit_id: string; name: string; value: number | null; numerator: number; denominator: number | null
+    interval: { lower: number; upper: number } | null; rank: number | null; rank_range: { best: number; worst: number } | null
+    funnel_mark: 'within' | 'above' | 'below' | 'far_above' | 'far_below' | null
+  }>
+}
