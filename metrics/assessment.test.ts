@@ -1,11 +1,14 @@
-// The assessment scheme's arithmetic (methods, grades, ties, the small-sample guard, the target
-// cascade) on hand-made numbers, and the whole assessment of the demo district's tiers.
+// The assessment scheme's arithmetic (methods, grades, ties, the minimum sample, the target
+// cascade, the projection) on hand-made numbers, and the whole assessment of the demo district's
+// tiers. The small-hall scenarios (equal records of different sizes, 按比例折算 by hand) are in
+// tests/scores.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
-import { AssessmentService, projectYearEnd, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
-import { dongchengScheme, gradeOf } from './scheme.ts'
+import { AssessmentService, projectionBasis, projectYearEnd, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
+import { INDICATOR_BY_ID } from './catalog.ts'
+import { dongchengScheme, gradeOf, minSampleOf, schemeProblems } from './scheme.ts'
 import { MetricsService } from './service.ts'
 
 describe('scoring methods', () => {
@@ -21,6 +24,29 @@ describe('scoring methods', () => {
     expect(scoreValue({ kind: 'minmax' }, false, 9, { tierValues: [5, 7, 9] })).toBe(0)
     expect(scoreValue({ kind: 'minmax' }, true, 3, { tierValues: [3, 3] })).toBe(100)
   })
+  it('scores 100 for a value that meets the unit\'s target, whatever the method', () => {
+    const steps = { kind: 'stepped' as const, steps: [{ at_least: 1, score: 100 }, { at_least: 0.9, score: 80 }, { at_least: 0, score: 30 }] }
+    // 98 % against a target of 97 %: no points lost, though the steps want 100 %
+    expect(scoreValue(steps, true, 0.98, { target: 0.97, tierValues: [] })).toBe(100)
+    expect(scoreValue(steps, true, 0.96, { target: 0.97, tierValues: [] })).toBe(80)
+    // min–max: meeting the target is the top of the scale when the target is less than the tier's best
+    expect(scoreValue({ kind: 'minmax' }, true, 0.95, { target: 0.95, tierValues: [0.9, 0.95, 0.99] })).toBe(100)
+    expect(scoreValue({ kind: 'minmax' }, true, 0.925, { target: 0.95, tierValues: [0.9, 0.925, 0.99] })).toBeCloseTo(50, 9)
+    // a target above the tier's best leaves the best at 100
+    expect(scoreValue({ kind: 'minmax' }, true, 0.99, { target: 0.995, tierValues: [0.9, 0.99] })).toBe(100)
+    expect(scoreValue({ kind: 'minmax' }, false, 3, { target: 4, tierValues: [1, 3, 9] })).toBe(100)
+    expect(scoreValue({ kind: 'deduction', per: 2, max: 30 }, false, 2, { target: 2, tierValues: [] })).toBe(100)
+  })
+  it('tries the steps from the most demanding, whatever their order in the scheme', () => {
+    const shuffled = { kind: 'stepped' as const, steps: [{ at_least: 0, score: 40 }, { at_least: 0.99, score: 100 }, { at_least: 0.95, score: 75 }] }
+    expect(scoreValue(shuffled, true, 0.995, { tierValues: [] })).toBe(100)
+    expect(scoreValue(shuffled, true, 0.96, { tierValues: [] })).toBe(75)
+    expect(scoreValue(shuffled, true, 0.5, { tierValues: [] })).toBe(40)
+    const lower = { kind: 'stepped' as const, steps: [{ at_most: 10, score: 50 }, { at_most: 2, score: 100 }] }
+    expect(scoreValue(lower, false, 1, { tierValues: [] })).toBe(100)
+    expect(scoreValue(lower, false, 5, { tierValues: [] })).toBe(50)
+    expect(scoreValue(lower, false, 11, { tierValues: [] })).toBe(0)
+  })
   it('scores stepped thresholds and deductions per event', () => {
     const steps = { kind: 'stepped' as const, steps: [{ at_least: 0.99, score: 100 }, { at_least: 0.95, score: 75 }, { at_least: 0, score: 40 }] }
     expect(scoreValue(steps, true, 0.99, { tierValues: [] })).toBe(100)
@@ -33,6 +59,35 @@ describe('scoring methods', () => {
   it('grades by the bands: 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, else 不合格', () => {
     const s = dongchengScheme(2025)
     expect([95, 90, 89.99, 80, 60, 59.9, 0].map((x) => gradeOf(s, x).grade)).toEqual(['优秀', '优秀', '良好', '良好', '合格', '不合格', '不合格'])
+  })
+  it('refuses steps that would take points off a value at or better than the best step, or score a better value lower', () => {
+    const known = new Set(INDICATOR_BY_ID.keys())
+    expect(schemeProblems(dongchengScheme(2025), known)).toEqual([])
+    const withSteps = (steps: unknown, id = 'on_time_rate') => {
+      const s = structuredClone(dongchengScheme(2025)) as unknown as { tiers: Record<string, { timeliness: { indicators: Array<Record<string, unknown>> } }> }
+      s.tiers['2']!.timeliness.indicators[0] = { id, weight: 0.5, method: { kind: 'stepped', steps } }
+      return schemeProblems(s, known)
+    }
+    expect(withSteps([{ at_least: 0.99, score: 90 }, { at_least: 0, score: 40 }])).toEqual([expect.stringMatching(/most demanding step \(at_least 0\.99\) must score 100/)])
+    expect(withSteps([{ at_least: 0.99, score: 100 }, { at_least: 0.9, score: 40 }, { at_least: 0, score: 60 }])).toEqual([expect.stringMatching(/at_least 0 scores more than the more demanding at_least 0\.9/)])
+    expect(withSteps([{ at_least: 1.05, score: 100 }, { at_least: 0, score: 40 }])).toEqual([expect.stringMatching(/out of reach of a rate/)])
+    expect(withSteps([{ at_most: 0.99, score: 100 }])).toEqual([expect.stringMatching(/steps\[0\]: expected at_least/)])
+    // an indicator's own minimum sample, and deductions only where lower is better
+    const s = structuredClone(dongchengScheme(2025))
+    s.tiers['3'].efficiency.indicators[0]!.min_sample = 0
+    s.tiers['1'].efficiency.indicators[0]!.method = { kind: 'deduction', per: 2, max: 100 }
+    expect(schemeProblems(s, known)).toEqual([
+      expect.stringMatching(/^tiers\.1\.efficiency\.indicators\[0\]\.method: deduction .* online_rate is higher-is-better/),
+      expect.stringMatching(/^tiers\.3\.efficiency\.indicators\[0\]\.min_sample: expected a whole number/),
+    ])
+    // a scheme stored before per-indicator minimums (min_sample alone) is valid, and its min_sample is every indicator's minimum
+    const old = structuredClone(dongchengScheme(2025))
+    expect(schemeProblems(old, known)).toEqual([])
+    expect(minSampleOf(old, 2, 'on_time_rate')).toBe(old.min_sample)
+    const own = structuredClone(old)
+    own.tiers['2'].satisfaction.indicators[1]!.min_sample = 5
+    expect(minSampleOf(own, 2, 'bad_review_rectified_on_time_rate')).toBe(5)
+    expect(minSampleOf(own, 2, 'satisfaction_rate')).toBe(30)
   })
   it('has weights that add up to 1 in every tier and category', () => {
     for (const tier of Object.values(dongchengScheme(2025).tiers)) {
@@ -81,12 +136,21 @@ describe('targets cascade district → tier → unit', () => {
 })
 
 describe('the year-end projection', () => {
-  it('extrapolates counts by the share of the year gone by, and leaves rates where they are', () => {
-    // 30 June 2025 is day 181 of 365
-    expect(projectYearEnd({ unit: 'cases' }, 181, 2025, '2025-06-30')).toBeCloseTo(365, 9)
-    expect(projectYearEnd({ unit: 'ratio' }, 0.97, 2025, '2025-06-30')).toBe(0.97)
-    expect(projectYearEnd({ unit: 'cases' }, 12, 2025, '2025-12-31')).toBe(12)
-    expect(projectYearEnd({ unit: 'cases' }, null, 2025, '2025-06-30')).toBeNull()
+  const ind = (id: string) => INDICATOR_BY_ID.get(id)!
+  it('extrapolates counts of what happened by the share of the year gone by, and leaves rates where they are', () => {
+    // 30 June 2025 is day 181 of 365; overdue_cases without open ones is all late stops
+    expect(projectionBasis(ind('overdue_cases'))).toBe('pace_and_stock')
+    expect(projectYearEnd(ind('overdue_cases'), 181, 2025, '2025-06-30')).toBeCloseTo(365, 9)
+    expect(projectYearEnd(ind('on_time_rate'), 0.97, 2025, '2025-06-30')).toBe(0.97)
+    expect(projectionBasis(ind('on_time_rate'))).toBe('as_is')
+    expect(projectYearEnd(ind('overdue_cases'), 12, 2025, '2025-12-31')).toBe(12)
+    expect(projectYearEnd(ind('overdue_cases'), null, 2025, '2025-06-30')).toBeNull()
+  })
+  it('takes a stock as it is: open overdue cases now are not scaled by calendar days', () => {
+    expect(projectionBasis(ind('overdue_open'))).toBe('stock')
+    expect(projectYearEnd(ind('overdue_open'), 7, 2025, '2025-06-30')).toBe(7)
+    // 181 late stops and 7 open overdue now: the stops scale to 365, the 7 stay 7
+    expect(projectYearEnd(ind('overdue_cases'), 188, 2025, '2025-06-30', 7)).toBeCloseTo(372, 9)
   })
 })
 
@@ -105,8 +169,21 @@ describe('the assessment of the demo district', () => {
     const a = await assessment.tier(2025, tier, AS_OF)
     expect(a.units.length).toBe(p.reference.unitsOfTier(tier).length)
     const scheme = dongchengScheme(2025)
-    // most units of every tier have something to be scored on; none scored would make this test empty
-    expect(a.units.filter((u) => u.composite_score !== null).length).toBeGreaterThan(a.units.length / 2)
+    // a unit has a composite exactly when something is scored, and every indicator not scored says why
+    for (const u of a.units) {
+      expect(u.composite_score === null, u.unit_id).toBe(u.indicators.every((i) => !i.scored))
+      for (const i of u.indicators) {
+        expect(i.scored, `${u.unit_id} ${i.id}`).toBe(i.score !== null)
+        expect(i.not_scored_reason === null, `${u.unit_id} ${i.id}`).toBe(i.scored)
+        if (i.not_scored_reason === 'small_sample') expect(i.sample).toBeLessThan(i.min_sample)
+        if (i.scored) expect(i.sample).toBeGreaterThanOrEqual(i.min_sample)
+      }
+    }
+    // the street halls (a hundred records or so each, even in this small district's half year) are all scored; the
+    // stations (a case or two each here) have samples below the scheme's minimum of 30 and none is scored
+    if (tier === 2) expect(a.units.every((u) => u.composite_score !== null)).toBe(true)
+    if (tier !== 3) expect(a.units.some((u) => u.composite_score !== null)).toBe(true)
+    else expect(a.units.flatMap((u) => u.indicators).every((i) => i.not_scored_reason === 'small_sample' || i.not_scored_reason === 'no_records')).toBe(true)
     let previous = Infinity
     for (const u of a.units) {
       if (u.composite_score === null) continue
@@ -119,12 +196,16 @@ describe('the assessment of the demo district', () => {
       previous = shown
       const weights = u.indicators.reduce((s, i) => s + i.weight, 0)
       expect(weights).toBeCloseTo(1, 9)
+      // 按比例折算: each scored indicator's weight is its scheme weight over the scored ones' scheme weights
+      const base = u.indicators.reduce((s, i) => s + (i.scored ? i.scheme_weight : 0), 0)
+      expect(u.scored_scheme_weight).toBeCloseTo(base, 12)
+      for (const i of u.indicators) expect(i.weight, `${u.unit_id} ${i.id}`).toBeCloseTo(i.scored ? i.scheme_weight / base : 0, 12)
       const points = u.indicators.reduce((s, i) => s + i.points, 0)
       const lost = u.indicators.reduce((s, i) => s + i.points_lost, 0)
       expect(points).toBeCloseTo(u.composite_score, 9)
       expect(points + lost).toBeCloseTo(100, 9)
     }
-    expect(a.units[0]!.rank).toBe(1)
+    if (a.units.some((u) => u.composite_score !== null)) expect(a.units[0]!.rank).toBe(1)
   })
 
   it('scores and ranks every category within the tier', async () => {
@@ -140,7 +221,8 @@ describe('the assessment of the demo district', () => {
       expect(scores.filter((x) => x.want !== null).length, category).toBeGreaterThan(a.units.length / 2)
       for (const { u, want } of scores) {
         const got = u.categories[category as keyof typeof u.categories]!
-        if (want === null) expect(got, `${u.unit_id} ${category}`).toEqual({ score: null, rank: null })
+        expect(got.points, `${u.unit_id} ${category}`).toBeCloseTo(u.indicators.filter((i) => i.category === category).reduce((s, i) => s + i.points, 0), 9)
+        if (want === null) expect({ score: got.score, rank: got.rank }, `${u.unit_id} ${category}`).toEqual({ score: null, rank: null })
         else {
           expect(got.score, `${u.unit_id} ${category}`).toBeCloseTo(want, 9)
           // rank = 1 + how many units score higher (to the hundredth of a point)
@@ -154,9 +236,18 @@ describe('the assessment of the demo district', () => {
   it('ranks an indicator within a tier with sample sizes and small-sample flags', async () => {
     const r = await assessment.ranking('satisfaction_rate', 2025, 3, AS_OF)
     expect(r.rows.length).toBe(p.reference.unitsOfTier(3).length)
-    for (const row of r.rows) if (row.denominator !== null) expect(row.small_sample).toBe(row.denominator < r.min_sample)
+    for (const row of r.rows) {
+      // a rate's sample is its denominator
+      expect(row.sample).toBe(row.denominator ?? 0)
+      expect(row.small_sample).toBe(row.sample < r.min_sample)
+    }
+    // ranked on the value itself (higher is better), with the span of ranks each interval allows
     const ranked = r.rows.filter((x) => x.rank !== null)
-    for (let i = 1; i < ranked.length; i++) expect(ranked[i]!.rank_value!).toBeLessThanOrEqual(ranked[i - 1]!.rank_value!)
+    expect(ranked.length).toBeGreaterThan(10)
+    for (let i = 1; i < ranked.length; i++) expect(ranked[i]!.value!).toBeLessThanOrEqual(ranked[i - 1]!.value!)
+    for (const x of ranked) expect(x.rank_range!.best).toBeLessThanOrEqual(x.rank!)
+    expect(r.funnel?.method).toBe('binomial')
+    expect(new Set(ranked.map((x) => x.funnel_mark)).has(null)).toBe(false)
   })
 
   it('gives a unit its cascaded targets, attainment and a year-end projection', async () => {

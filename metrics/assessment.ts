@@ -1,21 +1,14 @@
 // The annual assessment: every unit of a tier scored on the scheme's indicators, a composite
 // score and grade, its rank within the tier, the points lost per indicator (with where to look),
 // targets cascaded district → tier → unit, attainment and a year-end projection.
+import { rankIndicator } from './ranking.ts'
 import { localDate, nowSeconds, queryRows, type Platform, type Target } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Category, type Indicator } from './catalog.ts'
-import { dongchengScheme, gradeOf, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
-import type { MetricRow, MetricsService } from './service.ts'
+import { sampleOf, sampleSize, type SampleSpec } from './samples.ts'
+import { dongchengScheme, gradeOf, minSampleOf, orderedSteps, schemeEntries, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
+import { valueOf, type MetricResult, type MetricRow, type MetricsService } from './service.ts'
 
-/** Wilson score bound of a proportion n/d at 95 %: the lower bound, or the upper one. */
-export function wilsonBound(n: number, d: number, side: 'lower' | 'upper'): number {
-  if (d <= 0) return side === 'lower' ? 0 : 1
-  const z = 1.959964
-  const p = n / d
-  const centre = p + (z * z) / (2 * d)
-  const spread = z * Math.sqrt((p * (1 - p)) / d + (z * z) / (4 * d * d))
-  const bound = (side === 'lower' ? centre - spread : centre + spread) / (1 + (z * z) / d)
-  return Math.min(1, Math.max(0, bound))
-}
+export { wilsonBound } from './ranking.ts'
 
 /** Competition ranking ("1, 2, 2, 4"): equal scores share a rank. Missing scores are unranked. */
 export function rankWithTies<K>(entries: Array<{ key: K; score: number | null }>, higherIsBetter = true): Map<K, number | null> {
@@ -28,24 +21,36 @@ export function rankWithTies<K>(entries: Array<{ key: K; score: number | null }>
   return out
 }
 
-/** One indicator scored 0–100 by the scheme's method; null when there is nothing to score. */
+/**
+ * One indicator scored 0–100 by the scheme's method, on the unit's actual value; null when there
+ * is nothing to score (no value; the target method and no target). Whatever the method, a value
+ * that meets the unit's target scores 100, and so does one at or better than the best step or the
+ * best of the tier: a unit never loses points where it did what it was asked to.
+ */
 export function scoreValue(method: ScoringMethod, higherIsBetter: boolean, value: number | null, ctx: { target?: number | null; tierValues: number[] }): number | null {
   if (value === null || !Number.isFinite(value)) return null
+  const t = ctx.target ?? null
+  const better = (a: number, b: number) => (higherIsBetter ? a >= b : a <= b)
+  if (method.kind === 'target') {
+    if (t === null) return null
+    const attainment = higherIsBetter ? (t === 0 ? 1 : value / t) : value === 0 ? 1 : t / value
+    return 100 * Math.max(0, Math.min(1, attainment))
+  }
+  if (t !== null && better(value, t)) return 100
   switch (method.kind) {
-    case 'target': {
-      const t = ctx.target
-      if (t === null || t === undefined) return null
-      const attainment = higherIsBetter ? (t === 0 ? 1 : value / t) : value === 0 ? 1 : t / value
-      return 100 * Math.max(0, Math.min(1, attainment))
-    }
     case 'minmax': {
-      const min = Math.min(...ctx.tierValues)
-      const max = Math.max(...ctx.tierValues)
-      if (!(max > min)) return 100
-      return 100 * (higherIsBetter ? (value - min) / (max - min) : (max - value) / (max - min))
+      const values = ctx.tierValues.length ? ctx.tierValues : [value]
+      const best = higherIsBetter ? Math.max(...values) : Math.min(...values)
+      const worst = higherIsBetter ? Math.min(...values) : Math.max(...values)
+      // the scale ends at the best of the tier, or at the target where that is less
+      const top = t === null ? best : higherIsBetter ? Math.min(best, t) : Math.max(best, t)
+      if (better(value, top)) return 100
+      const span = Math.abs(top - worst)
+      if (!(span > 0)) return 100
+      return 100 * Math.max(0, Math.min(1, Math.abs(value - worst) / span))
     }
     case 'stepped': {
-      const step = method.steps.find((s) => (higherIsBetter ? value >= (s.at_least ?? -Infinity) : value <= (s.at_most ?? Infinity)))
+      const step = orderedSteps(method, higherIsBetter).find((s) => better(value, s.bound))
       return step ? step.score : 0
     }
     case 'deduction':
@@ -54,16 +59,40 @@ export function scoreValue(method: ScoringMethod, higherIsBetter: boolean, value
 }
 
 /**
- * Where a figure ends the year at the current pace: counts accumulate with the days of the year
- * gone by; rates and averages stand where they are.
+ * How a figure's year-end projection is made: rates and averages stand where they are (`as_is`);
+ * counts of what happened accumulate with the days of the year gone by (`pace`); a stock (cases
+ * open and overdue now) is the stock as it is, not scaled (`stock`); a count of both (overdue
+ * cases: late stops plus open overdue ones) scales the stops and adds the stock (`pace_and_stock`).
  */
-export function projectYearEnd(ind: Pick<Indicator, 'unit'>, value: number | null, year: number, to: string): number | null {
+export type ProjectionBasis = 'as_is' | 'pace' | 'stock' | 'pace_and_stock'
+
+export function projectionBasis(ind: Pick<Indicator, 'unit' | 'denominator' | 'numerator' | 'plusOpenAtEnd'>): ProjectionBasis {
+  if (ind.unit !== 'cases' || ind.denominator) return 'as_is'
+  if (ind.numerator.source === 'open_cases') return 'stock'
+  if (ind.plusOpenAtEnd?.source === 'open_cases') return 'pace_and_stock'
+  return 'pace'
+}
+
+export const PROJECTION_NOTES: Record<ProjectionBasis, { zh: string; en: string }> = {
+  as_is: { zh: '比率和平均值按当前水平', en: 'a rate or an average stands where it is' },
+  pace: { zh: '按已过天数的进度推算全年', en: 'the count so far, scaled to the whole year by the days gone by' },
+  stock: { zh: '当前存量（在办超期件），不按天数推算', en: 'the current stock (cases open and overdue now), as it is: not scaled by days' },
+  pace_and_stock: { zh: '已超期办结件按进度推算，加上当前在办超期件（不推算）', en: 'late stops scaled to the year by the days gone by, plus the cases open and overdue now as they are' },
+}
+
+/**
+ * Where a figure ends the year at the current pace (see ProjectionBasis). `stock` is the part of
+ * the value that is a stock (for `pace_and_stock`: the cases open and overdue now).
+ */
+export function projectYearEnd(ind: Pick<Indicator, 'unit' | 'denominator' | 'numerator' | 'plusOpenAtEnd'>, value: number | null, year: number, to: string, stock = 0): number | null {
   if (value === null) return null
-  if (ind.unit !== 'cases') return value
+  const basis = projectionBasis(ind)
+  if (basis === 'as_is' || basis === 'stock') return value
   const from = Date.parse(`${year}-01-01`)
   const elapsed = (Date.parse(to) - from) / 86_400_000 + 1
   const days = (Date.parse(`${year}-12-31`) - from) / 86_400_000 + 1
-  return (value * days) / elapsed
+  const flow = basis === 'pace_and_stock' ? value - stock : value
+  return (flow * days) / elapsed + (basis === 'pace_and_stock' ? stock : 0)
 }
 
 /** The target of a unit for a metric: its own, else its tier's, else the district's (指标层层分解). */
@@ -75,6 +104,17 @@ export function resolveTarget(targets: Target[], metricId: string, unitId: strin
   return null
 }
 
+/** Why an indicator was not scored for a unit. */
+export type NotScoredReason =
+  /** no records at all in its sample (no cases, no ratings, …): nothing to judge */
+  | 'no_records'
+  /** fewer records in its sample than the scheme's minimum for it (样本不足) */
+  | 'small_sample'
+  /** scored against the unit's target, and the unit has none (no target for it at unit, tier or district) */
+  | 'no_target'
+
+export const NOT_SCORED_ZH: Record<NotScoredReason, string> = { no_records: '无记录', small_sample: '样本不足', no_target: '无目标值' }
+
 export interface AssessedIndicator {
   id: string
   name: string
@@ -82,17 +122,49 @@ export interface AssessedIndicator {
   value: number | null
   numerator: number
   denominator: number | null
-  /** The value the score is computed from: a rate of a small sample is taken at its conservative Wilson bound. */
+  /** Whether the indicator counts in the unit's composite. */
+  scored: boolean
+  /** Why not, when it does not. */
+  not_scored_reason: NotScoredReason | null
+  /** How many records the indicator is taken over for the unit (metrics/samples.ts), compared with min_sample. */
+  sample: number
+  /** What the sample counts, in words. */
+  sample_of: string
+  /** The scheme's minimum sample for this indicator (its own, else the scheme's default). */
+  min_sample: number
+  /**
+   * The value the score is computed from: the unit's actual value (0 working days overdue for a
+   * unit with cases and none of them late); null when not scored.
+   */
   scored_value: number | null
+  /** Not scored because the sample is below the minimum (not_scored_reason 'small_sample'). */
   small_sample: boolean
   target: number | null
   score: number | null
-  /** Effective weight in the composite (category × indicator, renormalised over what could be scored). */
+  /** The scheme's weight: category weight × indicator weight (its share when everything is scored). */
+  scheme_weight: number
+  /**
+   * The weight it has in the unit's composite after 按比例折算: its scheme weight ÷ the sum of the
+   * scheme weights of the unit's scored indicators; 0 when not scored. Adds up to 1 over a unit.
+   */
   weight: number
+  /** score × weight: the composite is the sum of these. */
   points: number
+  /** (100 − score) × weight. */
   points_lost: number
   /** Where to see the cases behind the figure (case indicators). */
   explain: string | null
+}
+
+export interface CategoryResult {
+  /** Its points over its weight (0–100), from the indicators scored in it; null when none is. */
+  score: number | null
+  rank: number | null
+  /** The category's weight in the scheme. */
+  scheme_weight: number
+  /** Its weight in the composite after 折算 (the sum of its scored indicators' weights). */
+  weight: number
+  points: number
 }
 
 export interface AssessedUnit {
@@ -103,20 +175,65 @@ export interface AssessedUnit {
   grade: string | null
   grade_en: string | null
   rank: number | null
-  /** Each category's score (its points over its weight, 0–100) and the unit's rank on it within the tier. */
-  categories: Partial<Record<Category, { score: number | null; rank: number | null }>>
+  /**
+   * The sum of the scheme weights of the indicators scored for the unit: each scored indicator's
+   * weight is its scheme weight ÷ this (按比例折算). 1 when everything is scored, 0 when nothing is.
+   */
+  scored_scheme_weight: number
+  /** Each category's score (its points over its weight, 0–100), its weights and points, and the unit's rank on it within the tier. */
+  categories: Partial<Record<Category, CategoryResult>>
   indicators: AssessedIndicator[]
 }
 
 export interface TierAssessment {
   year: number
   tier: number
-  scheme: { year: number; version: string; name: string }
+  scheme: { year: number; version: string; name: string; min_sample: number }
   from: string
   to: string
   /** Whether any figure counted a day of a provisional year. */
   calendar_provisional: boolean
   units: AssessedUnit[]
+}
+
+/** A unit × indicator before its score: what was counted, and whether it can be scored. */
+interface Judged {
+  sample: number
+  value: number | null
+  reason: NotScoredReason | null
+}
+
+/**
+ * Whether a unit's figure can be scored: its sample against the minimum, then whether it has a
+ * value (a count without a row is 0: nothing of it happened).
+ */
+export function judgeSample(ind: Pick<Indicator, 'denominator'>, spec: SampleSpec, row: MetricRow | undefined, sampleRow: MetricRow | undefined, minSample: number): Judged {
+  const sample = sampleSize(spec, row, sampleRow)
+  if (!(sample > 0)) return { sample: 0, value: null, reason: 'no_records' }
+  if (sample < minSample) return { sample, value: null, reason: 'small_sample' }
+  if (spec.needsNumerator && !(row && row.numerator > 0)) return { sample, value: null, reason: 'no_records' }
+  const value = (row ? row.value : ind.denominator ? null : 0) ?? spec.none ?? null
+  if (value === null || !Number.isFinite(value)) return { sample, value: null, reason: 'no_records' }
+  return { sample, value, reason: null }
+}
+
+/**
+ * The composite's arithmetic (按比例折算) over a unit's indicators, each with its score (null: not
+ * scored) and scheme weight: the weight of each scored indicator is its scheme weight over the sum
+ * of the scored ones' scheme weights, so what is not scored — an indicator, or a whole category —
+ * has its weight spread over what is, in proportion. Returns that sum and the composite (null when
+ * nothing is scored); sets weight, points and points_lost on each.
+ */
+export function spreadWeights(indicators: Array<Pick<AssessedIndicator, 'score' | 'scheme_weight' | 'weight' | 'points' | 'points_lost'>>): { scored_scheme_weight: number; composite: number | null } {
+  const total = indicators.reduce((s, i) => s + (i.score === null ? 0 : i.scheme_weight), 0)
+  let composite = 0
+  for (const i of indicators) {
+    i.weight = i.score === null || !(total > 0) ? 0 : i.scheme_weight / total
+    i.points = i.score === null ? 0 : i.weight * i.score
+    i.points_lost = i.score === null ? 0 : i.weight * (100 - i.score)
+    composite += i.points
+  }
+  return { scored_scheme_weight: total, composite: total > 0 ? composite : null }
 }
 
 /** Where the records behind an indicator's lost points are listed. */
@@ -176,106 +293,98 @@ export class AssessmentService {
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
     const unitIds = units.map((u) => u.unit_id)
     const targets = await this.platform.reference.targets(year)
-    const categories = scheme.tiers[String(tier) as '1']
-    const ids = [...new Set(Object.values(categories).flatMap((c) => c.indicators.map((i) => i.id)))]
-    const figures = new Map<string, Map<string, MetricRow>>()
-    // every indicator of the scheme in one query
-    const results = await this.metrics.runMany(ids, { from, to, units: unitIds, by: 'unit', asOfMs })
-    ids.forEach((id, i) => figures.set(id, new Map(results[i]!.rows.map((r) => [String(r.key), r]))))
+    const entries = schemeEntries(scheme, tier)
+    const ids = [...new Set(entries.map((e) => e.id))]
+    const specs = new Map(ids.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
+    const sampleIds = ids.filter((id) => specs.get(id)!.indicator)
+    // every indicator of the scheme and the samples counted apart, in one query per source
+    const results = await this.metrics.runMany([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], { from, to, units: unitIds, by: 'unit', asOfMs })
+    const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
+    const figures = new Map(ids.map((id, i) => [id, rowsOf(results[i]!)]))
+    const samples = new Map(sampleIds.map((id, i) => [id, rowsOf(results[ids.length + i]!)]))
 
-    // the value each unit is scored on
-    const scoredValue = (ind: Indicator, row: MetricRow | undefined) => {
-      if (!row || row.value === null) return { value: null, small: false }
-      const small = row.denominator !== null && row.denominator < scheme.min_sample
-      if (ind.unit === 'ratio' && small && row.denominator !== null && !ind.complement) {
-        const bound = wilsonBound(row.numerator, row.denominator, ind.direction === 'higher_is_better' ? 'lower' : 'upper')
-        return { value: bound, small }
-      }
-      return { value: row.value, small }
-    }
-
-    // what each indicator's values are across the tier (for min–max), once per indicator
-    const tierValues = new Map(ids.map((id) => {
-      const ind = INDICATOR_BY_ID.get(id)!
-      return [id, unitIds.map((u) => scoredValue(ind, figures.get(id)!.get(u)).value).filter((v): v is number => v !== null)]
-    }))
+    // whether each unit can be scored on each indicator, on what value
+    const judged = new Map(entries.map((e) => [e.id, new Map(units.map((u) =>
+      [u.unit_id, judgeSample(INDICATOR_BY_ID.get(e.id)!, specs.get(e.id)!, figures.get(e.id)!.get(u.unit_id), samples.get(e.id)?.get(u.unit_id), e.min_sample)]))]))
+    // the values across the tier (for min–max): of the units scored on the indicator, once per indicator
+    const tierValues = new Map(entries.map((e) => [e.id, [...judged.get(e.id)!.values()].map((j) => j.value).filter((v): v is number => v !== null)]))
 
     const assessed: AssessedUnit[] = units.map((u) => {
-      const list: AssessedIndicator[] = []
-      let composite = 0
-      let scoredWeight = 0
-      for (const [category, def] of Object.entries(categories) as Array<[Category, (typeof categories)['cost']]>) {
-        const inCategory: AssessedIndicator[] = []
-        for (const si of def.indicators) {
-          const ind = INDICATOR_BY_ID.get(si.id)!
-          const row = figures.get(si.id)!.get(u.unit_id)
-          const { value, small } = scoredValue(ind, row)
-          const target = resolveTarget(targets, si.id, u.unit_id, u.tier)
-          const score = scoreValue(si.method, ind.direction === 'higher_is_better', value, { target: target?.value ?? null, tierValues: tierValues.get(si.id)! })
-          inCategory.push({
-            id: si.id, name: ind.name.zh, category, value: row?.value ?? null, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? null,
-            scored_value: value, small_sample: small, target: target?.value ?? null, score, weight: si.weight, points: 0, points_lost: 0,
-            explain: EXPLAIN_LINKS[si.id]?.(encodeURIComponent(u.unit_id)) ?? null,
-          })
+      const list: AssessedIndicator[] = entries.map((e) => {
+        const ind = INDICATOR_BY_ID.get(e.id)!
+        const row = figures.get(e.id)!.get(u.unit_id)
+        const j = judged.get(e.id)!.get(u.unit_id)!
+        const target = resolveTarget(targets, e.id, u.unit_id, u.tier)
+        const score = j.reason === null ? scoreValue(e.method, ind.direction === 'higher_is_better', j.value, { target: target?.value ?? null, tierValues: tierValues.get(e.id)! }) : null
+        const reason: NotScoredReason | null = j.reason ?? (score === null ? (e.method.kind === 'target' && !target ? 'no_target' : 'no_records') : null)
+        return {
+          id: e.id, name: ind.name.zh, category: e.category, value: row?.value ?? (ind.denominator ? null : 0), numerator: row?.numerator ?? 0, denominator: row?.denominator ?? (ind.denominator ? 0 : null),
+          scored: score !== null, not_scored_reason: reason, sample: j.sample, sample_of: specs.get(e.id)!.text.zh, min_sample: e.min_sample,
+          scored_value: score === null ? null : j.value, small_sample: reason === 'small_sample',
+          target: target?.value ?? null, score, scheme_weight: e.scheme_weight, weight: 0, points: 0, points_lost: 0,
+          explain: EXPLAIN_LINKS[e.id]?.(encodeURIComponent(u.unit_id)) ?? null,
         }
-        // weights renormalised over what could be scored, within the category and across them
-        const present = inCategory.filter((i) => i.score !== null)
-        const presentWeight = present.reduce((s, i) => s + i.weight, 0)
-        for (const i of inCategory) i.weight = i.score === null || presentWeight === 0 ? 0 : (def.weight * i.weight) / presentWeight
-        if (presentWeight > 0) scoredWeight += def.weight
-        list.push(...inCategory)
+      })
+      const { scored_scheme_weight, composite } = spreadWeights(list)
+      const grade = composite === null ? null : gradeOf(scheme, composite)
+      return {
+        unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: composite, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null,
+        scored_scheme_weight, categories: {}, indicators: list,
       }
-      for (const i of list) {
-        i.weight = scoredWeight > 0 ? i.weight / scoredWeight : 0
-        i.points = i.score === null ? 0 : i.weight * i.score
-        i.points_lost = i.score === null ? 0 : i.weight * (100 - i.score)
-        composite += i.points
-      }
-      const score = scoredWeight > 0 ? composite : null
-      const grade = score === null ? null : gradeOf(scheme, score)
-      return { unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: score, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null, categories: {}, indicators: list }
     })
     // scores are ranked to the hundredth of a point, as they are shown
     const rankBy = (score: (a: AssessedUnit) => number | null) =>
       rankWithTies(assessed.map((a) => ({ key: a.unit_id, score: score(a) === null ? null : Math.round(score(a)! * 100) / 100 })))
     const ranks = rankBy((a) => a.composite_score)
     for (const a of assessed) a.rank = ranks.get(a.unit_id) ?? null
-    for (const category of Object.keys(categories) as Category[]) {
+    for (const category of [...new Set(entries.map((e) => e.category))]) {
+      const of = (a: AssessedUnit) => a.indicators.filter((i) => i.category === category)
       const scoreIn = (a: AssessedUnit) => {
-        const scored = a.indicators.filter((i) => i.category === category && i.score !== null && i.weight > 0)
+        const scored = of(a).filter((i) => i.score !== null && i.weight > 0)
         const weight = scored.reduce((sum, i) => sum + i.weight, 0)
         return weight > 0 ? scored.reduce((sum, i) => sum + i.points, 0) / weight : null
       }
       const categoryRanks = rankBy(scoreIn)
-      for (const a of assessed) a.categories[category] = { score: scoreIn(a), rank: categoryRanks.get(a.unit_id) ?? null }
+      const schemeWeight = entries.find((e) => e.category === category)!.category_weight
+      for (const a of assessed) {
+        a.categories[category] = {
+          score: scoreIn(a), rank: categoryRanks.get(a.unit_id) ?? null, scheme_weight: schemeWeight,
+          weight: of(a).reduce((s, i) => s + i.weight, 0), points: of(a).reduce((s, i) => s + i.points, 0),
+        }
+      }
     }
     assessed.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
-    return { year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name }, from, to, calendar_provisional: results.some((r) => r.calendar_provisional), units: assessed }
+    return {
+      year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name, min_sample: scheme.min_sample }, from, to,
+      calendar_provisional: results.some((r) => r.calendar_provisional), units: assessed,
+    }
   }
 
-  /** One indicator ranked within a tier; rates of small samples at their conservative Wilson bound. */
+  /**
+   * One indicator ranked within a tier. Ranking is where the uncertainty of small samples goes
+   * (never into the score): a rate is ranked at its 95 % Wilson bound, the lower one where higher
+   * is better, so three ratings at 100 % rank below three thousand at 98 %.
+   */
   async ranking(metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
     const ind = this.metrics.indicator(metricId)
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
-    const result = await this.metrics.run(metricId, { from, to, units: units.map((u) => u.unit_id), by: 'unit', asOfMs })
-    const byUnit = new Map(result.rows.map((r) => [String(r.key), r]))
-    const higher = ind.direction === 'higher_is_better'
-    const rows = units.map((u) => {
-      const r = byUnit.get(u.unit_id)
-      const sample = r?.denominator ?? null
-      const isRate = ind.unit === 'ratio' && !ind.complement && r && r.denominator !== null
-      const rankValue = !r || r.value === null ? null : isRate ? wilsonBound(r.numerator, r.denominator!, higher ? 'lower' : 'upper') : r.value
-      return {
-        unit_id: u.unit_id, name: u.name, value: r?.value ?? null, numerator: r?.numerator ?? 0, denominator: r?.denominator ?? null,
-        sample, small_sample: sample !== null && sample < scheme.min_sample, rank_value: rankValue, rank: null as number | null,
-      }
+    const spec = sampleOf(ind)
+    const minSample = minSampleOf(scheme, tier, metricId)
+    const [result, sampleResult] = await this.metrics.runMany(spec.indicator ? [metricId, spec.indicator] : [metricId], { from, to, units: units.map((u) => u.unit_id), by: 'unit', asOfMs })
+    const byUnit = new Map(result!.rows.map((r) => [String(r.key), r]))
+    const sampleByUnit = new Map((sampleResult?.rows ?? []).map((r) => [String(r.key), r]))
+    // ranked on the values as they are; small samples are the intervals' and the funnel's to show
+    const ranked = rankIndicator(ind, units.map((u) => ({ unit_id: u.unit_id, name: u.name })), byUnit)
+    const rows = ranked.rows.map((r) => {
+      const sample = sampleSize(spec, byUnit.get(r.unit_id), sampleByUnit.get(r.unit_id))
+      return { ...r, sample, small_sample: sample < minSample }
     })
-    const ranks = rankWithTies(rows.map((r) => ({ key: r.unit_id, score: r.rank_value })), higher)
-    for (const r of rows) r.rank = ranks.get(r.unit_id) ?? null
-    rows.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
-    return { metric: metricId, name: ind.name.zh, direction: ind.direction, year, tier, from, to, min_sample: scheme.min_sample, rank_by: ind.unit === 'ratio' ? 'wilson_bound_95' : 'value', calendar_provisional: result.calendar_provisional, rows }
+    return {
+      metric: metricId, name: ind.name.zh, name_en: ind.name.en, unit: ind.unit, direction: ind.direction, year, tier, from, to, min_sample: minSample, sample_of: spec.text.zh,
+      rank_by: 'value', calendar_provisional: result!.calendar_provisional, funnel: ranked.funnel, rows,
+    }
   }
 
   /** The indicators a unit has a target for in a year, each with the target it has (its own, its tier's or the district's). */
@@ -288,29 +397,79 @@ export class AssessmentService {
     })
   }
 
-  /** A unit's targets for the year: where it stands and where it will end at the current pace. */
+  /**
+   * A unit's targets for the year: where it stands and where it will end at the current pace. The
+   * unit's figures are its own records (those that belong to it, as the assessment scores it:
+   * by=unit), the same numerator and denominator its score is computed from; the units below it
+   * (a street hall's stations) are given beside, in `below`, summed, never added to its own.
+   */
   async targets(year: number, unitId: string, asOfMs: number) {
     const unit = this.platform.reference.units.get(unitId)
     if (!unit) throw new Error(`no unit ${unitId}`)
     const { from, to } = this.period(year, asOfMs)
+    const { scheme } = await this.scheme(year)
+    const entries = new Map(schemeEntries(scheme, unit.tier).map((e) => [e.id, e]))
     const wanted = await this.unitTargets(year, unit)
-    // every target indicator in one query
-    const results = wanted.length ? await this.metrics.runMany(wanted.map((w) => w.id), { from, to, units: this.platform.reference.withDescendants(unitId), asOfMs }) : []
+    const belowIds = this.platform.reference.withDescendants(unitId).filter((u) => u !== unitId)
+    const below = new Set(belowIds)
+    // what else is asked with them: the stock part of a count of both (overdue cases), the samples counted apart
+    const stock = wanted.some((w) => projectionBasis(INDICATOR_BY_ID.get(w.id)!) === 'pace_and_stock') ? ['overdue_open'] : []
+    const specs = new Map(wanted.map((w) => [w.id, sampleOf(INDICATOR_BY_ID.get(w.id)!)]))
+    const sampleIds = wanted.filter((w) => specs.get(w.id)!.indicator && entries.has(w.id)).map((w) => w.id)
+    const asked: Array<string | Indicator> = [...wanted.map((w) => w.id), ...stock, ...sampleIds.map((id) => specs.get(id)!.indicator!)]
+    // every target indicator for the unit and the units below it, by unit: one query per source
+    const results = wanted.length ? await this.metrics.runMany(asked, { from, to, units: [unitId, ...belowIds], by: 'unit', asOfMs }) : []
+    const own = (k: number) => results[k]!.rows.find((r) => r.key === unitId)
+    // a quantile does not add up over units: the units below are asked together for it
+    const quantiles = wanted.filter((w) => INDICATOR_BY_ID.get(w.id)!.quantile).map((w) => w.id)
+    const pooled = belowIds.length && quantiles.length ? await this.metrics.runMany(quantiles, { from, to, units: belowIds, asOfMs }) : []
     const rows = []
-    for (const [i, { id, target }] of wanted.entries()) {
+    for (const [k, { id, target }] of wanted.entries()) {
       const ind = INDICATOR_BY_ID.get(id)!
-      const [row] = results[i]!.rows
-      const value = row?.value ?? null
-      const projection = projectYearEnd(ind, value, year, to)
+      const row = own(k)
+      const value = row?.value ?? (ind.denominator ? null : 0)
+      const basis = projectionBasis(ind)
+      const stockNow = basis === 'pace_and_stock' ? own(wanted.length)?.value ?? 0 : 0
+      const projection = projectYearEnd(ind, value, year, to, stockNow)
       const higher = ind.direction === 'higher_is_better'
       const meets = (v: number | null) => (v === null ? null : higher ? v >= target.value : v <= target.value)
+      const entry = entries.get(id)
+      const sample = entry ? sampleSize(specs.get(id)!, row, sampleIds.includes(id) ? results[wanted.length + stock.length + sampleIds.indexOf(id)]!.rows.find((r) => r.key === unitId) : undefined) : null
+      let belowFigure: { value: number | null; numerator: number; denominator: number | null } | null = null
+      if (belowIds.length) {
+        if (ind.quantile) {
+          const r = pooled[quantiles.indexOf(id)]?.rows[0]
+          belowFigure = { value: r?.value ?? null, numerator: r?.numerator ?? 0, denominator: r?.denominator ?? 0 }
+        } else {
+          const t = { numerator: 0, denominator: 0 }
+          for (const r of results[k]!.rows) {
+            if (!below.has(String(r.key))) continue
+            t.numerator += r.numerator
+            t.denominator += r.denominator ?? 0
+          }
+          belowFigure = valueOf(ind, t)
+        }
+      }
       rows.push({
         metric: id, name: ind.name.zh, direction: ind.direction, target: target.value, target_scope: target.scope,
-        value, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? null,
+        value, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? (ind.denominator ? 0 : null),
         attainment: value === null ? null : higher ? (target.value === 0 ? null : value / target.value) : value === 0 ? null : target.value / value,
-        on_track: meets(value), projection, projected_to_meet: meets(projection),
+        on_track: meets(value), projection, projection_basis: basis, projection_note: PROJECTION_NOTES[basis].zh, projection_note_en: PROJECTION_NOTES[basis].en,
+        projected_to_meet: meets(projection),
+        // as the assessment will count it: its sample and the scheme's minimum (null: not in the tier's scheme)
+        in_scheme: entry !== undefined, sample, min_sample: entry?.min_sample ?? null,
+        below_min_sample: entry && sample !== null ? sample < entry.min_sample : null,
+        below: belowFigure,
       })
     }
-    return { unit_id: unitId, year, from, to, calendar_provisional: results.some((r) => r.calendar_provisional), rows }
+    return {
+      unit_id: unitId, year, from, to, counts: 'own' as const,
+      calendar_provisional: results.some((r) => r.calendar_provisional) || pooled.some((r) => r.calendar_provisional),
+      below: belowIds.length ? {
+        unit_ids: belowIds, units: belowIds.length,
+        label: '下属单位合计（单列，不计入本单位数字）', label_en: 'the units below it, summed (shown apart: not in the unit\'s own figures)',
+      } : null,
+      rows,
+    }
   }
 }

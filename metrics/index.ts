@@ -5,7 +5,11 @@ export { SOURCES, type SourceId } from './sources.ts'
 export { MetricsService, UnknownMetricError, UnsupportedGroupingError, periodsOf, type MetricRequest, type MetricResult, type MetricRow } from './service.ts'
 export { metricsRoutes } from './routes.ts'
 export { recordRoutes } from './record-routes.ts'
-export { AssessmentService, wilsonBound, rankWithTies, scoreValue, resolveTarget, type TierAssessment, type AssessedUnit, type AssessedIndicator } from './assessment.ts'
-export { dongchengScheme, gradeOf, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
+export {
+  AssessmentService, wilsonBound, rankWithTies, scoreValue, resolveTarget, spreadWeights, judgeSample, projectYearEnd, projectionBasis, NOT_SCORED_ZH,
+  type TierAssessment, type AssessedUnit, type AssessedIndicator, type CategoryResult, type NotScoredReason, type ProjectionBasis,
+} from './assessment.ts'
+export { dongchengScheme, gradeOf, schemeProblems, schemeEntries, minSampleOf, orderedSteps, type Scheme, type SchemeEntry, type SchemeIndicator, type ScoringMethod } from './scheme.ts'
+export { sampleOf, type SampleSpec } from './samples.ts'
 export { assessmentRoutes, indicatorDocument } from './assessment-routes.ts'
 export { unitTrend, median, type UnitTrend, type TrendMetric, type TrendValue } from './trend.ts'

@@ -31,14 +31,15 @@ export interface Funnel {
   curve: FunnelLimits[]
 }
 
-const Z95 = 1.959964
-
-function wilson(successes: number, n: number): { lower: number; upper: number } {
-  const p = successes / n
-  const centre = p + (Z95 * Z95) / (2 * n)
-  const spread = Z95 * Math.sqrt((p * (1 - p)) / n + (Z95 * Z95) / (4 * n * n))
-  const d = 1 + (Z95 * Z95) / n
-  return { lower: Math.max(0, (centre - spread) / d), upper: Math.min(1, (centre + spread) / d) }
+/** Wilson score bound of a proportion n/d at 95 %: the lower bound, or the upper one. */
+export function wilsonBound(n: number, d: number, side: 'lower' | 'upper'): number {
+  if (d <= 0) return side === 'lower' ? 0 : 1
+  const z = 1.959964
+  const p = n / d
+  const centre = p + (z * z) / (2 * d)
+  const spread = z * Math.sqrt((p * (1 - p)) / d + (z * z) / (4 * d * d))
+  const bound = (side === 'lower' ? centre - spread : centre + spread) / (1 + (z * z) / d)
+  return Math.min(1, Math.max(0, bound))
 }
 
 /** Exact 95 % limits of a Poisson count (Garwood), by bisection on the CDF. */
@@ -94,8 +95,7 @@ export function rankIndicator(
     const n = r.denominator ?? 0
     if (!kind || n <= 0) return null
     if (kind === 'binomial') {
-      const w = wilson(counted(r), n)
-      return { lower: w.lower * scale, upper: w.upper * scale }
+      return { lower: wilsonBound(counted(r), n, 'lower') * scale, upper: wilsonBound(counted(r), n, 'upper') * scale }
     }
     const p = poissonInterval(counted(r))
     return { lower: (p.lower / n) * scale, upper: (p.upper / n) * scale }

@@ -11,8 +11,8 @@ const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
 
 const COMPOSITE = {
   id: 'composite_score', name: '综合得分', name_en: 'Composite score', category: 'composite', unit: 'points', direction: 'higher_is_better', tiers: [1, 2, 3],
-  definition: '当年考核方案的加权得分（0–100）：各类别、各指标按方案的计分方法计分后加权；无数据的指标不计并重新分配权重。见 GET /api/v1/assessment 和 /indicators。',
-  definition_en: "The weighted score of the year's assessment scheme, 0–100: each indicator scored by the scheme's method, weighted by category and indicator; indicators without data are left out and the weights renormalised. See GET /api/v1/assessment and /indicators.",
+  definition: '当年考核方案的加权得分（0–100）：各指标按单位的实际值、以方案的计分方法计分后加权；样本少于方案最小样本量或无记录的指标不计分，其权重按比例折算到本单位计分的指标。见 GET /api/v1/assessment 和 /indicators。',
+  definition_en: "The weighted score of the year's assessment scheme, 0–100: each indicator scored on the unit's actual value by the scheme's method, weighted by category and indicator; an indicator with a sample below the scheme's minimum, or no records, is not scored and its weight is spread over the unit's scored indicators in proportion. See GET /api/v1/assessment and /indicators.",
   numerator: { text: '综合得分', text_en: 'the score' }, denominator: { text: '满分100', text_en: 'full marks, 100' },
   period: '考核年度至今', period_en: 'the assessment year to date',
 }
@@ -106,7 +106,9 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
     schema: {
       tags: ['metrics'],
       summary: 'A unit\'s monthly trend of every indicator it has a target for: its value each month of the year to date, its tier\'s median, the target',
-      description: 'Targets are resolved as in GET /api/v1/targets (unit, else tier, else district). `values` is the unit with the units below it; ' +
+      description: 'Targets are resolved as in GET /api/v1/targets (unit, else tier, else district). `values` are the unit\'s own records ' +
+        '(those that belong to it, as by=unit groups them: the same its targets and its score count); `below` is, per metric, the units below it ' +
+        '(a street hall\'s stations) summed per month, apart, never added to `values` (null for a unit with none below it). ' +
         '`tier_median` is, per month, the median of the values of the tier\'s units (each on its own records; units without a figure that month left out).',
       querystring: {
         type: 'object', additionalProperties: false, required: ['unit_id'],
@@ -114,20 +116,30 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       },
       response: {
         200: {
-          type: 'object', required: ['unit_id', 'year', 'from', 'to', 'months', 'metrics'],
+          type: 'object', required: ['unit_id', 'year', 'from', 'to', 'months', 'counts', 'below', 'metrics'],
           properties: {
             unit_id: { type: 'string' }, year: { type: 'integer' }, from: { type: 'string' }, to: { type: 'string' },
             months: { type: 'array', items: { type: 'string' } },
+            counts: { type: 'string', enum: ['own'], description: '`values` count the unit\'s own records (by=unit)' },
+            below: {
+              type: ['object', 'null'], required: ['unit_ids', 'units', 'label', 'label_en'],
+              description: 'the units `below` sums (null: none below the unit)',
+              properties: { unit_ids: { type: 'array', items: { type: 'string' } }, units: { type: 'integer' }, label: { type: 'string' }, label_en: { type: 'string' } },
+            },
             calendar_provisional: { type: 'boolean', description: 'a figure counted a day of a year on the provisional calendar' },
             metrics: {
               type: 'array',
               items: {
-                type: 'object', required: ['metric', 'name', 'name_en', 'unit', 'direction', 'target', 'target_scope', 'values', 'tier_median'],
+                type: 'object', required: ['metric', 'name', 'name_en', 'unit', 'direction', 'target', 'target_scope', 'values', 'tier_median', 'below'],
                 properties: {
                   metric: { type: 'string' }, name: { type: 'string' }, name_en: { type: 'string' }, unit: { type: 'string' }, direction: { type: 'string' },
                   target: { type: 'number' }, target_scope: { type: 'string' },
                   values: { type: 'array', items: trendValue },
                   tier_median: { type: 'array', items: { type: ['number', 'null'] } },
+                  below: {
+                    type: ['object', 'null'], required: ['values'], description: 'the units below the unit, summed per month; not in `values`',
+                    properties: { values: { type: 'array', items: trendValue } },
+                  },
                 },
               },
             },

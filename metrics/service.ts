@@ -155,8 +155,9 @@ export class MetricsService {
    * aggregate any of them needs (the assessment of a tier asks for ten at a time, and the engine
    * runs one query at a time). Each indicator's rows are exactly those `run` gives it alone.
    */
-  async runMany(ids: string[], req: MetricRequest): Promise<MetricResult[]> {
-    const indicators = ids.map((id) => this.indicator(id))
+  async runMany(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {
+    // (an indicator given whole is one not in the catalogue: an assessment's sample counts, metrics/samples.ts)
+    const indicators = ids.map((id) => (typeof id === 'string' ? this.indicator(id) : id))
     const tz = this.platform.warehouse.timezone
     const asOfDate = localDate(req.asOfMs, tz)
     const to = req.to ?? asOfDate

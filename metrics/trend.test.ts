@@ -1,6 +1,7 @@
 // GET /api/v1/trend on the demo district, against the real engine: a month of the unit's values
-// against GET /api/v1/metrics for that month, and the tier's median against a median computed
-// here from every unit's value that month; the access rule of /api/v1/targets.
+// against GET /api/v1/metrics by=unit for that month (its own records), its stations' sum apart,
+// and the tier's median against a median computed here from every unit's value that month; the
+// access rule of /api/v1/targets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
@@ -53,13 +54,20 @@ describe('GET /api/v1/trend', () => {
     }
   })
 
-  it.each([['2025-03', '2025-03-01', '2025-03-31'], ['2025-06', '2025-06-01', '2025-06-30']])('in %s: the unit\'s values are /api/v1/metrics\'s for that month, the median is the median of the tier\'s units', async (month, from, to) => {
+  it.each([['2025-03', '2025-03-01', '2025-03-31'], ['2025-06', '2025-06-01', '2025-06-30']])('in %s: the unit\'s values are its own records (by=unit), the stations below it apart, the median the tier\'s', async (month, from, to) => {
     const i = trend.months.indexOf(month)
+    const stations = t.platform.reference.withDescendants(UNIT).filter((u) => u !== UNIT)
+    expect(stations.length).toBeGreaterThan(0)
+    expect(trend.counts).toBe('own')
+    expect(new Set(trend.below!.unit_ids)).toEqual(new Set(stations))
     let counted = 0
+    let apart = 0
     for (const m of trend.metrics) {
-      const own = await get<{ rows: Array<{ value: number | null; numerator: number; denominator: number | null }> }>(`/api/v1/metrics/${m.metric}?scope=unit:${UNIT}&from=${from}&to=${to}&as_of=${AS_OF}`)
+      type Rows = { rows: Array<{ key: string; value: number | null; numerator: number; denominator: number | null }> }
+      // the unit's own: the row by=unit gives it (the records that belong to it), not scope=unit: (which has its stations too)
+      const own = await get<Rows>(`/api/v1/metrics/${m.metric}?scope=tier:2&by=unit&from=${from}&to=${to}&as_of=${AS_OF}`)
       expect(own.status).toBe(200)
-      const row = own.body.rows[0]
+      const row = own.body.rows.find((r) => r.key === UNIT)
       const v = m.values[i]!
       if (row) {
         expect(v.numerator, `${m.metric} numerator`).toBeCloseTo(row.numerator, 9)
@@ -70,13 +78,22 @@ describe('GET /api/v1/trend', () => {
       } else {
         expect(v.numerator).toBe(0)
       }
+      // the stations: summed apart, and what they add to the unit is not in its values
+      const below = await get<Rows>(`/api/v1/metrics/${m.metric}?scope=tier:3&by=unit&from=${from}&to=${to}&as_of=${AS_OF}`)
+      const theirs = below.body.rows.filter((r) => stations.includes(r.key))
+      const b = m.below!.values[i]!
+      // (the demo's targets have no quantile, whose numerators would not add up)
+      expect(b.numerator, `${m.metric} stations' numerator`).toBeCloseTo(theirs.reduce((s, r) => s + r.numerator, 0), 9)
+      expect(b.denominator ?? 0, `${m.metric} stations' denominator`).toBeCloseTo(theirs.reduce((s, r) => s + (r.denominator ?? 0), 0), 9)
+      if (theirs.some((r) => r.numerator > 0)) apart++
       const tier = await get<{ rows: Array<{ key: string; value: number | null }> }>(`/api/v1/metrics/${m.metric}?scope=tier:2&by=unit&from=${from}&to=${to}&as_of=${AS_OF}`)
       const want = middle(tier.body.rows.map((r) => r.value).filter((x): x is number => x !== null))
       if (want === null) expect(m.tier_median[i]).toBeNull()
       else expect(m.tier_median[i], `${m.metric} tier median`).toBeCloseTo(want, 9)
     }
-    // the month has figures to compare
+    // the month has figures to compare, and the stations have figures of their own
     expect(counted).toBeGreaterThan(2)
+    expect(apart).toBeGreaterThan(0)
   })
 
   it('answers a unit leader only for its own units, like /api/v1/targets', async () => {

@@ -5,7 +5,7 @@
 import type { Scheme, ScoringMethod } from '../metrics/index.ts'
 import { barsChart, comparisonChart, distributionChart, gradesChart } from './charts.ts'
 import { CATEGORY_ZH, change, chineseDate, dateTime, esc, figure, figureWithUnit, grouped, score, TIER_SHORT, TIER_ZH, type FigureUnit } from './format.ts'
-import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, Restatement } from './publication.ts'
+import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, Restatement, ScoringRule } from './publication.ts'
 import { emptyRecords, LISTED, type UnitRecords } from './records.ts'
 
 export const ISSUER = '东城区政务服务三级体系联席会议'
@@ -126,7 +126,7 @@ export function methodText(method: ScoringMethod, c: CatalogEntry | undefined): 
     case 'target':
       return `按目标完成度计分：${higher ? '实际值 ÷ 目标值' : '目标值 ÷ 实际值'} × 100，最高 100 分`
     case 'minmax':
-      return '同级比较：同级最好者 100 分、最差者 0 分，其间按比例'
+      return '同级比较：同级计分单位中最好者（或达到本单位目标者）100 分、最差者 0 分，其间按比例'
     case 'stepped':
       return `分档计分：${stepText(method, unit, higher)}`
     case 'deduction':
@@ -148,28 +148,32 @@ const meets = (i: FrozenIndicator, c: CatalogEntry | undefined) =>
   i.value === null || i.target === null ? null : c?.direction === 'lower_is_better' ? i.value <= i.target : i.value >= i.target
 
 /** Why an indicator lost points, in words. */
-function reason(i: FrozenIndicator, c: CatalogEntry | undefined, scheme: Scheme, tier: number, peers: FrozenUnit[], minSample: number): string {
+function reason(i: FrozenIndicator, c: CatalogEntry | undefined, scheme: Scheme, tier: number, peers: FrozenUnit[], rule: ScoringRule): string {
   const unit = c?.unit ?? 'ratio'
   const m = methodOf(scheme, tier, i.id)
   const parts: string[] = [`实际 ${esc(figureWithUnit(i.value, unit))}`]
-  if (i.small_sample) parts.push(`样本 ${esc(figure(i.denominator, 'cases'))} 少于 ${minSample}，按 95% 置信界 ${esc(figureWithUnit(i.scored_value, unit))} 计分`)
+  // (a publication under the old rule scored a small sample at its conservative bound)
+  if (rule === 'wilson_bound' && i.small_sample) parts.push(`样本 ${esc(figure(i.denominator, 'cases'))} 少于 ${scheme.min_sample}，按 95% 置信界 ${esc(figureWithUnit(i.scored_value, unit))} 计分`)
+  else if (i.scored_value !== null && i.scored_value !== i.value) parts.push(`按 ${esc(figureWithUnit(i.scored_value, unit))} 计分`)
   if (m) {
     switch (m.method.kind) {
       case 'target':
         parts.push(i.target === null ? '无目标值' : `目标 ${esc(figureWithUnit(i.target, unit))}，完成度 ${esc(score(i.score))}%`)
         break
       case 'minmax': {
-        const vals = peers.map((u) => u.indicators.find((x) => x.id === i.id)?.scored_value).filter((v): v is number => v !== null && v !== undefined)
+        const vals = peers.map((u) => u.indicators.find((x) => x.id === i.id)).filter((x) => x?.scored).map((x) => x!.scored_value).filter((v): v is number => v !== null)
         if (vals.length) {
           const higher = c?.direction !== 'lower_is_better'
           const best = higher ? Math.max(...vals) : Math.min(...vals)
           const worst = higher ? Math.min(...vals) : Math.max(...vals)
-          parts.push(`同级最好 ${esc(figureWithUnit(best, unit))}、最差 ${esc(figureWithUnit(worst, unit))}`)
+          parts.push(`同级计分单位最好 ${esc(figureWithUnit(best, unit))}、最差 ${esc(figureWithUnit(worst, unit))}`)
         }
+        if (i.target !== null) parts.push(`达到目标 ${esc(figureWithUnit(i.target, unit))} 即得满分`)
         break
       }
       case 'stepped':
         parts.push(`按分档得 ${esc(score(i.score))} 分（${esc(stepText(m.method, unit, c?.direction !== 'lower_is_better'))}）`)
+        if (i.target !== null) parts.push(`达到目标 ${esc(figureWithUnit(i.target, unit))} 即得满分`)
         break
       case 'deduction':
         parts.push(`每 1 件扣 ${m.method.per} 分`)
@@ -190,9 +194,63 @@ export function totalValue(c: CatalogEntry | undefined, rows: Array<{ numerator:
   return c.complement ? 1 - ratio : ratio * (c.scale ?? 1)
 }
 
+// ── whether each indicator was scored, and the composite's arithmetic (按比例折算)
+
+const pct = (w: number) => `${score(w * 100)}%`
+
+/** Why an indicator was not scored, in a few words: "样本不足（12 < 30）", "无记录", "无目标值". */
+export function notScoredText(i: Pick<FrozenIndicator, 'not_scored_reason' | 'sample' | 'min_sample'>): string {
+  switch (i.not_scored_reason) {
+    case 'small_sample':
+      return `样本不足（${part(i.sample)} < ${i.min_sample}）`
+    case 'no_records':
+      return '无记录'
+    case 'no_target':
+      return '无目标值'
+    default:
+      return ''
+  }
+}
+
+/** One line for a unit in the district's score table: what was not scored, and the weight the composite is taken over. */
+function scoringLine(u: FrozenUnit, name: (id: string) => string): string {
+  const missing = u.indicators.filter((i) => !i.scored)
+  if (missing.length === 0) return '全部计分'
+  if (u.composite === null) return '均未计分（样本不足或无记录）'
+  const byReason = new Map<string, string[]>()
+  for (const i of missing) {
+    const key = i.not_scored_reason === 'small_sample' ? '样本不足' : i.not_scored_reason === 'no_target' ? '无目标值' : '无记录'
+    byReason.set(key, [...(byReason.get(key) ?? []), i.not_scored_reason === 'small_sample' ? `${name(i.id)} ${part(i.sample)}/${i.min_sample}` : name(i.id)])
+  }
+  return `不计分：${[...byReason].map(([k, v]) => `${k}（${v.join('、')}）`).join('；')}；${u.rule === 'wilson_bound' ? '其余权重按比例放大' : `计分指标方案权重 ${pct(u.scored_scheme_weight)}，按比例折算`}`
+}
+
+/** A unit's composite worked out: each indicator's scheme weight, whether it was scored and why not, its 折算 weight and points. */
+function arithmeticBlock(u: FrozenUnit, name: (id: string) => string): string {
+  const rows = u.indicators.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="c">${esc(CATEGORY_ZH[i.category] ?? i.category)}</td>
+<td>${i.scored ? '计分' : `<span class="miss">不计分</span>：${esc(notScoredText(i))}`}</td><td class="n">${esc(part(i.sample))} / ${i.min_sample}${i.sample_of ? `<br><small>${esc(i.sample_of)}</small>` : ''}</td>
+<td class="n">${esc(pct(i.scheme_weight))}</td><td class="n">${i.scored ? esc(pct(i.weight)) : '—'}</td><td class="n">${i.scored ? esc(score(i.score)) : '—'}</td><td class="n">${i.scored ? esc(score(i.points)) : '—'}</td></tr>`).join('\n')
+  const scored = u.indicators.filter((i) => i.scored)
+  const schemeTotal = u.indicators.reduce((s, i) => s + i.scheme_weight, 0)
+  const sum = scored.map((i) => `${score(i.score)} × ${pct(i.weight)}`).join(' + ')
+  const legacy = u.rule === 'wilson_bound'
+  const formula = u.composite === null
+    ? '本单位没有可计分的指标（各项样本不足或无记录），不计算综合得分，不评定等级。'
+    : legacy
+      // (a publication under the old rule: its weights were renormalised within each category, then across them)
+      ? `综合得分 = Σ 得分 × 有效权重 = ${esc(sum)} = <b>${esc(score(u.composite))}</b> 分。本版发布时的规则：样本少于 ${u.indicators[0]?.min_sample ?? ''} 的比率按 95% 置信界计分，无数据的指标权重先在类内、再在类间按比例放大（均已停用）。`
+      : `折算权重 = 方案权重 ÷ 计分指标的方案权重之和（${esc(pct(u.scored_scheme_weight))}）${u.scored_scheme_weight < 0.99995 ? '：不计分指标的权重按比例分给计分的指标' : '：全部指标计分，折算权重即方案权重'}。综合得分 = Σ 得分 × 折算权重 = ${esc(sum)} = <b>${esc(score(u.composite))}</b> 分。`
+  return `<h3>综合得分的计算（${legacy ? '本版发布时的规则' : '按比例折算'}）</h3>
+<table><thead><tr><th>指标</th><th>类别</th><th>计分情况</th><th>样本 / 最小样本量</th><th>方案权重</th><th>${legacy ? '有效权重' : '折算权重'}</th><th>得分</th><th>得分点</th></tr></thead><tbody>
+${rows}
+<tr><td colspan="4"><b>合计</b></td><td class="n">${esc(pct(schemeTotal))}</td><td class="n">${esc(pct(scored.reduce((s, i) => s + i.weight, 0)))}</td><td></td><td class="n"><b>${esc(score(u.composite))}</b></td></tr>
+</tbody></table>
+<p class="note">${formula}</p>`
+}
+
 // ── shared sections
 
-function schemeSection(p: Publication, tiers: number[]): string {
+function schemeSection(p: Publication, tiers: number[], rule: ScoringRule): string {
   const s = p.scheme
   const cat = new Map(p.catalog.map((c) => [c.id, c]))
   const tables = tiers.map((tier) => {
@@ -200,14 +258,17 @@ function schemeSection(p: Publication, tiers: number[]): string {
     if (!t) return ''
     const rows = Object.entries(t).flatMap(([category, def]) => def.indicators.map((i, k) => `<tr>
 ${k === 0 ? `<td class="c" rowspan="${def.indicators.length}">${esc(CATEGORY_ZH[category] ?? category)}<br><small>${esc(score(def.weight * 100))}%</small></td>` : ''}
-<td>${esc(cat.get(i.id)?.name.zh ?? i.id)}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(def.weight * i.weight * 100))}%</td><td>${esc(methodText(i.method, cat.get(i.id)))}</td></tr>`)).join('\n')
+<td>${esc(cat.get(i.id)?.name.zh ?? i.id)}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(def.weight * i.weight * 100))}%</td><td class="n">${i.min_sample ?? s.min_sample}</td><td>${esc(methodText(i.method, cat.get(i.id)))}</td></tr>`)).join('\n')
     return `<h3>${esc(TIER_ZH[tier] ?? `第${tier}级`)}</h3>
-<table><thead><tr><th>类别（权重）</th><th>指标</th><th>类内权重</th><th>综合权重</th><th>计分方法</th></tr></thead><tbody>
+<table><thead><tr><th>类别（权重）</th><th>指标</th><th>类内权重</th><th>方案权重</th><th>最小样本量</th><th>计分方法</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`
   }).join('\n')
-  return `<p>《${esc(s.name)}》，版本 ${esc(s.version)}。综合得分 = Σ 指标得分 × 综合权重；某项指标本单位无数据时不计入，其余权重按比例放大（报告中的“权重”即放大后的有效权重，各项得分点之和即综合得分）。</p>
-<p>等级：${s.grades.map((g) => `${esc(g.grade)} ≥ ${g.min} 分`).join('；')}。比率类指标样本少于 ${s.min_sample} 的，按 95% Wilson 置信界（越高越好取下界，越低越好取上界）计分和排名。同分同名次。</p>
+  const rules = rule === 'wilson_bound'
+    ? `<p>综合得分 = Σ 指标得分 × 有效权重；某项指标本单位无数据时不计入，其余权重按比例放大。本版发布时的规则：比率类指标样本少于 ${s.min_sample} 的，按 95% Wilson 置信界（越高越好取下界，越低越好取上界）计分和排名（该规则已停用）。同分同名次。</p>`
+    : `<p>每项指标按本单位的实际值、以方案的计分方法计分；达到本单位目标值或最高档的，得 100 分，满分记录不失分。指标的样本（比率为其分母，计数和平均值为其所依据的记录，见表中“样本”）少于该指标的最小样本量（未单列的为 ${s.min_sample}）的，该指标对本单位<b>不计分</b>（样本不足）；没有记录的同样不计分。不计分指标的权重按比例折算给本单位计分的指标：折算权重 = 方案权重 ÷ 本单位计分指标的方案权重之和，综合得分 = Σ 得分 × 折算权重（一类指标全部不计分的，该类权重同样折算）。样本量的不确定性只用于排名比较（比率按 95% 置信界排序），不用于扣分。同分同名次。</p>`
+  return `<p>《${esc(s.name)}》，版本 ${esc(s.version)}。等级：${s.grades.map((g) => `${esc(g.grade)} ≥ ${g.min} 分`).join('；')}。</p>
+${rules}
 <p>差评整改期限 ${p.settings.rectification_limit_days} 个工作日，投诉办理期限 ${p.settings.complaint_limit_days} 个工作日（均按国务院办公厅公布的节假日安排计算工作日）。</p>
 ${tables}`
 }
@@ -300,7 +361,9 @@ const GRADES = (p: Publication) => p.scheme.grades.map((g) => g.grade)
 export function renderDistrict(report: FrozenReport, tz: string): string {
   const p = report.publication
   const cat = new Map(p.catalog.map((c) => [c.id, c]))
+  const catName = (id: string) => cat.get(id)?.name.zh ?? id
   const groups = tierGroups(report)
+  const rule: ScoringRule = report.units.some((u) => u.rule === 'wilson_bound') ? 'wilson_bound' : 'actual_value'
   const grades = GRADES(p)
   const prevLabel = p.previous.source === 'published' ? `${p.previous.year}年（第 ${p.previous.version} 版发布数）` : p.previous.source === 'computed' ? `${p.previous.year}年（发布时计算，该年未发布）` : `${p.previous.year}年（无数据）`
 
@@ -320,10 +383,11 @@ ${summaryRows}
 <p>全年共收到差评 ${allRecords.bad.total} 条，整改期限已过的 ${allRecords.bad.limit_passed} 条中按期整改 ${allRecords.bad.rectified_in_time} 条（${rate(allRecords.bad.rectified_in_time, allRecords.bad.limit_passed)}）；受理投诉 ${allRecords.complaints.received} 件，期限已过的 ${allRecords.complaints.limit_passed} 件中按期办结 ${allRecords.complaints.resolved_in_time} 件（${rate(allRecords.complaints.resolved_in_time, allRecords.complaints.limit_passed)}）。对比年度：${esc(prevLabel)}。</p>`
 
   const scores = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>
-<table><thead><tr><th>名次</th><th>单位</th><th>编号</th><th>综合得分</th><th>等级</th><th>上年得分</th><th>上年名次</th><th>变化</th></tr></thead><tbody>
+<table><thead><tr><th>名次</th><th>单位</th><th>编号</th><th>综合得分</th><th>等级</th><th>上年得分</th><th>上年名次</th><th>变化</th><th>计分说明</th></tr></thead><tbody>
 ${units.map((u) => `<tr><td class="c">${u.rank ?? '—'}</td><td>${esc(u.name)}</td><td><code>${esc(u.unit_id)}</code></td><td class="n">${esc(score(u.composite))}</td><td class="c">${GRADE(u.grade)}</td>
-<td class="n">${esc(score(u.prev_composite))}</td><td class="c">${u.prev_rank ?? '—'}</td><td class="n">${esc(change(u.composite, u.prev_composite, 'points'))}</td></tr>`).join('\n')}
+<td class="n">${esc(score(u.prev_composite))}</td><td class="c">${u.prev_rank ?? '—'}</td><td class="n">${esc(change(u.composite, u.prev_composite, 'points'))}</td><td><small data-scoring>${esc(scoringLine(u, catName))}</small></td></tr>`).join('\n')}
 </tbody></table>`).join('\n')
+  const scoresNote = `<p class="note">综合得分按各单位的实际值计分。“计分说明”列出本单位不计分的指标及原因（样本不足：样本 / 最小样本量；无记录），不计分指标的权重按比例折算给计分的指标（折算权重 = 方案权重 ÷ 计分指标的方案权重之和）；各单位的逐项计算见其单位报告。</p>`
 
   let chartNo = 0
   const nextId = () => `c${++chartNo}`
@@ -388,13 +452,13 @@ ${worstComplaints.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.recor
   const body = [
     section('cover', null, coverBlock(p, tz, '（全区汇总）', [['参评单位', `${report.units.length} 个（三个层级）`]]), true),
     section('summary', '一、总体情况', summary, true),
-    section('scores', '二、综合得分与排名', scores, true),
+    section('scores', '二、综合得分与排名', `${scoresNote}\n${scores}`, true),
     section('charts', '三、图示', charts),
     section('indicators', '四、指标完成情况（与上年比较）', `<p class="note">层级汇总值为该层级各单位分子之和 ÷ 分母之和；“达标单位”为有目标值的单位中达到目标的个数。</p>\n${indicators}`),
     section('points_lost', '五、失分分析', pointsLost),
     section('bad_ratings', '六、差评处理情况', badRatings),
     section('complaints', '七、投诉情况', complaints),
-    section('scheme', '八、考核方案', schemeSection(p, groups.map(([t]) => t))),
+    section('scheme', '八、考核方案', schemeSection(p, groups.map(([t]) => t), rule)),
     section('signature', null, signatureBlock(p, tz), true),
     section('appendix', '附录：指标定义', appendixSection(p)),
   ].join('')
@@ -413,11 +477,13 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
   const name = (id: string) => cat.get(id)?.name.zh ?? id
   const lost = [...u.indicators].filter((i) => i.points_lost > 0.005).sort((a, b) => b.points_lost - a.points_lost || (a.id < b.id ? -1 : 1))
 
+  const notScored = u.indicators.filter((i) => !i.scored)
   const sentence = u.composite === null
-    ? `本单位 ${p.year} 年度无可计分的数据，未评定等级。`
+    ? `本单位 ${p.year} 年度各项指标均未计分（样本不足或无记录，见“综合得分的计算”），未评定等级。`
     : `本单位 ${p.year} 年度综合得分 ${esc(score(u.composite))} 分，等级${GRADE(u.grade)}，在${esc(TIER_ZH[u.tier] ?? '')} ${u.ranked} 个参评单位中排名第 ${u.rank ?? '—'}。` +
       (u.prev_composite !== null ? `上年得分 ${esc(score(u.prev_composite))} 分${u.prev_rank ? `（第 ${u.prev_rank} 名）` : ''}，变化 ${esc(change(u.composite, u.prev_composite, 'points'))} 分。` : '') +
-      (lost.length ? `失分最多的是${lost.slice(0, 3).map((i) => `${esc(name(i.id))}（${esc(score(i.points_lost))} 分）`).join('、')}。` : '')
+      (lost.length ? `失分最多的是${lost.slice(0, 3).map((i) => `${esc(name(i.id))}（${esc(score(i.points_lost))} 分）`).join('、')}。` : '') +
+      (notScored.length ? `不计分的指标 ${notScored.length} 项（${notScored.map((i) => `${esc(name(i.id))}：${esc(notScoredText(i))}`).join('；')}），其权重按比例折算给计分的指标。` : '')
   const summary = `<div class="key">
 <div>综合得分<b>${esc(score(u.composite))}</b></div>
 <div>等级<b>${GRADE(u.grade)}</b></div>
@@ -431,11 +497,11 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
     const c = cat.get(i.id)
     const unit = c?.unit ?? 'ratio'
     const m = meets(i, c)
-    return `<tr><td>${esc(name(i.id))}${i.small_sample ? '<br><small>小样本</small>' : ''}</td><td class="n${m === false ? ' miss' : ''}">${esc(figure(i.value, unit))}</td>
+    return `<tr><td>${esc(name(i.id))}${i.scored ? '' : `<br><small>不计分：${esc(notScoredText(i))}</small>`}</td><td class="n${m === false ? ' miss' : ''}">${esc(figure(i.value, unit))}</td>
 <td class="n"><small>${esc(part(i.numerator))}${i.denominator === null ? '' : ` / ${esc(part(i.denominator))}`}</small></td>
 <td class="n">${esc(figure(i.target, unit))}</td><td class="c">${m === null ? '—' : m ? '达标' : '<span class="miss">未达标</span>'}</td>
 <td class="n">${esc(figure(i.prev_value, unit))}</td><td class="n">${esc(change(i.value, i.prev_value, unit))}</td>
-<td class="n">${esc(score(i.score))}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(i.points))}</td><td class="n">${esc(score(i.points_lost))}</td></tr>`
+<td class="n">${i.scored ? esc(score(i.score)) : '不计分'}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(i.points))}</td><td class="n">${esc(score(i.points_lost))}</td></tr>`
   }).join('\n')
   const totalPoints = u.indicators.reduce((s, i) => s + i.points, 0)
   const totalLost = u.indicators.reduce((s, i) => s + i.points_lost, 0)
@@ -443,7 +509,8 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
 ${indicatorRows}
 <tr><td colspan="8"><b>合计</b></td><td class="n">${esc(score(u.indicators.reduce((s, i) => s + i.weight, 0) * 100))}%</td><td class="n"><b>${esc(score(totalPoints))}</b></td><td class="n">${esc(score(totalLost))}</td></tr>
 </tbody></table>
-<p class="note">得分点 = 得分 × 权重，合计即综合得分；失分 = (100 − 得分) × 权重。无数据的指标权重为 0，其余按比例放大。上年数据：${p.previous.source === 'published' ? `${p.previous.year} 年第 ${p.previous.version} 版发布数` : p.previous.source === 'computed' ? `${p.previous.year} 年（该年未发布，发布时计算）` : '无'}。</p>`
+<p class="note">权重为折算后的权重；得分点 = 得分 × 权重，合计即综合得分；失分 = (100 − 得分) × 权重。不计分的指标权重为 0，其方案权重按比例折算给计分的指标（见下表）。上年数据：${p.previous.source === 'published' ? `${p.previous.year} 年第 ${p.previous.version} 版发布数` : p.previous.source === 'computed' ? `${p.previous.year} 年（该年未发布，发布时计算）` : '无'}。</p>
+${arithmeticBlock(u, name)}`
 
   const ratios = u.indicators.filter((i) => cat.get(i.id)?.unit === 'ratio')
   const peerScores = peers.filter((x) => x.composite !== null)
@@ -456,7 +523,7 @@ ${indicatorRows}
   ].join('\n')
 
   const pointsLost = lost.length === 0 ? '<p>本单位各项指标均得满分。</p>' : `<table><thead><tr><th>指标</th><th>失分</th><th>得分</th><th>原因</th><th>明细</th></tr></thead><tbody>
-${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.points_lost))}</td><td class="n">${esc(score(i.score))}</td><td>${reason(i, cat.get(i.id), p.scheme, u.tier, peers, p.scheme.min_sample)}</td><td>${i.explain ? `<code>${esc(i.explain)}</code>` : '—'}</td></tr>`).join('\n')}
+${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.points_lost))}</td><td class="n">${esc(score(i.score))}</td><td>${reason(i, cat.get(i.id), p.scheme, u.tier, peers, u.rule)}</td><td>${i.explain ? `<code>${esc(i.explain)}</code>` : '—'}</td></tr>`).join('\n')}
 </tbody></table>
 <p class="note">“明细”为平台上列出相关办件或评价记录的地址（超期办件、差评及其处理），可逐条核对。</p>`
 
@@ -472,7 +539,7 @@ ${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.po
     section('points_lost', '四、失分及原因', pointsLost),
     section('bad_ratings', '五、差评处理记录', badRatingsBlock(u.records.bad, p.settings.rectification_limit_days) + (u.records.bad.listed_of > LISTED ? `<p class="note">全部差评及其处理：<code>/api/v1/ratings?unit_id=${esc(encodeURIComponent(u.unit_id))}&amp;bad=true</code></p>` : '')),
     section('complaints', '六、投诉情况', complaintsBlock(u.records.complaints, p.settings.complaint_limit_days)),
-    section('scheme', '七、考核方案', schemeSection(p, [u.tier])),
+    section('scheme', '七、考核方案', schemeSection(p, [u.tier], u.rule)),
     section('signature', null, signatureBlock(p, tz), true),
     section('appendix', '附录：指标定义', appendixSection(p)),
   ].join('')

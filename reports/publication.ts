@@ -7,7 +7,7 @@
 // (published vs current), never in the published figures. Publishing the same year again is a
 // new version, explicit, with its own date.
 import { randomUUID } from 'node:crypto'
-import { INDICATOR_BY_ID, INDICATORS, periodRule, type AssessedIndicator, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
+import { INDICATOR_BY_ID, INDICATORS, periodRule, schemeEntries, type AssessedIndicator, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
 import { CalendarMissingError, localDate, queryRows, toRfc3339, type Platform, type TunableSettings } from '../warehouse/index.ts'
 import type { FigureUnit } from './format.ts'
 import { emptyRecords, unitRecords, type UnitRecords } from './records.ts'
@@ -72,6 +72,23 @@ export interface FrozenIndicator extends Omit<AssessedIndicator, 'name' | 'categ
   prev_denominator: number | null
 }
 
+/**
+ * How a publication's scores were made. `actual_value`: every indicator scored on the unit's
+ * actual value, below the scheme's minimum sample not scored and its weight spread over the
+ * unit's scored indicators in proportion (the facts of it frozen with the unit). `wilson_bound`:
+ * a publication made before that rule, when a small sample was scored at its 95 % Wilson bound
+ * (its documents say so; the facts of the new rule were not kept then and are worked out from
+ * its figures and its scheme).
+ */
+export type ScoringRule = 'actual_value' | 'wilson_bound'
+
+/** What report_units.records keeps under `scoring` besides the unit's 差评/complaint record: the composite's arithmetic. */
+interface FrozenScoring {
+  rule: 'actual_value'
+  scored_scheme_weight: number
+  indicators: Record<string, Pick<AssessedIndicator, 'scored' | 'not_scored_reason' | 'sample' | 'sample_of' | 'min_sample' | 'scheme_weight'>>
+}
+
 export interface FrozenUnit {
   unit_id: string
   name: string
@@ -87,6 +104,10 @@ export interface FrozenUnit {
   prev_grade: string | null
   prev_rank: number | null
   records: UnitRecords
+  /** How its scores were made (see ScoringRule). */
+  rule: ScoringRule
+  /** The sum of the scheme weights of the indicators scored: each one's weight is its scheme weight ÷ this (按比例折算). */
+  scored_scheme_weight: number
   indicators: FrozenIndicator[]
 }
 
@@ -131,6 +152,34 @@ function catalogSnapshot(): CatalogEntry[] {
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+/** The facts of a unit's composite kept with the publication (report_units.records, under `scoring`). */
+function scoringOf(u: AssessedUnit): FrozenScoring {
+  return {
+    rule: 'actual_value',
+    scored_scheme_weight: u.scored_scheme_weight,
+    indicators: Object.fromEntries(u.indicators.map((i) => [i.id, {
+      scored: i.scored, not_scored_reason: i.not_scored_reason, sample: i.sample, sample_of: i.sample_of, min_sample: i.min_sample, scheme_weight: i.scheme_weight,
+    }])),
+  }
+}
+
+/**
+ * A unit's frozen indicators with the facts of its composite: as kept, or, for a publication made
+ * before they were kept (the Wilson-bound rule), worked out from its figures and its scheme.
+ */
+function withScoring(indicators: FrozenIndicator[], scoring: FrozenScoring | undefined, scheme: Scheme, tier: number): Pick<FrozenUnit, 'rule' | 'scored_scheme_weight' | 'indicators'> {
+  if (scoring) {
+    return { rule: scoring.rule, scored_scheme_weight: scoring.scored_scheme_weight, indicators: indicators.map((i) => ({ ...i, ...scoring.indicators[i.id] })) }
+  }
+  const entries = new Map(schemeEntries(scheme, tier).map((e) => [e.id, e]))
+  const list = indicators.map((i): FrozenIndicator => ({
+    ...i, scored: i.score !== null, not_scored_reason: i.score !== null ? null : i.value === null ? 'no_records' : 'no_target',
+    // (the old rule's sample: the denominator of a rate; a count had none)
+    sample: i.denominator ?? 0, sample_of: '', min_sample: scheme.min_sample, scheme_weight: entries.get(i.id)?.scheme_weight ?? 0,
+  }))
+  return { rule: 'wilson_bound', scored_scheme_weight: list.reduce((s, i) => s + (i.scored ? i.scheme_weight : 0), 0), indicators: list }
+}
 
 /** The unit order of a frozen report and of the assessment: tier, rank (unranked last), unit id. */
 export const unitOrder = (a: { tier: number; rank: number | null; unit_id: string }, b: { tier: number; rank: number | null; unit_id: string }) =>
@@ -203,7 +252,8 @@ export class PublicationStore {
           publication_id: id, unit_id: u.unit_id, name: u.name, tier: u.tier, parent_id: this.platform.reference.units.get(u.unit_id)?.parent_id ?? null,
           composite: u.composite_score, grade: u.grade, grade_en: u.grade_en, rank: u.rank, ranked: ranked.get(u.tier as 1) ?? 0,
           prev_composite: prev?.composite ?? null, prev_grade: prev?.grade ?? null, prev_rank: prev?.rank ?? null,
-          records: JSON.stringify(records.get(u.unit_id) ?? emptyRecords()),
+          // the 差评/complaint record, and under `scoring` the composite's arithmetic (no column of its own: migration 8's tables are kept)
+          records: JSON.stringify({ ...(records.get(u.unit_id) ?? emptyRecords()), scoring: scoringOf(u) }),
         }
       }),
     })
@@ -290,6 +340,8 @@ export class PublicationStore {
     for (const r of indicators) {
       const list = byUnit.get(String(r.unit_id)) ?? []
       list.push({
+        // filled in from the unit's `scoring` (withScoring)
+        scored: false, not_scored_reason: null, sample: 0, sample_of: '', min_sample: 0, scheme_weight: 0,
         id: String(r.indicator_id), category: String(r.category), value: num(r.value), numerator: Number(r.numerator), denominator: num(r.denominator),
         scored_value: num(r.scored_value), small_sample: Boolean(r.small_sample), target: num(r.target), score: num(r.score), weight: Number(r.weight),
         points: Number(r.points), points_lost: Number(r.points_lost), explain: (r.explain as string | null) ?? null,
@@ -297,21 +349,25 @@ export class PublicationStore {
       })
       byUnit.set(String(r.unit_id), list)
     }
+    const scheme = JSON.parse(pub.scheme) as Scheme
     const report: FrozenReport = {
       publication: {
         ...info,
-        scheme: JSON.parse(pub.scheme) as Scheme,
+        scheme,
         catalog: JSON.parse(pub.catalog) as CatalogEntry[],
         settings: JSON.parse(pub.settings) as TunableSettings,
         previous: JSON.parse(pub.previous) as Previous,
       },
-      units: units.map((u) => ({
-        unit_id: String(u.unit_id), name: String(u.name), tier: Number(u.tier), parent_id: (u.parent_id as string | null) ?? null,
-        composite: num(u.composite), grade: (u.grade as string | null) ?? null, grade_en: (u.grade_en as string | null) ?? null, rank: num(u.rank), ranked: Number(u.ranked),
-        prev_composite: num(u.prev_composite), prev_grade: (u.prev_grade as string | null) ?? null, prev_rank: num(u.prev_rank),
-        records: JSON.parse(String(u.records)) as UnitRecords,
-        indicators: byUnit.get(String(u.unit_id)) ?? [],
-      })).sort(unitOrder),
+      units: units.map((u) => {
+        const { scoring, ...records } = JSON.parse(String(u.records)) as UnitRecords & { scoring?: FrozenScoring }
+        const base = {
+          unit_id: String(u.unit_id), name: String(u.name), tier: Number(u.tier), parent_id: (u.parent_id as string | null) ?? null,
+          composite: num(u.composite), grade: (u.grade as string | null) ?? null, grade_en: (u.grade_en as string | null) ?? null, rank: num(u.rank), ranked: Number(u.ranked),
+          prev_composite: num(u.prev_composite), prev_grade: (u.prev_grade as string | null) ?? null, prev_rank: num(u.prev_rank),
+          records: records as UnitRecords,
+        }
+        return { ...base, ...withScoring(byUnit.get(base.unit_id) ?? [], scoring, scheme, base.tier) }
+      }).sort(unitOrder),
     }
     this.frozen.set(info.publication_id, report)
     if (this.frozen.size > 8) this.frozen.delete(this.frozen.keys().next().value!)
@@ -333,6 +389,10 @@ export class PublicationStore {
       ...(replaced.length && restatement.restated ? [{ cause: 'calendar' as const, years: replaced,
         message: `The State Council's arrangement for ${replaced.join(', ')} was loaded after publication: the figures published on the provisional calendar are counted on the official one now.`,
         message_zh: `发布后载入了国务院${replaced.join('、')}年节假日安排：发布时按暂定日历计算的数字，现按正式安排重新计算。` }] : []),
+      // published under the rule that scored small samples at their Wilson bound: the current figures are scored on actual values
+      ...(frozen.units.some((u) => u.rule === 'wilson_bound') && restatement.restated ? [{ cause: 'scoring_rule' as const,
+        message: 'This version was scored under the earlier rule (small samples at their 95 % Wilson bound); the current figures score every indicator on the actual value, leave those below the minimum sample unscored and spread their weight in proportion.',
+        message_zh: '本版按原规则计分（小样本按 95% 置信界计分）；当前数按实际值计分，样本不足的指标不计分，其权重按比例折算。' }] : []),
     ]
     return restatement
   }
@@ -370,8 +430,8 @@ export interface Restatement {
   restated: boolean
   /** Whether the current figures still count days of a provisional year. */
   calendar_provisional: boolean
-  /** What the restatement is known to come from besides late records: the official calendar replacing a provisional year. */
-  causes: Array<{ cause: 'calendar'; years: number[]; message: string; message_zh: string }>
+  /** What the restatement is known to come from besides late records: the official calendar replacing a provisional year; a version scored under the earlier rule. */
+  causes: Array<{ cause: 'calendar'; years: number[]; message: string; message_zh: string } | { cause: 'scoring_rule'; message: string; message_zh: string }>
   units: RestatedUnit[]
   indicators: RestatedIndicator[]
 }

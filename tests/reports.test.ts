@@ -15,6 +15,7 @@ import type { Platform } from '../warehouse/index.ts'
 import { ADMIN, auth, makeKey, openTestApp } from './support.ts'
 
 const YEAR = 2025
+const REASON_ZH = { small_sample: '样本不足', no_records: '无记录', no_target: '无目标值' } as const
 const LEADER_UNIT = 'DC-S-DHM'
 const ODD_UNIT = { unit_id: 'DC-TEST-ODD', name: '=测试<script>alert("x")</script>&站', tier: 3, kind: 'community_station', parent_id: LEADER_UNIT }
 
@@ -86,14 +87,22 @@ describe('publishing', () => {
       expect(f.indicators.map((i) => i.id)).toEqual(a.indicators.map((i) => i.id))
       a.indicators.forEach((ai, k) => {
         const fi = f.indicators[k]!
-        for (const field of ['value', 'numerator', 'denominator', 'target', 'score', 'weight', 'points', 'points_lost', 'scored_value', 'small_sample', 'explain'] as const) {
+        for (const field of ['value', 'numerator', 'denominator', 'target', 'score', 'weight', 'points', 'points_lost', 'scored_value', 'small_sample', 'explain',
+          'scored', 'not_scored_reason', 'sample', 'sample_of', 'min_sample', 'scheme_weight'] as const) {
           expect(fi[field], `${a.unit_id} ${ai.id} ${field}`).toEqual(ai[field])
         }
       })
     }
-    // the units scored and ranked: a real assessment, not an empty one
-    expect(assessed.filter((u) => u.composite_score !== null).length).toBeGreaterThan(100)
+    for (const a of assessed) expect(frozen.get(a.unit_id)!.scored_scheme_weight, a.unit_id).toBe(a.scored_scheme_weight)
+    expect(frozenBefore.units.every((u) => u.rule === 'actual_value')).toBe(true)
+    // the units scored and ranked: a real assessment, not an empty one. In this small district the
+    // stations have a case or two each, fewer than the scheme's minimum sample: not scored, each
+    // indicator saying why; the halls and most of the district's units are scored.
+    const scored = assessed.filter((u) => u.composite_score !== null)
+    expect(scored.length).toBeGreaterThan(20)
+    expect(assessed.filter((u) => u.tier === 2).every((u) => u.composite_score !== null)).toBe(true)
     expect(new Set(assessed.map((u) => u.grade)).size).toBeGreaterThan(1)
+    expect(assessed.filter((u) => u.composite_score === null).every((u) => u.indicators.every((i) => !i.scored && i.not_scored_reason !== null))).toBe(true)
     // 2024 has no data and no publication: last year's figures are computed, and empty
     expect(frozenBefore.publication.previous).toMatchObject({ source: 'computed', year: 2024 })
     expect(frozenBefore.units.every((u) => u.prev_composite === null)).toBe(true)
@@ -165,6 +174,37 @@ describe('the documents', () => {
     expect(unitHtml).toContain('差评处理记录')
   })
 
+  it('shows which indicators were not scored and why, and the composite\'s arithmetic', async () => {
+    const hall = frozenBefore.units.find((u) => u.unit_id === LEADER_UNIT)!
+    const missing = hall.indicators.filter((i) => !i.scored)
+    expect(missing.length, 'the hall has an indicator not scored').toBeGreaterThan(0)
+    expect(hall.composite).not.toBeNull()
+    // the unit's report: a table of the arithmetic, each indicator's scheme weight, 折算 weight, points; the reason for each not scored
+    const arithmetic = unitHtml.slice(unitHtml.indexOf('综合得分的计算（按比例折算）'))
+    expect(arithmetic.length).toBeGreaterThan(0)
+    const pct = (w: number) => `${(w * 100).toFixed(2)}%`
+    for (const i of hall.indicators) expect(arithmetic, i.id).toContain(pct(i.scheme_weight))
+    for (const i of hall.indicators.filter((x) => x.scored)) expect(arithmetic, i.id).toContain(pct(i.weight))
+    for (const i of missing) {
+      const why = i.not_scored_reason === 'small_sample' ? `样本不足（${i.sample} &lt; ${i.min_sample}）` : i.not_scored_reason === 'no_records' ? '无记录' : '无目标值'
+      expect(arithmetic, i.id).toContain(`不计分</span>：${why}`)
+    }
+    expect(arithmetic).toContain(`计分指标的方案权重之和（${pct(hall.scored_scheme_weight)}）`)
+    expect(arithmetic).toContain(`= <b>${hall.composite!.toFixed(2)}</b> 分`)
+    expect(unitHtml).not.toContain('置信界 ')
+    // the district's score table: a line per unit saying what was not scored
+    const scores = districtHtml.slice(districtHtml.indexOf('data-section="scores"'), districtHtml.indexOf('data-section="charts"'))
+    expect(scores).toContain('<th>计分说明</th>')
+    expect(scores.match(/data-scoring/g)?.length).toBe(frozenBefore.units.length)
+    expect(scores).toContain(`计分指标方案权重 ${pct(hall.scored_scheme_weight)}`)
+    expect(scores).toContain('均未计分（样本不足或无记录）')
+    // the scheme section says the rule, and the minimum sample of each indicator
+    const scheme = districtHtml.slice(districtHtml.indexOf('data-section="scheme"'), districtHtml.indexOf('data-section="signature"'))
+    expect(scheme).toContain('<th>最小样本量</th>')
+    expect(scheme).toContain('按比例折算')
+    expect(scheme).not.toContain('Wilson 置信界（越高越好取下界，越低越好取上界）计分')
+  })
+
   it('escapes every text that comes from data', async () => {
     const r = await get(`/reports/${YEAR}/units/${ODD_UNIT.unit_id}.html`)
     expect(r.body).not.toContain('<script>')
@@ -209,6 +249,9 @@ describe('the documents', () => {
         expect(row['值'] === '' ? null : Number(row['值']), `${u.unit_id} ${i.id}`).toBe(i.value)
         expect(Number(row['分子'])).toBe(i.numerator)
         expect(row['得分点'] === '' ? null : Number(row['得分点'])).toBe(i.points)
+        // whether it was scored and why not, and the 折算 arithmetic: scheme weight, weight after 折算
+        expect([row['计分'], row['不计分原因'], Number(row['样本']), Number(row['最小样本量']), Number(row['方案权重']), Number(row['折算权重'])], `${u.unit_id} ${i.id}`)
+          .toEqual([i.scored ? '是' : '否', i.scored ? '' : REASON_ZH[i.not_scored_reason!], i.sample, i.min_sample, i.scheme_weight, i.weight])
       }
     }
     // a name that starts like a formula is written as text, not run by a spreadsheet
@@ -227,7 +270,7 @@ describe('the documents', () => {
     expect(about.getCell('B5').value).toBe(frozenBefore.publication.publication_id)
     const scores = wb.getWorksheet('综合得分')!
     const header = (scores.getRow(1).values as unknown[]).slice(1)
-    expect(header).toEqual(['层级', '名次', '单位编号', '单位名称', '综合得分', '等级', '参评单位数', '上年得分', '上年名次'])
+    expect(header).toEqual(['层级', '名次', '单位编号', '单位名称', '综合得分', '等级', '参评单位数', '上年得分', '上年名次', '计分指标方案权重', '不计分指标'])
     const read: Array<Record<string, unknown>> = []
     scores.eachRow((row, n) => {
       if (n === 1) return
@@ -245,8 +288,10 @@ describe('the documents', () => {
       const v = row.values as unknown[]
       const u = frozenBefore.units.find((x) => x.unit_id === v[col('单位编号')])!
       const i = u.indicators.find((x) => x.id === v[col('指标编号')])!
-      expect([v[col('值')] ?? null, v[col('分子')], v[col('分母')] ?? null, v[col('得分')] ?? null, v[col('权重')], v[col('失分')]])
+      expect([v[col('值')] ?? null, v[col('分子')], v[col('分母')] ?? null, v[col('得分')] ?? null, v[col('折算权重')], v[col('失分')]])
         .toEqual([i.value, i.numerator, i.denominator, i.score, i.weight, i.points_lost])
+      expect([v[col('计分')], v[col('不计分原因')] ?? null, v[col('样本')], v[col('最小样本量')], v[col('方案权重')]])
+        .toEqual([i.scored ? '是' : '否', i.scored ? null : REASON_ZH[i.not_scored_reason!], i.sample, i.min_sample, i.scheme_weight])
       checked++
     })
     expect(checked).toBeGreaterThan(1000)
