@@ -1,7 +1,7 @@
 // HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, localDate, queryRows, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, epochSeconds, HttpError, localDate, queryRows, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService, judgeSample, scoreValue, spreadWeights } from './assessment.ts'
 import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
@@ -68,7 +68,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     return assessment.targets(q.year ?? thisYear(), q.unit_id, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
   })
 
-  app.get<{ Querystring: { unit_id: string; bad?: string; from?: string; to?: string; limit?: number } }>('/api/v1/ratings', {
+  app.get<{ Querystring: { unit_id: string; bad?: string; from?: string; to?: string; as_of?: string; limit?: number } }>('/api/v1/ratings', {
     schema: {
       tags: ['assessment'],
       summary: 'The ratings behind a satisfaction figure: one unit\'s ratings (bad=true: the 1–2 star ones) with their handling',
@@ -77,6 +77,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
         properties: {
           unit_id: { type: 'string' }, bad: { type: 'string', enum: ['true', 'false'] },
           from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          as_of: { type: 'string', description: 'the ratings and their handling as they stood then (default now)' },
         },
       },
     },
@@ -89,14 +90,15 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       SELECT e.event_id AS event_id, toString(e.unit_id) AS unit_id, e.rating AS rating, e.active AS active, toString(e.channel) AS channel,
         toUnixTimestamp64Milli(e.occurred_at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment,
         arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling
-      FROM evaluations AS e LEFT JOIN evaluation_followups AS f ON f.evaluation_id = e.event_id
-      WHERE e.unit_id = {unit_id:String}
+      FROM evaluations AS e
+      LEFT JOIN (SELECT * FROM evaluation_followups WHERE occurred_at <= {as_of:DateTime64(3)}) AS f ON f.evaluation_id = e.event_id
+      WHERE e.unit_id = {unit_id:String} AND e.occurred_at <= {as_of:DateTime64(3)}
         AND ({bad:UInt8} = 0 OR (e.active AND e.rating <= 2))
         AND ({from:Nullable(Date)} IS NULL OR toDate(e.occurred_at) >= {from:Nullable(Date)})
         AND ({to:Nullable(Date)} IS NULL OR toDate(e.occurred_at) <= {to:Nullable(Date)})
       GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment
       ORDER BY occurred_ms DESC LIMIT {limit:UInt32}`,
-    { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100 })
+    { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100, as_of: epochSeconds(asOfParam(q.as_of, tz)) })
     return {
       rows: rows.map((r) => ({
         event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,

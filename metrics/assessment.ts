@@ -2,7 +2,7 @@
 // score and grade, its rank within the tier, the points lost per indicator (with where to look),
 // targets cascaded district → tier → unit, attainment and a year-end projection.
 import { rankIndicator } from './ranking.ts'
-import { localDate, nowSeconds, queryRows, type Platform, type Target } from '../warehouse/index.ts'
+import { localDate, nowSeconds, queryRows, toRfc3339, type Platform, type Target } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Category, type Indicator } from './catalog.ts'
 import { sampleOf, sampleSize, type SampleSpec } from './samples.ts'
 import { dongchengScheme, gradeOf, minSampleOf, orderedSteps, schemeEntries, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
@@ -236,17 +236,33 @@ export function spreadWeights(indicators: Array<Pick<AssessedIndicator, 'score' 
   return { scored_scheme_weight: total, composite: total > 0 ? composite : null }
 }
 
-/** Where the records behind an indicator's lost points are listed. */
-const EXPLAIN_LINKS: Record<string, (unit: string) => string> = {
-  on_time_rate: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
-  overdue_cases: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
-  overdue_open: (u) => `/api/v1/cases?unit_id=${u}&status=open&overdue=true`,
-  avg_overdue_days: (u) => `/api/v1/cases?unit_id=${u}&overdue=true`,
-  satisfaction_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
-  bad_review_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
-  bad_review_rectified_on_time_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
-  revisit_rate: (u) => `/api/v1/ratings?unit_id=${u}&bad=true`,
+/**
+ * Where the records behind an indicator's figure are listed, for the same unit, period and moment
+ * the figure counts (`q`: unit_id, the period's days and as_of): for a past year the lists as
+ * they stood when it was assessed, not today's.
+ */
+const EXPLAIN_LINKS: Record<string, (q: string) => string> = {
+  on_time_rate: (q) => `/api/v1/cases?${q.replace('from=', 'stopped_from=').replace('to=', 'stopped_to=')}&overdue=true&order=days_over`,
+  overdue_cases: (q) => `/api/v1/cases?${q.replace('from=', 'stopped_from=').replace('to=', 'stopped_to=')}&overdue=true&order=days_over`,
+  overdue_open: (q) => `/api/v1/cases?${q.replace(/&from=[^&]*&to=[^&]*/, '')}&status=open&overdue=true&order=days_over`,
+  avg_overdue_days: (q) => `/api/v1/cases?${q.replace('from=', 'stopped_from=').replace('to=', 'stopped_to=')}&overdue=true&order=days_over`,
+  avg_elapsed_days: (q) => `/api/v1/cases?${q.replace('from=', 'stopped_from=').replace('to=', 'stopped_to=')}`,
+  first_time_right_rate: (q) => `/api/v1/cases?${q.replace('from=', 'stopped_from=').replace('to=', 'stopped_to=')}`,
+  satisfaction_rate: (q) => `/api/v1/ratings?${q}&bad=true`,
+  bad_review_rate: (q) => `/api/v1/ratings?${q}&bad=true`,
+  bad_review_rectified_on_time_rate: (q) => `/api/v1/ratings?${q}&bad=true`,
+  revisit_rate: (q) => `/api/v1/ratings?${q}&bad=true`,
+  complaint_resolved_on_time_rate: (q) => `/api/v1/complaints?${q}`,
+  complaints_per_10k: (q) => `/api/v1/complaints?${q}`,
+  queue_wait_avg: (q) => `/api/v1/queue-tickets?${q}`,
+  queue_wait_p90: (q) => `/api/v1/queue-tickets?${q}`,
+  cost_per_case: (q) => `/api/v1/cost-entries?${q}`,
+  purchased_service_share: (q) => `/api/v1/cost-entries?${q}`,
+  cases_per_staff: (q) => `/api/v1/cost-entries?${q}`,
 }
+
+const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
+  new URLSearchParams({ unit_id: unitId, from, to, as_of: asOf }).toString()
 
 export class AssessmentService {
   constructor(
@@ -290,6 +306,7 @@ export class AssessmentService {
   async tier(year: number, tier: 1 | 2 | 3, asOfMs: number): Promise<TierAssessment> {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
+    const asOfText = toRfc3339(asOfMs, this.platform.warehouse.timezone)
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
     const unitIds = units.map((u) => u.unit_id)
     const targets = await this.platform.reference.targets(year)
@@ -322,7 +339,7 @@ export class AssessmentService {
           scored: score !== null, not_scored_reason: reason, sample: j.sample, sample_of: specs.get(e.id)!.text.zh, min_sample: e.min_sample,
           scored_value: score === null ? null : j.value, small_sample: reason === 'small_sample',
           target: target?.value ?? null, score, scheme_weight: e.scheme_weight, weight: 0, points: 0, points_lost: 0,
-          explain: EXPLAIN_LINKS[e.id]?.(encodeURIComponent(u.unit_id)) ?? null,
+          explain: EXPLAIN_LINKS[e.id]?.(explainQuery(u.unit_id, from, to, asOfText)) ?? null,
         }
       })
       const { scored_scheme_weight, composite } = spreadWeights(list)

@@ -95,4 +95,21 @@ describe('the records behind a figure', () => {
     ])
     expect((await get('/api/v1/cost-entries?from=2025-04-01&to=2025-03-01')).status).toBe(400)
   })
+
+  it('links every indicator that has records to its list, for the year and moment assessed, and every link answers', async () => {
+    const at = '2026-01-15T12:00:00+08:00'
+    const a = await get(`/api/v1/assessment?year=2025&tier=2&as_of=${encodeURIComponent(at)}`)
+    expect(a.status, JSON.stringify(a.body)).toBe(200)
+    const links = (a.body.units as Array<{ indicators: Array<{ id: string; explain: string | null }> }>).flatMap((u) => u.indicators.map((i) => i.explain)).filter((l): l is string => l !== null)
+    expect(links.length).toBeGreaterThan(10)
+    for (const link of new Set(links)) {
+      const url = new URL(link, 'http://x')
+      // a past year's list as it stood when assessed
+      expect(url.searchParams.get('as_of'), link).toMatch(/^2026-01-15T12:00:00/)
+      const r = await get(link)
+      expect(r.status, `${link}: ${JSON.stringify(r.body)}`).toBe(200)
+    }
+    expect(links.some((l) => l.startsWith('/api/v1/complaints?'))).toBe(true)
+    expect(links.some((l) => l.startsWith('/api/v1/cost-entries?'))).toBe(true)
+  })
 })
