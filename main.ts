@@ -4,14 +4,22 @@ import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
 import { ensureDashboardBuilt } from './dashboard/index.ts'
 import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role, type UserRole } from './warehouse/index.ts'
+import { adminTokenProblem } from './warehouse/config.ts'
 
 const demo = process.argv.includes('--demo')
 
 async function main(): Promise<void> {
   const settings = settingsFromEnv()
+  // start-up checks: refused before anything is opened, with the reason
+  const tokenProblem = adminTokenProblem(settings.adminToken)
+  if (tokenProblem) throw new Error(tokenProblem)
   await ensureDashboardBuilt(console.log)
   const platform = await openPlatform(settings)
-  const { app, ingest } = await buildApp(platform, { logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn' })
+  const { app, ingest } = await buildApp(platform, {
+    logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn',
+    publicUrl: settings.publicUrl,
+    trustProxy: settings.trustProxy,
+  })
   // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
   await ingest.dropLeftoverStages()
 

@@ -1,9 +1,18 @@
 // Sign-in for the dashboard: a session in a signed, HttpOnly, SameSite=Strict cookie; and the
 // admin's list of users. API keys keep working beside it (Authorization: Bearer …).
+// Sign-in is limited per address by @fastify/rate-limit (registered in app.ts) before its body
+// is read, and throttled per account and address by the user store (users.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { HttpError, principalOf, requireRole, SESSION_COOKIE } from './http.ts'
+import { normalizeIP } from '@fastify/rate-limit'
+import { HttpError, principalOf, requireRole, secureCookies, SESSION_COOKIE } from './http.ts'
 import type { Platform } from './index.ts'
-import { SignInError, USER_ROLES, UserProblem, type User } from './users.ts'
+import { SignInError, USER_ROLES, UserBusy, UserProblem, type User } from './users.ts'
+
+/** The sign-in body is a name and a password: a few hundred bytes. */
+const SIGN_IN_BODY_LIMIT = 4 * 1024
+
+/** The failures of one account, over every address, at which the log says it is being guessed at. */
+const ALERT_AT = new Set([20, 100, 1000, 10_000])
 
 const userSchema = {
   type: 'object',
@@ -23,9 +32,25 @@ export async function sessionRoutes(app: FastifyInstance, opts: { platform: Plat
     unit_names: Object.fromEntries(user.units.map((u) => [u, platform.reference.units.get(u)?.name ?? u])),
   })
 
-  const clearCookie = (reply: FastifyReply) => reply.clearCookie(SESSION_COOKIE, { path: '/' })
+  const clearCookie = (request: FastifyRequest, reply: FastifyReply) =>
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secureCookies(request) })
+
+  /** Unknown, wrong and throttled are one answer: 401 invalid_credentials with retry_after (seconds, 0 = now). */
+  const refused = (reply: FastifyReply, err: SignInError): HttpError => {
+    const seconds = Math.ceil(err.retryAfterMs / 1000)
+    if (seconds > 0) reply.header('retry-after', String(seconds))
+    if (err.reason === 'busy') return new HttpError(503, 'sign_in_busy', err.message, { retry_after: seconds })
+    const wait = seconds > 0 ? ` The next attempt for this user name from your address is checked in ${seconds} s.` : ''
+    return new HttpError(401, 'invalid_credentials', `${err.message}${wait}`, { retry_after: seconds })
+  }
 
   app.post<{ Body: { username: string; password: string } }>('/api/v1/session', {
+    bodyLimit: SIGN_IN_BODY_LIMIT,
+    config: {
+      anonymous: true,
+      // per client address (request.ip: behind a proxy, TIERSCOPE_TRUST_PROXY makes it the client's)
+      rateLimit: { max: users.policy.signInsPerMinute, timeWindow: 60_000 },
+    },
     schema: {
       tags: ['sign-in'],
       summary: 'Sign in with a user name and password: sets the session cookie',
@@ -36,21 +61,22 @@ export async function sessionRoutes(app: FastifyInstance, opts: { platform: Plat
       },
     },
   }, async (request, reply) => {
+    const { username, password } = request.body
     try {
-      const { token, user, expires_at } = await users.signIn(request.body.username, request.body.password)
+      const { token, user, expires_at } = await users.signIn(username, password, normalizeIP(request.ip))
       reply.setCookie(SESSION_COOKIE, token, {
-        signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: request.protocol === 'https',
+        signed: true, httpOnly: true, sameSite: 'strict', path: '/', secure: secureCookies(request),
         maxAge: Math.floor(users.policy.ttlMs / 1000),
       })
       return { user: describe(user), expires_at: new Date(expires_at).toISOString() }
     } catch (err) {
       if (!(err instanceof SignInError)) throw err
-      if (err.reason === 'locked') {
-        const seconds = Math.max(1, Math.ceil((err.lockedUntil! - Date.now()) / 1000))
-        reply.header('retry-after', String(seconds))
-        throw new HttpError(423, 'account_locked', `${err.message} Try again in ${Math.ceil(seconds / 60)} minute(s), or ask an administrator.`, { locked_until: new Date(err.lockedUntil!).toISOString() })
+      if (err.reason === 'invalid') {
+        const failures = users.failuresOf(username)
+        if (ALERT_AT.has(failures)) request.log.warn({ username, failures }, `${failures} failed sign-ins for ${JSON.stringify(username)} within ${Math.round(users.policy.lockMs / 60_000)} minutes of each other (over every address): someone may be guessing its password`)
       }
-      throw new HttpError(401, 'invalid_credentials', err.message)
+      if (err.reason === 'busy') request.log.warn({ running: users.hashing.running, queued: users.hashing.queued }, 'sign-in refused: the line of password checks is full')
+      throw refused(reply, err)
     }
   })
 
@@ -63,12 +89,15 @@ export async function sessionRoutes(app: FastifyInstance, opts: { platform: Plat
   })
 
   app.delete('/api/v1/session', {
+    // signing out of an ended session still clears its cookie: no credentials needed (no body either)
+    bodyLimit: SIGN_IN_BODY_LIMIT,
+    config: { anonymous: true },
     schema: { tags: ['sign-in'], summary: 'Sign out: ends the session and clears its cookie', security: [] },
   }, async (request, reply) => {
     const cookie = request.cookies[SESSION_COOKIE]
     const unsigned = cookie ? request.unsignCookie(cookie) : undefined
     if (unsigned?.valid && unsigned.value) await users.signOut(unsigned.value)
-    clearCookie(reply)
+    clearCookie(request, reply)
     return reply.code(204).send()
   })
 
@@ -98,6 +127,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: { platform: Plat
       return { user: await users.put({ username: request.params.username, display_name: request.body.display_name ?? '', role: request.body.role, units: request.body.units ?? [], password: request.body.password }) }
     } catch (err) {
       if (err instanceof UserProblem) throw new HttpError(400, 'invalid_user', err.message)
+      if (err instanceof UserBusy) throw new HttpError(503, 'busy', err.message)
       throw err
     }
   })

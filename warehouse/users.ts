@@ -1,6 +1,8 @@
 // Dashboard users and their sessions. Passwords are hashed with scrypt (memory-hard, in node:crypto:
 // no native add-on to build); a session is a random token in a signed cookie, of which only the
-// SHA-256 is stored. Repeated failures lock the account for a while.
+// SHA-256 is stored. Failed sign-ins are counted in memory per account and address and per
+// address, and make the next attempt from there wait longer and longer (never a lock for
+// everyone); at most a few hashes are computed at once, the rest wait in line.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
@@ -20,8 +22,9 @@ export interface User {
 
 interface StoredUser extends User {
   password_hash: string
+  /** Kept in the table's shape (migration 6); failures are counted in memory now (SignInThrottle), so these stay 0. */
   failed_logins: number
-  /** epoch ms; 0 = not locked */
+  /** epoch ms; 0. Kept in the table's shape, no longer read. */
   locked_until: number
   disabled: number
   created_at: number
@@ -35,13 +38,34 @@ interface Session {
 export interface SessionPolicy {
   /** How long a session lasts after sign-in. */
   ttlMs: number
-  /** Failed sign-ins in a row that lock an account… */
+  /** Failed sign-ins for one account from one address that are checked without waiting… */
   maxFailures: number
-  /** …for this long. */
+  /** …after which each further attempt from there waits twice as long as the one before, up to this long;
+   *  and how long failures are remembered after the wait they led to has run out. */
   lockMs: number
+  /** The first wait (after maxFailures), doubled with each further failure. */
+  baseDelayMs: number
+  /** Failed sign-ins from one address, over all accounts, before its attempts wait (a guesser trying many names). */
+  addressFailures: number
+  /** Password hashes computed at once; the others wait in line (scrypt is 64 MiB and ~0.2 s of a core each). */
+  hashConcurrency: number
+  /** Sign-ins waiting in that line beyond which new ones are turned away (503) rather than queued. */
+  hashQueue: number
+  /** Sign-in requests per minute from one address (@fastify/rate-limit on POST /api/v1/session). */
+  signInsPerMinute: number
 }
 
-export const DEFAULT_SESSION_POLICY: SessionPolicy = { ttlMs: 8 * 3600_000, maxFailures: 5, lockMs: 15 * 60_000 }
+export const DEFAULT_SESSION_POLICY: SessionPolicy = {
+  ttlMs: 8 * 3600_000,
+  maxFailures: 5,
+  lockMs: 15 * 60_000,
+  baseDelayMs: 1000,
+  // a district office signs in from one NAT address: generous per address, strict per account and address
+  addressFailures: 30,
+  hashConcurrency: 2,
+  hashQueue: 64,
+  signInsPerMinute: 30,
+}
 
 // scrypt needs 128·N·r bytes: N = 2^16, r = 8 is 64 MiB per hash, about 0.2 s on one core
 const SCRYPT: ScryptOptions = { N: 2 ** 16, r: 8, p: 1, maxmem: 128 * 1024 * 1024 }
@@ -65,24 +89,174 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected)
 }
 
-/** Why a sign-in was refused: the same answer for an unknown user and a wrong password. */
+/** The same work as checking a password of a user that exists (today's parameters), answering no. */
+async function decoyCheck(password: string): Promise<false> {
+  await scryptAsync(password, randomBytes(16), SCRYPT)
+  return false
+}
+
+/**
+ * Why a sign-in was refused. `invalid` (unknown user, wrong password) and `throttled` (not checked:
+ * too many failures from this address) are answered alike, and an unknown name is counted and
+ * throttled exactly like a known one, so neither tells whether the account exists.
+ * `retryAfterMs`: how long until the next attempt for this account from this address is checked.
+ */
 export class SignInError extends Error {
   constructor(
-    readonly reason: 'invalid' | 'locked',
-    readonly lockedUntil?: number,
+    readonly reason: 'invalid' | 'throttled' | 'busy',
+    readonly retryAfterMs = 0,
   ) {
-    super(reason === 'locked' ? 'This account is locked after repeated failed sign-ins.' : 'Wrong user name or password.')
+    super(reason === 'throttled'
+      ? 'Not checked: too many failed sign-ins for this user name from your address.'
+      : reason === 'busy' ? 'Too many sign-ins at once; try again in a few seconds.' : 'Wrong user name or password.')
+  }
+}
+
+interface FailureEntry {
+  /** failures (attempts in flight count as failures until they succeed) */
+  failures: number
+  /** epoch ms of the last one */
+  last: number
+  /** epoch ms before which the next attempt is not checked */
+  nextAt: number
+}
+
+/**
+ * Failures per key with a growing wait: the first `free` are free, then `base`, 2·base, 4·base, …
+ * up to `max`. An attempt is counted *before* its password is checked (`begin`, synchronous, so
+ * JavaScript's single thread makes it atomic: a concurrent burst sees every earlier attempt of
+ * the burst), and taken back if it succeeds. Entries are forgotten `max` after their wait ran
+ * out; at most `capacity` are kept (the least recently failed go first).
+ */
+export class FailureCounter {
+  private entries = new Map<string, FailureEntry>()
+
+  constructor(
+    private readonly free: number,
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+    private readonly capacity = 100_000,
+  ) {}
+
+  private live(key: string, now: number): FailureEntry | undefined {
+    const e = this.entries.get(key)
+    if (e && now > Math.max(e.nextAt, e.last) + this.maxMs) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return e
+  }
+
+  /** Milliseconds until an attempt for `key` is checked; 0 = now. */
+  waitMs(key: string, now: number): number {
+    const e = this.live(key, now)
+    return e ? Math.max(0, e.nextAt - now) : 0
+  }
+
+  failures(key: string, now: number): number {
+    return this.live(key, now)?.failures ?? 0
+  }
+
+  /** Counts an attempt as a failure now (undone by `succeeded`). */
+  begin(key: string, now: number): void {
+    const e = this.live(key, now) ?? { failures: 0, last: now, nextAt: 0 }
+    e.failures += 1
+    e.last = now
+    const over = e.failures - this.free
+    e.nextAt = over >= 0 ? now + Math.min(this.maxMs, this.baseMs * 2 ** Math.min(over, 40)) : 0
+    this.entries.delete(key) // re-inserted last: Map order is then least recently failed first
+    this.entries.set(key, e)
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+  }
+
+  /** The attempt begun succeeded: it was no failure. */
+  succeeded(key: string, now: number, forgetAll: boolean): void {
+    const e = this.live(key, now)
+    if (!e) return
+    if (forgetAll || e.failures <= 1) {
+      this.entries.delete(key)
+      return
+    }
+    e.failures -= 1
+    if (e.failures < this.free) e.nextAt = 0
+  }
+}
+
+/** At most `limit` tasks at once; up to `queue` more wait in line, beyond that `run` refuses at once. */
+export class WorkLimiter {
+  private active = 0
+  private waiting: Array<() => void> = []
+
+  constructor(
+    readonly limit: number,
+    readonly queue: number,
+  ) {}
+
+  get running(): number {
+    return this.active
+  }
+
+  get queued(): number {
+    return this.waiting.length
+  }
+
+  /** undefined when the line is full */
+  async run<T>(task: () => Promise<T>): Promise<T | undefined> {
+    if (this.active >= this.limit) {
+      if (this.waiting.length >= this.queue) return undefined
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    } else this.active += 1
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next() // the slot passes straight to the next in line
+      else this.active -= 1
+    }
+  }
+}
+
+/** Sign-in attempts refused before any hashing work, per account and address and per address. */
+export class SignInThrottle {
+  readonly byAccountAndAddress: FailureCounter
+  readonly byAddress: FailureCounter
+  /** every account's failures over all addresses: only for the log (a lock for everyone is what this design avoids) */
+  readonly byAccount: FailureCounter
+
+  constructor(policy: SessionPolicy) {
+    this.byAccountAndAddress = new FailureCounter(policy.maxFailures, policy.baseDelayMs, policy.lockMs)
+    this.byAddress = new FailureCounter(policy.addressFailures, policy.baseDelayMs, policy.lockMs)
+    this.byAccount = new FailureCounter(Number.MAX_SAFE_INTEGER, policy.baseDelayMs, policy.lockMs)
+  }
+
+  static pair(username: string, address: string): string {
+    return `${address}\u0000${username}`
+  }
+
+  waitMs(username: string, address: string, now: number): number {
+    return Math.max(this.byAccountAndAddress.waitMs(SignInThrottle.pair(username, address), now), this.byAddress.waitMs(address, now))
   }
 }
 
 export class UserProblem extends Error {}
 
+/** The password could not be hashed now: the line of sign-ins waiting for a hash is full. */
+export class UserBusy extends Error {
+  constructor() {
+    super('The server is busy checking sign-ins; try again in a few seconds.')
+  }
+}
+
 export class UserStore {
   private users = new Map<string, StoredUser>()
   private sessions = new Map<string, Session>()
   private lastVersion = 0
-  // a hash to compare against when the user does not exist, so both cases take the same time
-  private decoy: Promise<string> | undefined
+  /** failures per account and address, per address (in memory, this process) */
+  readonly throttle: SignInThrottle
+  /** every scrypt computation goes through this line */
+  readonly hashing: WorkLimiter
+  /** What sign-in has done since start: passwords checked (scrypt runs), attempts refused before any check. */
+  readonly stats = { checked: 0, throttled: 0, busy: 0 }
 
   constructor(
     private readonly warehouse: Warehouse,
@@ -91,6 +265,8 @@ export class UserStore {
     readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
   ) {
     keys.sessions = (token) => this.principal(token)
+    this.throttle = new SignInThrottle(policy)
+    this.hashing = new WorkLimiter(policy.hashConcurrency, policy.hashQueue)
   }
 
   /** The key that signs session cookies: TIERSCOPE_SESSION_SECRET, else one made once and kept in the warehouse. */
@@ -138,7 +314,7 @@ export class UserStore {
     const previous = this.users.get(user.username)
     const stored: StoredUser = {
       username: user.username, display_name: user.display_name || user.username, role: user.role, units,
-      password_hash: await hashPassword(user.password), failed_logins: 0, locked_until: 0, disabled: 0,
+      password_hash: await this.hash(user.password), failed_logins: 0, locked_until: 0, disabled: 0,
       created_at: previous?.created_at ?? Date.now(),
     }
     await this.write(stored)
@@ -150,28 +326,57 @@ export class UserStore {
     if (!this.users.has(user.username)) await this.put(user)
   }
 
-  /** Checks a password; returns a new session token or throws SignInError. */
-  async signIn(username: string, password: string, now = Date.now()): Promise<{ token: string; user: User; expires_at: number }> {
+  /**
+   * Checks a password for a sign-in from `address` (the client's, normalised); returns a new
+   * session token or throws SignInError. The attempt is counted before the password is checked,
+   * so concurrent guesses are throttled as they arrive; an attempt that must wait is refused
+   * without hashing anything, whether the user exists or not.
+   */
+  async signIn(username: string, password: string, address = 'local', now = Date.now()): Promise<{ token: string; user: User; expires_at: number }> {
+    const { throttle } = this
+    const pair = SignInThrottle.pair(username, address)
+    const wait = throttle.waitMs(username, address, now)
+    if (wait > 0) {
+      this.stats.throttled += 1
+      throw new SignInError('throttled', wait)
+    }
+    throttle.byAccountAndAddress.begin(pair, now)
+    throttle.byAddress.begin(address, now)
+    throttle.byAccount.begin(username, now)
     const user = this.users.get(username)
-    if (!user || user.disabled) {
-      this.decoy ??= hashPassword(randomBytes(12).toString('hex'))
-      await verifyPassword(password, await this.decoy)
-      throw new SignInError('invalid')
+    const known = user && !user.disabled ? user : undefined
+    const ok = await this.hashing.run(() => {
+      this.stats.checked += 1
+      return known ? verifyPassword(password, known.password_hash) : decoyCheck(password)
+    })
+    const after = Date.now()
+    if (ok === undefined) {
+      // not checked (the line is full): not a failure of this account
+      throttle.byAccountAndAddress.succeeded(pair, after, false)
+      throttle.byAddress.succeeded(address, after, false)
+      throttle.byAccount.succeeded(username, after, false)
+      this.stats.busy += 1
+      throw new SignInError('busy', 5000)
     }
-    if (user.locked_until > now) throw new SignInError('locked', user.locked_until)
-    if (!(await verifyPassword(password, user.password_hash))) {
-      // a lock that has run out starts a fresh count
-      const failures = (user.locked_until > 0 ? 0 : user.failed_logins) + 1
-      const locked = failures >= this.policy.maxFailures
-      await this.write({ ...user, failed_logins: locked ? 0 : failures, locked_until: locked ? now + this.policy.lockMs : 0 })
-      if (locked) throw new SignInError('locked', now + this.policy.lockMs)
-      throw new SignInError('invalid')
-    }
-    if (user.failed_logins > 0 || user.locked_until > 0) await this.write({ ...user, failed_logins: 0, locked_until: 0 })
+    if (!ok || !known) throw new SignInError('invalid', throttle.waitMs(username, address, after))
+    throttle.byAccountAndAddress.succeeded(pair, after, true)
+    throttle.byAddress.succeeded(address, after, false)
+    throttle.byAccount.succeeded(username, after, false)
     const token = randomBytes(32).toString('base64url')
-    const session: Session = { username, expires_at: now + this.policy.ttlMs }
-    await this.writeSession(hashToken(token), session, now, 0)
-    return { token, user: publicUser(user), expires_at: session.expires_at }
+    const session: Session = { username, expires_at: after + this.policy.ttlMs }
+    await this.writeSession(hashToken(token), session, after, 0)
+    return { token, user: publicUser(known), expires_at: session.expires_at }
+  }
+
+  /** Failed sign-ins for `username` over every address in the last while (for the log). */
+  failuresOf(username: string, now = Date.now()): number {
+    return this.throttle.byAccount.failures(username, now)
+  }
+
+  private async hash(password: string): Promise<string> {
+    const hashed = await this.hashing.run(() => hashPassword(password))
+    if (hashed === undefined) throw new UserBusy()
+    return hashed
   }
 
   async signOut(token: string): Promise<void> {

@@ -29,7 +29,7 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(dataDir: string, opts: { port?: number; env?: Record<string, string>; demo?: boolean } = {}): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort())
-  const adminToken = 'bench-admin-token'
+  const adminToken = 'bench-admin-token-of-24-characters'
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'main.ts'), ...(opts.demo ? ['--demo'] : [])], {
     cwd: root,
     env: { ...process.env, TIERSCOPE_DATA_DIR: dataDir, TIERSCOPE_PORT: String(port), TIERSCOPE_HOST: '127.0.0.1', TIERSCOPE_ADMIN_TOKEN: adminToken, ...opts.env },

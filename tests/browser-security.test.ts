@@ -1,0 +1,189 @@
+// The security headers in a real browser: Debian's Chromium (playwright-core) against `main.ts
+// --demo` on a temporary data directory. Signed in, every dashboard view, a published report
+// (in the /reports page's <iframe> and on its own) and /docs are opened, and any CSP violation
+// (a `securitypolicyviolation` event in any frame, a console "Refused to …") or page error fails
+// the test; the headers of an API answer, the dashboard shell and a report document are checked;
+// the dashboard's own writes (sign-in, sign-out) pass the cross-site check.
+//
+// Without Chromium these tests are skipped with a message; TIERSCOPE_BROWSER_TESTS=required
+// turns a missing browser into a failure (as in tests/browser.test.ts).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type ServerProcess } from './bench/server.ts'
+
+const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
+const REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
+const AVAILABLE = existsSync(CHROMIUM)
+const PASSWORD = 'tierscope-demo' // the demo users' password (README.md)
+const LEADER_UNIT = 'DC-S-DHM' // 东华门街道
+const YEAR = new Date().getFullYear() - 1
+
+if (!AVAILABLE && !REQUIRED) {
+  console.warn(`\n  Browser security tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium fonts-noto-cjk).\n`)
+}
+
+describe.runIf(REQUIRED && !AVAILABLE)('browser security tests (required here)', () => {
+  it('finds Chromium', () => {
+    throw new Error(`TIERSCOPE_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}: apt-get install -y chromium fonts-noto-cjk`)
+  })
+})
+
+describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
+  let server: ServerProcess
+  let browser: Browser
+  let dataDir: string
+  /** CSP violations and page errors, with the page they happened on */
+  const problems: string[] = []
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tierscope-browser-security-'))
+    server = await startServer(dataDir, { demo: true, env: { TIERSCOPE_DEMO_CASES: '20000' } })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    })
+    // a published year, so that the reports page shows a report in its <iframe>
+    const r = await fetch(`${server.url}/api/v1/reports/${YEAR}/publish`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ note: 'browser security test' }),
+    })
+    if (!r.ok) throw new Error(`publish ${YEAR}: ${r.status} ${await r.text()}`)
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: 'zh-CN' })
+    // in every frame, before any of the page's own scripts: report what the policy blocked
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} in ${e.documentURI}${e.sample ? ` (${e.sample})` : ''}`)
+      })
+    })
+    const page = await context.newPage()
+    page.on('pageerror', (err) => problems.push(`${page.url()}: page error: ${err.message}`))
+    page.on('console', (msg) => {
+      const text = msg.text()
+      if (/CSP violation|Refused to|Content Security Policy/i.test(text)) problems.push(`${page.url()}: ${text}`)
+    })
+    return { context, page }
+  }
+
+  async function signIn(page: Page, username: string): Promise<void> {
+    await page.goto(`${server.url}/login`)
+    await page.fill('input[name=username]', username)
+    await page.fill('input[name=password]', PASSWORD)
+    await page.click('button[type=submit]')
+  }
+
+  /** Waits until the view's requests are answered and its charts are drawn. */
+  async function settled(page: Page): Promise<void> {
+    await page.waitForLoadState('networkidle')
+    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
+  }
+
+  it('opens every dashboard view, a report and /docs without a CSP violation or a page error', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await settled(page)
+    const caseId = await page.evaluate(async () => ((await (await fetch('/api/v1/cases?limit=1')).json()) as { rows: Array<{ case_id: string }> }).rows[0]!.case_id)
+
+    const views = [
+      '/meeting?tier=2', `/unit/${LEADER_UNIT}`, '/inspect', '/inspect?kind=warning', `/case/${encodeURIComponent(caseId)}`,
+      '/quality', `/reports?year=${YEAR}`, '/calendar?year=2026',
+    ]
+    for (const view of views) {
+      await page.goto(`${server.url}${view}`)
+      await settled(page)
+      expect(await page.locator('main, body').first().innerText(), view).not.toMatch(/^\s*$/)
+    }
+
+    // the charts were drawn (ECharts writes inline style attributes and SVG)
+    await page.goto(`${server.url}/meeting?tier=2`)
+    await settled(page)
+    expect(await page.locator('[data-chart] svg').count()).toBeGreaterThan(0)
+
+    // the published report inside the reports page (an <iframe> of the same origin) rendered, styled
+    await page.goto(`${server.url}/reports?year=${YEAR}`)
+    await settled(page)
+    const frame = page.frameLocator('iframe').first()
+    await expect.poll(() => frame.locator('body').innerText(), { timeout: 60_000 }).toContain('东城区')
+    const styled = await frame.locator('h2').first().evaluate((h) => getComputedStyle(h).borderBottomStyle)
+    expect(styled).toBe('solid') // the report's inline <style> applied
+    expect(await frame.locator('svg').count()).toBeGreaterThan(0) // its inline SVG charts
+
+    // the report as a document of its own
+    await page.goto(`${server.url}/reports/${YEAR}/district.html`)
+    await page.waitForLoadState('load')
+    expect(await page.locator('svg').count()).toBeGreaterThan(0)
+
+    // the API's documentation (swagger-ui under its staticCSP)
+    await page.goto(`${server.url}/docs`)
+    await page.locator('.swagger-ui .opblock').first().waitFor({ timeout: 60_000 })
+    expect(await page.locator('.swagger-ui .opblock').count()).toBeGreaterThan(10)
+
+    // the dashboard's own write with the session cookie passes the cross-site check
+    await page.goto(`${server.url}/inspect`)
+    await settled(page)
+    await page.click('[data-sign-out]')
+    await page.waitForURL(/\/login/)
+    expect(await page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
+    await context.close()
+
+    expect(problems).toEqual([])
+  }, 300_000)
+
+  it('refuses a foreign page\'s write with the visitor\'s cookie', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    const cookie = (await context.cookies()).find((c) => c.name === 'tierscope_session')!
+    const headers = { cookie: `${cookie.name}=${cookie.value}`, 'content-type': 'application/json' }
+    // what a browser sends for a form or fetch from another site
+    const foreign = await fetch(`${server.url}/api/v1/settings`, { method: 'PUT', headers: { ...headers, origin: 'https://evil.example' }, body: '{"warning_days":1}' })
+    expect(foreign.status).toBe(403)
+    const own = await fetch(`${server.url}/api/v1/settings`, { method: 'PUT', headers: { ...headers, origin: server.url }, body: '{"warning_days":1}' })
+    expect(own.status).toBe(200)
+    // and the browser itself sends its Origin on the dashboard's writes
+    const fromPage = await page.evaluate(async () => (await fetch('/api/v1/settings', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"warning_days":1}' })).status)
+    expect(fromPage).toBe(200)
+    await context.close()
+  }, 120_000)
+
+  it('sends the headers on an API answer, the dashboard shell and a report document', async () => {
+    const api = await fetch(`${server.url}/api/v1/health`)
+    expect(api.headers.get('content-security-policy')).toMatch(/default-src 'none'/)
+    expect(api.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/)
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(api.headers.get('x-frame-options')).toBe('DENY')
+
+    const shell = await fetch(`${server.url}/meeting`)
+    expect(shell.headers.get('content-type')).toMatch(/text\/html/)
+    const shellCsp = shell.headers.get('content-security-policy') ?? ''
+    expect(shellCsp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'/)
+    expect(shellCsp).not.toMatch(/script-src[^;]*'unsafe-inline'/)
+    expect(shellCsp).toMatch(/frame-ancestors 'none'/)
+    expect(shell.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(shell.headers.get('x-frame-options')).toBe('DENY')
+
+    const report = await fetch(`${server.url}/reports/${YEAR}/district.html`, { headers: { authorization: `Bearer ${server.adminToken}` } })
+    expect(report.status).toBe(200)
+    const reportCsp = report.headers.get('content-security-policy') ?? ''
+    expect(reportCsp).toMatch(/default-src 'none'/)
+    expect(reportCsp).toMatch(/style-src 'unsafe-inline'/)
+    expect(reportCsp).toMatch(/frame-ancestors 'self'/)
+    expect(report.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(report.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+  })
+
+  it('ran without errors in the pages', () => {
+    expect(problems).toEqual([])
+  })
+})
