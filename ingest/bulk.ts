@@ -12,6 +12,7 @@ import type { StreamName } from './contract.ts'
 import { arrowChunks, csvChunks, fileFormat, ndjsonChunks, type Chunk } from './chunks.ts'
 import { IngestService, type Receipt } from './service.ts'
 import { spool } from './spool.ts'
+import { MAX_ROWS_PER_BODY } from './sources.ts'
 import type { RowError } from './validate.ts'
 
 export type BulkTarget = { url: string; key: string } | { dataDir: string; timezone: string }
@@ -117,6 +118,7 @@ async function parquetToArrow(engine: Warehouse, path: string): Promise<string> 
 }
 
 export async function bulkIngest(opts: BulkOptions): Promise<BulkSummary> {
+  if (opts.batchRows > MAX_ROWS_PER_BODY) throw new Error(`--batch-rows is at most ${MAX_ROWS_PER_BODY.toLocaleString('en-US')}: a body may hold no more rows (CONTRACT.md)`)
   for (const f of opts.files) {
     if (!fileFormat(f)) throw new Error(`${f}: the format is not known from its name; use .ndjson/.jsonl, .csv (also .gz), .arrow or .parquet`)
     statSync(f) // fails clearly for a missing file, before anything is sent

@@ -12,7 +12,7 @@ export type FieldType =
   | { kind: 'number'; min: number }
   | { kind: 'decimal'; scale: number }
   | { kind: 'month' }
-  | { kind: 'object' }
+  | { kind: 'object'; maxBytes?: number }
   | { kind: 'date' }
   | { kind: 'integer_list'; min: number; max: number }
 
@@ -28,11 +28,27 @@ export interface FieldSpec {
   meaning: string
 }
 
+/**
+ * A row is dated outside its unit's active period (the units' active_from/active_to): rejected
+ * with code unit_inactive. `date` is a timestamp field (its day in the district's zone) or a
+ * month field (the month must overlap the period).
+ */
+export interface ActiveUnitRule {
+  unit: string
+  date: string
+}
+
 /** A kind of record: a stream of the contract or a kind of reference data. */
 export interface RecordSpec {
   name: string
   fields: FieldSpec[]
+  /** The unit_inactive rule (CONTRACT.md, Idempotency): both validators check it. */
+  activeUnit?: ActiveUnitRule
 }
+
+/** The records rows are about, whose current unit decides which keys may write them (CONTRACT.md Transport). */
+export const RECORD_KINDS = ['case', 'rating', 'complaint', 'ticket'] as const
+export type RecordKind = (typeof RECORD_KINDS)[number]
 
 export interface StreamSpec extends RecordSpec {
   name: StreamName
@@ -41,7 +57,16 @@ export interface StreamSpec extends RecordSpec {
   idField: 'event_id' | 'entry_id'
   /** The field the key's scope is checked on. */
   unitField: 'unit_id'
+  /**
+   * The record a row is about, when it may already be stored (an event of a case, a follow-up of
+   * a rating, a later event of a complaint or a ticket): only a key whose units cover the
+   * record's current unit may write it (403 otherwise; ingest/scope.ts finds the current unit).
+   */
+  recordOf?: { field: string; kind: RecordKind }
 }
+
+/** Largest `attrs` (or any object field with a limit), serialised, in bytes: 64 KB. */
+export const MAX_OBJECT_BYTES = 64 * 1024
 
 export const STREAM_NAMES = ['case-events', 'evaluations', 'evaluation-followups', 'complaints', 'queue-tickets', 'costs'] as const
 export type StreamName = (typeof STREAM_NAMES)[number]
@@ -65,6 +90,8 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'case_events',
     idField: 'event_id',
     unitField: 'unit_id',
+    recordOf: { field: 'case_id', kind: 'case' },
+    activeUnit: { unit: 'unit_id', date: 'occurred_at' },
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this record' },
       { name: 'case_id', type: id(), required: true, meaning: 'the case number in the source system (办件编号)' },
@@ -77,7 +104,7 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
       { name: 'to_unit_id', type: id(), required: { when: 'type', in: ['transferred'] }, references: 'unit', meaning: 'the unit the case moves to' },
       { name: 'staff_id', type: id(), required: false, meaning: 'the handling officer' },
       { name: 'applicant_type', type: oneOf(['person', 'enterprise']), required: false, meaning: 'person or enterprise' },
-      { name: 'attrs', type: { kind: 'object' }, required: false, meaning: 'anything else, kept as JSON' },
+      { name: 'attrs', type: { kind: 'object', maxBytes: MAX_OBJECT_BYTES }, required: false, meaning: 'anything else, kept as JSON; at most 64 KB (65,536 bytes) as sent (attrs_too_large)' },
     ],
   },
   evaluations: {
@@ -85,6 +112,7 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'evaluations',
     idField: 'event_id',
     unitField: 'unit_id',
+    activeUnit: { unit: 'unit_id', date: 'occurred_at' },
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this rating' },
       { name: 'unit_id', type: id(), required: true, references: 'unit', meaning: 'the unit rated' },
@@ -106,6 +134,8 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'evaluation_followups',
     idField: 'event_id',
     unitField: 'unit_id',
+    recordOf: { field: 'evaluation_id', kind: 'rating' },
+    activeUnit: { unit: 'unit_id', date: 'occurred_at' },
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this record' },
       { name: 'evaluation_id', type: id(), required: true, meaning: "the rated event's event_id" },
@@ -120,6 +150,8 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'complaints',
     idField: 'event_id',
     unitField: 'unit_id',
+    recordOf: { field: 'complaint_id', kind: 'complaint' },
+    activeUnit: { unit: 'unit_id', date: 'occurred_at' },
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this record' },
       { name: 'complaint_id', type: id(), required: true, meaning: 'the complaint' },
@@ -136,6 +168,8 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'queue_tickets',
     idField: 'event_id',
     unitField: 'unit_id',
+    recordOf: { field: 'ticket_id', kind: 'ticket' },
+    activeUnit: { unit: 'unit_id', date: 'occurred_at' },
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this record' },
       { name: 'ticket_id', type: id(), required: true, meaning: 'the queue ticket' },
@@ -151,6 +185,7 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     table: 'costs',
     idField: 'entry_id',
     unitField: 'unit_id',
+    activeUnit: { unit: 'unit_id', date: 'period' },
     fields: [
       { name: 'entry_id', type: id(), required: true, meaning: 'unique id of this ledger entry' },
       { name: 'unit_id', type: id(), required: true, references: 'unit', meaning: 'the unit the cost belongs to' },

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { epochSeconds, queryRows } from '../warehouse/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
 import { STREAMS, type StreamName } from './contract.ts'
-import { compileStream } from './engine-sql.ts'
-import { validateRecord, type ValidationContext } from './validate.ts'
+import { compileStream, referenceParams } from './engine-sql.ts'
+import { validateRecord, type UnitPeriod, type ValidationContext } from './validate.ts'
 
 let p: Awaited<ReturnType<typeof openTestPlatform>>
 beforeAll(async () => {
@@ -17,7 +17,18 @@ beforeAll(async () => {
 afterAll(async () => p?.close())
 
 const now = Date.parse('2025-06-01T00:00:00Z')
-const ctx: ValidationContext = { timezone: 'Asia/Shanghai', nowMs: now, unitExists: (u) => ['U1', 'U2'].includes(u), itemExists: (i) => i === 'I1' }
+// U3 is in service in the first quarter of 2025 only, U4 from 1 March 2025, U5 until 31 January 2025
+const units = [
+  { unit_id: 'U1', active_from: null, active_to: null },
+  { unit_id: 'U2', active_from: null, active_to: null },
+  { unit_id: 'U3', active_from: '2025-01-01', active_to: '2025-03-31' },
+  { unit_id: 'U4', active_from: '2025-03-01', active_to: null },
+  { unit_id: 'U5', active_from: null, active_to: '2025-01-31' },
+]
+const periods = new Map<string, UnitPeriod>(units.filter((u) => u.active_from || u.active_to).map((u) => [u.unit_id, { from: u.active_from, to: u.active_to }]))
+const ctx: ValidationContext = {
+  timezone: 'Asia/Shanghai', nowMs: now, unitExists: (u) => units.some((x) => x.unit_id === u), itemExists: (i) => i === 'I1', unitPeriod: (u) => periods.get(u),
+}
 const ok = { event_id: 'e1', case_id: 'c1', type: 'accepted', occurred_at: '2025-03-05T09:12:00+08:00', unit_id: 'U1', item_code: 'I1' }
 
 const corpus: Record<StreamName, unknown[]> = {
@@ -42,6 +53,23 @@ const corpus: Record<StreamName, unknown[]> = {
     { ...ok, extra: 1, another: 'x' },
     { ...ok, attrs: 'not an object' },
     { ...ok, due_at: null, channel: null },
+    // attrs: at most 65,536 bytes serialised
+    { ...ok, attrs: { blob: 'x'.repeat(70_000) } },
+    { ...ok, attrs: { b: 'x'.repeat(65_528) } },
+    { ...ok, attrs: { b: 'x'.repeat(65_529) } },
+    { ...ok, attrs: { b: '字'.repeat(21_841) } },
+    { ...ok, attrs: { b: '字'.repeat(21_843) }, channel: 'fax' },
+    // unit_inactive: the record's day in the district's zone against the unit's period
+    { ...ok, unit_id: 'U3', occurred_at: '2024-12-31T23:30:00+08:00' },
+    { ...ok, unit_id: 'U3', occurred_at: '2024-12-31T16:30:00Z' },
+    { ...ok, unit_id: 'U3', occurred_at: '2025-03-31T23:59:59+08:00' },
+    { ...ok, unit_id: 'U3', occurred_at: '2025-04-01T00:00:00+08:00' },
+    { ...ok, unit_id: 'U4', occurred_at: '2025-02-28T10:00:00+08:00' },
+    { ...ok, unit_id: 'U4', occurred_at: '2025-03-01T10:00:00+08:00' },
+    { ...ok, unit_id: 'U5', occurred_at: '2025-02-01T10:00:00+08:00', item_code: 'NOPE' },
+    { ...ok, unit_id: 'U5', occurred_at: 'yesterday' },
+    { ...ok, unit_id: 'U5', occurred_at: '2025-01-31T10:00:00+08:00' },
+    { ...ok, type: 'transferred', item_code: undefined, to_unit_id: 'U5', occurred_at: '2025-02-01T10:00:00+08:00' },
     [1, 2],
     'a string',
     '{"event_id": "broken"',
@@ -54,6 +82,7 @@ const corpus: Record<StreamName, unknown[]> = {
     { event_id: 'v4', unit_id: 'U1', rating: '5', occurred_at: '2025-01-02T10:00:00+08:00', channel: 'fax' },
     { event_id: 'v5', unit_id: 'U1', rating: 4.5, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'sms', active: 'yes' },
     { event_id: 'v6', unit_id: 'U1', rating: 3, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'web', comment: 'x'.repeat(2001) },
+    { event_id: 'v7', unit_id: 'U4', rating: 3, occurred_at: '2025-01-02T10:00:00+08:00', channel: 'web' },
   ],
   'evaluation-followups': [
     { event_id: 'f1', evaluation_id: 'v1', type: 'rectified', occurred_at: '2025-01-05T10:00:00+08:00', unit_id: 'U1', note: '已整改' },
@@ -72,6 +101,12 @@ const corpus: Record<StreamName, unknown[]> = {
     { entry_id: 'c2', unit_id: 'U1', period: '2025-03', category: 'it', amount: 99.99, note: '=HYPERLINK("x")' },
     { entry_id: 'c3', unit_id: 'U1', period: '2025-13', category: 'it', amount: '1.234' },
     { entry_id: 'c4', unit_id: 'U1', period: '2025-03', category: 'it', amount: 'ten', staff_fte: -1 },
+    // a month overlapping the unit's period is within it
+    { entry_id: 'c5', unit_id: 'U3', period: '2024-12', category: 'it', amount: 1 },
+    { entry_id: 'c6', unit_id: 'U3', period: '2025-03', category: 'it', amount: 1 },
+    { entry_id: 'c7', unit_id: 'U3', period: '2025-04', category: 'it', amount: 1 },
+    { entry_id: 'c8', unit_id: 'U4', period: '2025-02', category: 'it', amount: 1 },
+    { entry_id: 'c9', unit_id: 'U5', period: '2025-01', category: 'it', amount: 1 },
   ],
 }
 
@@ -87,9 +122,13 @@ describe('engine validation agrees with the TypeScript validator', () => {
       const sqlRows = await queryRows<Record<string, unknown> & { row: number; ok: number | boolean; errors: Array<{ field: string; code: string; message: string }> }>(
         p.warehouse,
         `SELECT * FROM (${compiled.select(source)}) ORDER BY row`,
-        { path: file, now: epochSeconds(now), known_units: ['U1', 'U2'], known_items: ['I1'] },
+        { path: file, now: epochSeconds(now), ...referenceParams(units, ['I1']) },
       )
       expect(sqlRows).toHaveLength(rows.length)
+      // the corpus exercises the rules beyond one field too
+      const codes = new Set(sqlRows.flatMap((r) => r.errors.map((e) => e.code)))
+      if (stream === 'case-events') expect([...codes]).toEqual(expect.arrayContaining(['attrs_too_large', 'unit_inactive']))
+      if (stream === 'costs' || stream === 'evaluations') expect([...codes]).toContain('unit_inactive')
       lines.forEach((line, i) => {
         let value: unknown
         let parsed = true

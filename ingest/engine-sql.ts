@@ -2,7 +2,7 @@
 // rows itself, at its own speed: JavaScript never touches a row of a stream body. The checks and
 // messages mirror validate.ts (which validates reference data and is this compiler's test oracle).
 import type { FieldSpec, FieldType, StreamSpec } from './contract.ts'
-import { expectedText } from './validate.ts'
+import { expectedText, periodText, tooLargeCode, tooLargeText, unitInactiveText } from './validate.ts'
 import { sqlString } from '../warehouse/index.ts'
 
 
@@ -91,6 +91,11 @@ function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
       break
     case 'object':
       checks.push([`NOT startsWith(${raw}, '{')`, wrong('invalid_type')])
+      if (t.maxBytes !== undefined) {
+        // the JSON text as sent, which is what is stored
+        const text = tooLargeText(f.name, t.maxBytes)
+        checks.push([`length(${raw}) > ${t.maxBytes}`, at(tooLargeCode(f.name), `concat('row ', toString(row), ', field ${f.name}: ', ${sqlString(text.expected)}, ', got ', toString(length(${raw})), ' bytes', ${sqlString(text.advice)})`)])
+      }
       value = raw
       break
     case 'date':
@@ -109,6 +114,46 @@ function fieldSql(f: FieldSpec, tz: string, stream: string): FieldSql {
   const error = `multiIf(NOT ${present}, if(${required}, ${missing}, ('', '', '')),\n      ${chain},\n      ('', '', ''))`
   const bad = `if(${present}, ${checks.map(([cond]) => `(${cond})`).join(' OR ')}, ${required})`
   return { value: `if(${present}, ${value}, NULL)`, error, bad }
+}
+
+/**
+ * The unit_inactive rule (contract.ts activeUnit) as SQL: a row whose unit and date are valid and
+ * whose date lies outside the unit's active period ({unit_from}/{unit_to}, see referenceParams).
+ */
+function activeUnitSql(spec: StreamSpec): { bad: string; error: string } {
+  const rule = spec.activeUnit
+  if (!rule) return { bad: 'false', error: "('', '', '')" }
+  const month = spec.fields.find((f) => f.name === rule.date)!.type.kind === 'month'
+  const unit = `s_${rule.unit}`
+  const present = (f: string) => `(r_${f} != '' AND r_${f} != 'null')`
+  // a timestamp: its day in the district's zone; a month (its first day): the whole month overlaps
+  const first = month ? `v_${rule.date}` : `toDate(ts_${rule.date})`
+  const last = month ? `toLastDayOfMonth(v_${rule.date})` : first
+  const dated = month ? `substring(toString(v_${rule.date}), 1, 7)` : `toString(toDate(ts_${rule.date}))`
+  const bad = `(${present(rule.unit)} AND ${present(rule.date)} AND NOT b_${rule.unit} AND NOT b_${rule.date}
+      AND ifNull((mapContains({unit_from:Map(String, Date)}, ${unit}) AND ${last} < {unit_from:Map(String, Date)}[${unit}])
+        OR (mapContains({unit_to:Map(String, Date)}, ${unit}) AND ${first} > {unit_to:Map(String, Date)}[${unit}]), false))`
+  const message = `concat('row ', toString(row), ', field ${rule.unit}: unit ', ${got(`r_${rule.unit}`)}, ' is in service ', {unit_periods:Map(String, String)}[${unit}],
+        ${sqlString(unitInactiveText.dated)}, ${dated}, ${sqlString(unitInactiveText.expected(rule.date))})`
+  return { bad, error: `if(b_row_rule, (${sqlString(rule.unit)}, 'unit_inactive', ${message}), ('', '', ''))` }
+}
+
+/** The reference data a compiled stream binds: known units and items, and the units' active periods. */
+export function referenceParams(
+  units: Iterable<{ unit_id: string; active_from: string | null; active_to: string | null }>,
+  items: Iterable<string>,
+): { known_units: string[]; known_items: string[]; unit_from: Record<string, string>; unit_to: Record<string, string>; unit_periods: Record<string, string> } {
+  const known_units: string[] = []
+  const unit_from: Record<string, string> = {}
+  const unit_to: Record<string, string> = {}
+  const unit_periods: Record<string, string> = {}
+  for (const u of units) {
+    known_units.push(u.unit_id)
+    if (u.active_from) unit_from[u.unit_id] = u.active_from
+    if (u.active_to) unit_to[u.unit_id] = u.active_to
+    if (u.active_from || u.active_to) unit_periods[u.unit_id] = periodText({ from: u.active_from, to: u.active_to })
+  }
+  return { known_units, known_items: [...items], unit_from, unit_to, unit_periods }
 }
 
 export interface CompiledStream {
@@ -130,7 +175,8 @@ export interface TypedColumn {
 }
 
 /**
- * Compiles a stream's spec; the query binds {now:DateTime64}, {known_units:…}, {known_items:…}.
+ * Compiles a stream's spec; the query binds {now:DateTime64} and the reference data of
+ * referenceParams ({known_units}, {known_items}, {unit_from}, {unit_to}, {unit_periods}).
  * Without `typed`, the source is `(row, line)` with one JSON object per line. With `typed`, the
  * source has typed columns `c_<field>` (their types already checked against the contract) and a
  * `line` of JSON text that is computed only for rejected rows, whose messages are then built
@@ -178,6 +224,7 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
     normalised.set('follow_up', `ifNull(v_follow_up, false)`)
   }
   const columns = [...normalised.keys()]
+  const rule = activeUnitSql(spec)
   const hashInput = columns.map((c) => `isNull(${c}), assumeNotNull(${c})`).join(', ')
 
   return {
@@ -193,8 +240,10 @@ FROM (
   SELECT row, line,
     ${fields.map(({ f, sql }) => `${sql.value} AS v_${f.name}`).join(',\n    ')},
     ${[...normalised].map(([c, e]) => `${e} AS ${c}`).join(',\n    ')},
+    ${fields.map(({ f, sql }) => `${sql.bad} AS b_${f.name}`).join(',\n    ')},
+    ${rule.bad} AS b_row_rule,
     is_object AND NOT arrayExists(k -> k NOT IN (${known}), mapKeys(m))
-      AND NOT (${fields.map(({ sql }) => sql.bad).join(')\n      AND NOT (')}) AS ok,
+      AND NOT ${fields.map(({ f }) => `b_${f.name}`).join(' AND NOT ')} AND NOT b_row_rule AS ok,
     if(ok, [], if(NOT is_utf8, [('', 'invalid_encoding', concat('row ', toString(row), ': the line is not valid UTF-8'))],
       if(NOT is_json, if(countSubstrings(line, '{') + countSubstrings(line, '[') > 900,
         [('', 'too_deep', concat('row ', toString(row), ': the JSON is nested deeper than the 1,000 levels that are read; flatten it (attrs too)'))],
@@ -204,7 +253,8 @@ FROM (
           arrayMap(k -> (k, 'unknown_field', concat('row ', toString(row), ': field ', k, ' is not part of the ${spec.name} contract; ${attrsHint}')),
                    arrayFilter(k -> k NOT IN (${known}), mapKeys(m))),
           arrayFilter(e -> e.2 != '', [
-      ${fields.map(({ sql }) => sql.error).join(',\n      ')}
+      ${fields.map(({ sql }) => sql.error).join(',\n      ')},
+      ${rule.error}
           ])))))) AS errors
   FROM (
     SELECT row, line,

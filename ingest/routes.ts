@@ -11,7 +11,7 @@ import { ArrangementMissingError, calendarInputOf, IncompleteArrangementError, l
 import { NoticeApplyError, NoticeReadError } from './holiday-notice.ts'
 import type { RowError } from './validate.ts'
 import { IngestService, ScopeError, WarehouseUnavailableError } from './service.ts'
-import { BodyFormatError, MEDIA_TYPES } from './sources.ts'
+import { BodyFormatError, MEDIA_TYPES, TooManyRowsError } from './sources.ts'
 import { BodyTooLargeError, spool, UnreadableBodyError } from './spool.ts'
 import { ingestLog, listQuarantine } from './quarantine.ts'
 import { contractDocument } from './contract-schema.ts'
@@ -73,6 +73,7 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
       return await service.ingestFile(stream, { format, path: spooled.path }, principal)
     } catch (err) {
       if (err instanceof ScopeError) throw new HttpError(403, err.code, err.message, { rows: err.rows, total: err.total })
+      if (err instanceof TooManyRowsError) throw new HttpError(413, err.code, err.message, { limit: err.limit, ...(err.rows === undefined ? {} : { received: err.rows }) })
       if (err instanceof BodyFormatError) throw new HttpError(400, err.code, err.message)
       if (err instanceof WarehouseUnavailableError) {
         request.log.warn({ err: err.cause }, 'ingest refused: warehouse unavailable')

@@ -24,6 +24,21 @@ export class BodyFormatError extends Error {
   readonly code = 'unreadable_body'
 }
 
+/** The most rows one body may hold (CONTRACT.md Transport: 413 beyond). */
+export const MAX_ROWS_PER_BODY = 1_000_000
+
+/** A body of more rows than a body may hold (HTTP 413): nothing is stored. */
+export class TooManyRowsError extends Error {
+  readonly code = 'too_many_rows'
+  constructor(readonly limit: number, readonly rows?: number) {
+    const n = (x: number) => x.toLocaleString('en-US')
+    super(
+      `The body holds ${rows === undefined ? `more than ${n(limit)}` : n(rows)} rows; a body may hold at most ${n(limit)} rows. ` +
+        'Split it into smaller bodies (tierscope ingest sends --batch-rows rows in each). Nothing was stored.',
+    )
+  }
+}
+
 /** Quotes a column name for ClickHouse (header names come from the request). */
 const ident = (name: string) => '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`'
 
@@ -141,10 +156,11 @@ export async function arrowColumns(path: string, spec: StreamSpec): Promise<Arro
 }
 
 /** SQL answering whether a spooled JSON body is an array (the engine reads it; nothing in JS). */
-export const JSON_ARRAY_CHECK = `SELECT isValidUTF8(raw_blob) AS utf8, isValidJSON(raw_blob) AS valid, JSONType(raw_blob) AS type
+export const JSON_ARRAY_CHECK = `SELECT isValidUTF8(raw_blob) AS utf8, isValidJSON(raw_blob) AS valid, JSONType(raw_blob) AS type,
+    if(valid AND type = 'Array', JSONLength(raw_blob), 0) AS n
   FROM file({path:String}, 'RawBLOB', 'raw_blob String')`
 
-export function jsonArrayProblem(check: { utf8: number | boolean; valid: number | boolean; type: string } | undefined): string | undefined {
+export function jsonArrayProblem(check: { utf8: number | boolean; valid: number | boolean; type: string; n?: number | string } | undefined): string | undefined {
   if (!check) return 'The body is empty: expected a JSON array of objects.'
   if (!Number(check.utf8)) return 'The body is not valid UTF-8.'
   if (!Number(check.valid)) return 'The body is not valid JSON (truncated, or nested deeper than 1,000 levels?): expected a JSON array of objects.'

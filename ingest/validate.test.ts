@@ -84,3 +84,45 @@ describe('validateRecord', () => {
     expect(r.ok && r.row).toMatchObject({ amount: '123456.50', staff_fte: 12.5, period: '2025-03-01', note: null })
   })
 })
+
+describe('the rules of the contract beyond one field', () => {
+  const periods: Record<string, { from: string | null; to: string | null }> = { OLD: { from: null, to: '2024-12-31' }, NEW: { from: '2025-03-01', to: null }, Q1: { from: '2025-01-01', to: '2025-03-31' } }
+  const withPeriods: ValidationContext = { ...ctx, unitExists: (id) => id === 'U1' || id in periods, unitPeriod: (id) => periods[id] }
+
+  it('rejects attrs over 64 KB serialised with attrs_too_large, naming its size', () => {
+    const atLimit = validateRecord(spec, { ...good, attrs: { b: 'x'.repeat(65_536 - 8) } }, 1, ctx)
+    expect(atLimit.ok).toBe(true)
+    const over = validateRecord(spec, { ...good, attrs: { b: 'x'.repeat(65 * 1024) } }, 2, ctx)
+    expect(!over.ok && over.errors).toEqual([{
+      row: 2, field: 'attrs', code: 'attrs_too_large',
+      message: `row 2, field attrs: expected a JSON object of at most 65536 bytes (64 KB) serialised, got ${65 * 1024 + 8} bytes; keep large documents elsewhere and send a reference to them in attrs`,
+    }])
+  })
+
+  it('rejects a record dated outside its unit\'s active period with unit_inactive, naming the period', () => {
+    const before = validateRecord(spec, { ...good, unit_id: 'NEW', occurred_at: '2025-02-28T23:59:00+08:00' }, 3, withPeriods)
+    expect(!before.ok && before.errors).toEqual([{
+      row: 3, field: 'unit_id', code: 'unit_inactive',
+      message: 'row 3, field unit_id: unit "NEW" is in service from 2025-03-01, and this record is dated 2025-02-28 (occurred_at); expected a record of a day the unit is in service (active_from and active_to of the units reference data)',
+    }])
+    const after = validateRecord(spec, { ...good, unit_id: 'OLD', occurred_at: '2025-01-01T00:10:00+08:00' }, 4, withPeriods)
+    expect(!after.ok && after.errors[0]!.message).toContain('is in service until 2024-12-31, and this record is dated 2025-01-01')
+    // the day in the district's zone: 16:30 UTC on 31 December is 1 January in Beijing
+    expect(validateRecord(spec, { ...good, unit_id: 'Q1', occurred_at: '2024-12-31T16:30:00Z' }, 5, withPeriods).ok).toBe(true)
+    const late = validateRecord(spec, { ...good, unit_id: 'Q1', occurred_at: '2025-04-01T00:00:00+08:00' }, 6, withPeriods)
+    expect(!late.ok && late.errors[0]!.message).toContain('from 2025-01-01 to 2025-03-31')
+    // a unit without a period, or a row whose date is itself wrong, is not unit_inactive
+    expect(validateRecord(spec, { ...good, occurred_at: '1999-01-01T00:00:00+08:00' }, 7, withPeriods).ok).toBe(true)
+    const badDate = validateRecord(spec, { ...good, unit_id: 'OLD', occurred_at: 'soon' }, 8, withPeriods)
+    expect(!badDate.ok && badDate.errors.map((e) => e.code)).toEqual(['invalid_timestamp'])
+  })
+
+  it('takes a month of costs when it overlaps the unit\'s period', () => {
+    const cost = (unit_id: string, period: string) => validateRecord(STREAMS.costs, { entry_id: 'k', unit_id, period, category: 'it', amount: 1 }, 1, withPeriods)
+    expect(cost('Q1', '2024-12').ok).toBe(false)
+    expect(cost('Q1', '2025-01').ok).toBe(true)
+    expect(cost('Q1', '2025-03').ok).toBe(true)
+    const r = cost('Q1', '2025-04')
+    expect(!r.ok && r.errors[0]!.message).toContain('this record is dated 2025-04 (period)')
+  })
+})

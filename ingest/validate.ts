@@ -1,6 +1,6 @@
 // Field-by-field validation of one record against its stream's spec (contract.ts). Produces the
 // warehouse row, normalised (instants as epoch seconds, ratings as stars), or every error found.
-import { parseTimestamp } from '../warehouse/index.ts'
+import { localDate, parseTimestamp } from '../warehouse/index.ts'
 import type { FieldSpec, FieldType, RecordSpec } from './contract.ts'
 
 export interface RowError {
@@ -10,11 +10,42 @@ export interface RowError {
   message: string
 }
 
+/** A unit's active period (dates, inclusive); null = open on that side. */
+export interface UnitPeriod {
+  from: string | null
+  to: string | null
+}
+
 export interface ValidationContext {
   timezone: string
   nowMs: number
   unitExists(id: string): boolean
   itemExists(code: string): boolean
+  /** The unit's active period, when it has one (the unit_inactive rule); absent = always active. */
+  unitPeriod?(id: string): UnitPeriod | undefined
+}
+
+/** A unit's active period in words: "from 2025-01-01 to 2025-06-30", "from …", "until …". */
+export function periodText(p: UnitPeriod): string {
+  if (p.from && p.to) return `from ${p.from} to ${p.to}`
+  return p.from ? `from ${p.from}` : `until ${p.to}`
+}
+
+/** The code of an object field over its size limit: attrs_too_large. */
+export const tooLargeCode = (field: string) => `${field}_too_large`
+
+/** The message of a too-large object (the SQL validator builds the same text). */
+export function tooLargeText(field: string, maxBytes: number): { expected: string; advice: string } {
+  return {
+    expected: `expected a JSON object of at most ${maxBytes} bytes (${maxBytes / 1024} KB) serialised`,
+    advice: `; keep large documents elsewhere and send a reference to them in ${field}`,
+  }
+}
+
+/** What the unit_inactive message says after the row and the unit (the SQL validator builds the same text). */
+export const unitInactiveText = {
+  dated: ', and this record is dated ',
+  expected: (dateField: string) => ` (${dateField}); expected a record of a day the unit is in service (active_from and active_to of the units reference data)`,
 }
 
 export type WarehouseRow = Record<string, string | number | boolean | null | number[]>
@@ -99,9 +130,12 @@ function convert(type: FieldType, v: unknown, ctx: ValidationContext): Converted
       if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) return { error: { code: 'invalid_value' } }
       return { value: `${v}-01` }
     }
-    case 'object':
+    case 'object': {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: { code: 'invalid_type' } }
-      return { value: JSON.stringify(v) }
+      const text = JSON.stringify(v)
+      if (type.maxBytes !== undefined && Buffer.byteLength(text, 'utf8') > type.maxBytes) return { error: { code: 'too_large', detail: String(Buffer.byteLength(text, 'utf8')) } }
+      return { value: text }
+    }
     case 'date': {
       if (typeof v !== 'string') return { error: { code: 'invalid_type' } }
       const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v)
@@ -150,6 +184,11 @@ export function validateRecord(spec: RecordSpec, record: unknown, rowNumber: num
       continue
     }
     const c = convert(f.type, v, ctx)
+    if (c.error?.code === 'too_large' && f.type.kind === 'object') {
+      const t = tooLargeText(f.name, f.type.maxBytes!)
+      fail(f.name, tooLargeCode(f.name), `row ${rowNumber}, field ${f.name}: ${t.expected}, got ${c.error.detail} bytes${t.advice}`)
+      continue
+    }
     if (c.error) {
       fail(f.name, c.error.code, `row ${rowNumber}, field ${f.name}: expected ${expectedText(f.type)}, got ${describe(v)}${c.error.detail ? ` (${c.error.detail})` : ''}`)
       continue
@@ -170,9 +209,40 @@ export function validateRecord(spec: RecordSpec, record: unknown, rowNumber: num
       fail(f.name, 'unknown_item', `row ${rowNumber}, field ${f.name}: expected a known item_code (see the items reference data), got ${describe(v)}`)
     }
   }
+  checkActiveUnit(spec, input, row, rowNumber, errors, ctx)
   if (errors.length > 0) return { ok: false, errors }
   normaliseStream(spec, row)
   return { ok: true, row }
+}
+
+/** The unit_inactive rule: only for a known unit and a valid date (their own errors come first). */
+function checkActiveUnit(spec: RecordSpec, input: Record<string, unknown>, row: WarehouseRow, rowNumber: number, errors: RowError[], ctx: ValidationContext): void {
+  const rule = spec.activeUnit
+  if (!rule || !ctx.unitPeriod) return
+  if (errors.some((e) => e.field === rule.unit || e.field === rule.date)) return
+  const unit = row[rule.unit]
+  const date = row[rule.date]
+  if (typeof unit !== 'string' || date === null || date === undefined) return
+  const period = ctx.unitPeriod(unit)
+  if (!period) return
+  const dateType = spec.fields.find((f) => f.name === rule.date)!.type
+  // a timestamp: its day in the district's zone; a month (stored as its first day): the whole month
+  const first = dateType.kind === 'month' ? String(date) : localDate(Number(date) * 1000, ctx.timezone)
+  const last = dateType.kind === 'month' ? lastDayOfMonth(first) : first
+  const dated = dateType.kind === 'month' ? first.slice(0, 7) : first
+  if ((period.from && last < period.from) || (period.to && first > period.to)) {
+    errors.push({
+      row: rowNumber,
+      field: rule.unit,
+      code: 'unit_inactive',
+      message: `row ${rowNumber}, field ${rule.unit}: unit ${describe(input[rule.unit])} is in service ${periodText(period)}${unitInactiveText.dated}${dated}${unitInactiveText.expected(rule.date)}`,
+    })
+  }
+}
+
+function lastDayOfMonth(firstDay: string): string {
+  const [y, m] = firstDay.split('-').map(Number) as [number, number]
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10)
 }
 
 /** Stream-specific normalisation after the field checks. */

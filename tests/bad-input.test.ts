@@ -208,7 +208,9 @@ describe('a single 50 MB line', () => {
     const rc = receipt(r)
     expect(rc.received).toBe(1)
     if (rc.rejected === 1) {
-      expect(rc.errors[0]).toMatchObject({ row: 1, field: 'attrs', code: 'too_long' })
+      // attrs is at most 64 KB serialised (CONTRACT.md)
+      expect(rc.errors[0]).toMatchObject({ row: 1, field: 'attrs', code: 'attrs_too_large' })
+      expect(rc.errors[0]!.message).toMatch(new RegExp(`at most 65536 bytes .* got ${line({ blob: big }).length} bytes`))
       expect(await storedIds(['big3'])).toEqual([])
     } else {
       expect(rc.accepted).toBe(1)

@@ -42,6 +42,12 @@ const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
  */
 const CASE_OPEN_TABLE = `CREATE TABLE IF NOT EXISTS case_open AS case_state ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY case_id`
 
+/** The stream tables, their id columns and the id projections migration 2 made. */
+const STREAM_TABLE_IDS: Array<[table: string, id: string, oldProjection: string]> = [
+  ['case_events', 'event_id', 'by_event_id'], ['evaluations', 'event_id', 'by_event_id'], ['evaluation_followups', 'event_id', 'by_event_id'],
+  ['complaints', 'event_id', 'by_event_id'], ['queue_tickets', 'event_id', 'by_event_id'], ['costs', 'entry_id', 'by_entry_id'],
+]
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -304,6 +310,24 @@ export const migrations: Migration[] = [
       // year on the provisional calendar, so that a restatement can name the official arrangement
       // loaded since as its cause
       `ALTER TABLE report_publications ADD COLUMN IF NOT EXISTS calendar String DEFAULT '{"provisional":false,"provisional_years":[]}'`,
+    ],
+  },
+  {
+    version: 14,
+    name: 'ids owned by their source system, and when each key was last used',
+    statements: (tz) => [
+      // The ingest's lookup of stored ids reads the id, its content hash and the key that stored
+      // it from one projection (an id first stored by another source is id_owned_by_other_source);
+      // it replaces by_event_id/by_entry_id, which lacked the key. Materialised for the parts
+      // already there (a part without it is read from its columns meanwhile: slower, never wrong).
+      ...STREAM_TABLE_IDS.flatMap(([table, id, old]) => [
+        `ALTER TABLE ${table} ADD PROJECTION IF NOT EXISTS by_id_source (SELECT ${id}, content_hash, source_key ORDER BY ${id})`,
+        `ALTER TABLE ${table} MATERIALIZE PROJECTION by_id_source SETTINGS mutations_sync = 1`,
+        `ALTER TABLE ${table} DROP PROJECTION IF EXISTS ${old} SETTINGS mutations_sync = 1`,
+      ]),
+      // last use of each key, written through from memory at most once a minute per key (access.ts)
+      `CREATE TABLE IF NOT EXISTS api_key_use (key_id String, last_used_at DateTime64(3, '${tz}'))
+        ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
     ],
   },
 ]

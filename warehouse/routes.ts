@@ -1,7 +1,7 @@
 // HTTP surface of the warehouse: health, keys, and the case read API of CONTRACT.md.
 import type { FastifyInstance } from 'fastify'
 import { sessionRoutes } from './session-routes.ts'
-import { ROLES, type Principal, type Role } from './access.ts'
+import { LastAdminKeyError, ROLES, type KeyListing, type Principal, type Role } from './access.ts'
 import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
 import { CalendarMissingError } from './calendar.ts'
 import { HttpError, requireRole } from './http.ts'
@@ -133,6 +133,44 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     }
     const token = await platform.keys.create({ name, role, units })
     return reply.code(201).send({ token, name, role, units })
+  })
+
+  // keys as an admin sees them: never a token or its hash; times in the district's zone
+  const keyListing = (k: KeyListing) => ({
+    key_id: k.key_id, name: k.name, role: k.role, units: k.units,
+    created_at: toRfc3339(k.created_at, tz), last_used_at: k.last_used_at === null ? null : toRfc3339(k.last_used_at, tz),
+    revoked: k.revoked, revoked_at: k.revoked_at === null ? null : toRfc3339(k.revoked_at, tz),
+  })
+
+  app.get('/api/v1/keys', {
+    schema: { tags: ['keys'], summary: 'The API keys (admin): key_id, name, role, units, created, last used, revoked; never a token' },
+  }, async (request) => {
+    requireRole(request, platform.keys, ['admin'])
+    return { keys: platform.keys.list().map(keyListing) }
+  })
+
+  app.delete<{ Params: { key_id: string } }>('/api/v1/keys/:key_id', {
+    schema: {
+      tags: ['keys'],
+      summary: 'Revoke an API key (admin): refused from its next request on; the last admin key cannot be revoked',
+      params: { type: 'object', properties: { key_id: { type: 'string', minLength: 1, maxLength: 200 } } },
+    },
+  }, async (request) => {
+    requireRole(request, platform.keys, ['admin'])
+    let revoked: KeyListing | undefined
+    try {
+      revoked = await platform.keys.revoke(request.params.key_id)
+    } catch (err) {
+      if (err instanceof LastAdminKeyError) throw new HttpError(409, err.code, err.message)
+      throw err
+    }
+    if (!revoked) throw new HttpError(404, 'not_found', `There is no key ${JSON.stringify(request.params.key_id)}; GET /api/v1/keys lists them.`)
+    return keyListing(revoked)
+  })
+
+  // a key's last use is kept in memory and written through at most once a minute: the rest at close
+  app.addHook('onClose', async () => {
+    await platform.keys.flushUsage().catch((err: unknown) => app.log.warn({ err }, 'the last use of keys could not be written'))
   })
 
   // the district's structure and items, for names and drill-downs; a unit leader sees its own units
