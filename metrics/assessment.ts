@@ -176,6 +176,11 @@ export interface AssessedUnit {
   grade_en: string | null
   rank: number | null
   /**
+   * The part of the year the unit was in service (its active_from/active_to within the year), when
+   * that is not the whole year: it is assessed on what it did then (records outside it are refused).
+   */
+  in_service: { from: string; to: string } | null
+  /**
    * The sum of the scheme weights of the indicators scored for the unit: each scored indicator's
    * weight is its scheme weight ÷ this (按比例折算). 1 when everything is scored, 0 when nothing is.
    */
@@ -261,6 +266,16 @@ const EXPLAIN_LINKS: Record<string, (q: string) => string> = {
   cases_per_staff: (q) => `/api/v1/cost-entries?${q}`,
 }
 
+/**
+ * The part of `year` a unit was in service: null for the whole year, undefined for none of it.
+ */
+export function inServiceDuring(u: { active_from: string | null; active_to: string | null }, year: number): { from: string; to: string } | null | undefined {
+  const from = u.active_from && u.active_from > `${year}-01-01` ? u.active_from : `${year}-01-01`
+  const to = u.active_to && u.active_to < `${year}-12-31` ? u.active_to : `${year}-12-31`
+  if (from > to) return undefined
+  return from === `${year}-01-01` && to === `${year}-12-31` ? null : { from, to }
+}
+
 const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
   new URLSearchParams({ unit_id: unitId, from, to, as_of: asOf }).toString()
 
@@ -307,7 +322,8 @@ export class AssessmentService {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const asOfText = toRfc3339(asOfMs, this.platform.warehouse.timezone)
-    const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
+    // a unit not in service at any time of the year is not assessed, nor ranked
+    const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier && inServiceDuring(u, year) !== undefined)
     const unitIds = units.map((u) => u.unit_id)
     const targets = await this.platform.reference.targets(year)
     const entries = schemeEntries(scheme, tier)
@@ -346,7 +362,7 @@ export class AssessmentService {
       const grade = composite === null ? null : gradeOf(scheme, composite)
       return {
         unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: composite, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null,
-        scored_scheme_weight, categories: {}, indicators: list,
+        in_service: inServiceDuring(u, year) ?? null, scored_scheme_weight, categories: {}, indicators: list,
       }
     })
     // scores are ranked to the hundredth of a point, as they are shown

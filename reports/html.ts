@@ -55,12 +55,29 @@ code { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt; word-break: 
 .stamp { position: absolute; right: 6mm; top: -10mm; width: 38mm; height: 38mm; border: 1.2pt dashed #c00; border-radius: 50%; color: #c00; font-size: 9pt; display: flex; align-items: center; justify-content: center; opacity: 0.8; }
 .sign-line { display: inline-block; width: 40mm; border-bottom: 0.8pt solid #111; }
 .end { text-align: center; color: #555; margin-top: 8mm; font-size: 9pt; }
+.draft-line { text-align: center; color: #c00; font-size: 13pt; font-weight: 700; letter-spacing: 4pt; margin: 0 0 2mm; font-family: "Noto Sans CJK SC", sans-serif; }
+.draft-notice { border: 1.2pt solid #c00; padding: 3mm 4mm; margin-top: 10mm; break-inside: avoid; }
+.watermark { position: fixed; inset: 0; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 4mm; pointer-events: none; z-index: 10;
+  color: rgba(204, 0, 0, 0.14); transform: rotate(-30deg); font-family: "Noto Sans CJK SC", sans-serif; text-align: center; }
+.watermark b { font-size: 66pt; letter-spacing: 10pt; }
+.watermark span { font-size: 14pt; font-weight: 700; }
 `
 
 /** A numerator or denominator as it was counted: whole numbers whole, sums of money or days with two decimals. */
 const part = (v: number | null) => (v === null ? '—' : Number.isInteger(v) ? grouped(v, 0) : grouped(v, 2))
 
 const GRADE = (g: string | null) => (g === null ? '—' : `<span class="grade-${esc(g)}">${esc(g)}</span>`)
+
+/** The line a draft carries on every page: "征求意见稿 — 数据截至 …，以正式发布为准". */
+export function draftLine(p: Pick<Publication, 'as_of_ms'>, tz: string): string {
+  return `征求意见稿 — 数据截至 ${dateTime(p.as_of_ms, tz)}，以正式发布为准`
+}
+
+/** A draft's watermark: fixed, so every printed page (and the screen) carries it. */
+const watermark = (p: Publication, tz: string) => (p.draft ? `<div class="watermark" aria-hidden="true" data-watermark><b>征求意见稿</b><span>${esc(draftLine(p, tz))}</span></div>\n` : '')
+
+/** A document's title: a draft's says so. */
+const titleOf = (p: Publication, rest: string) => `${ISSUER} · ${p.year}年度政务服务绩效考核报告${p.draft ? '（征求意见稿）' : ''}${rest}`
 
 function doc(title: string, body: string): string {
   return `<!doctype html>
@@ -83,14 +100,31 @@ const section = (name: string, heading: string | null, content: string, flow = f
   `<section class="section ${name}${flow ? ' flow' : ''}" data-section="${name}" id="${name}">\n${heading ? `<h2>${esc(heading)}</h2>\n` : ''}${content}\n</section>\n`
 
 function coverBlock(p: Publication, tz: string, subtitle: string, rows: Array<[string, string]>): string {
+  const provisional: Array<[string, string]> = p.calendar.provisional
+    ? [['工作日历', `<b data-calendar-provisional>暂定</b>：${esc(p.calendar.provisional_years.join('、'))}年国务院节假日安排${p.draft ? '尚未载入' : '发布时尚未载入'}，相关工作日按法定节假日暂定计算`]]
+    : []
+  if (p.draft) {
+    // a draft: no date of publication, no version, no publication id — it is none of them
+    const meta: Array<[string, string]> = [
+      ['状态', '<b class="miss" data-draft-status>征求意见稿</b>：尚未经联席会议发布，供各单位核对得分及所依据的记录'],
+      ['考核期间', `${esc(p.period.from)} 至 ${esc(p.period.to)}${p.period.to < `${p.year}-12-31` ? '（年初至今，本年度尚未结束）' : ''}`],
+      ['数据截至', `${esc(dateTime(p.as_of_ms, tz))}（${esc(tz)}）`],
+      ...provisional,
+      ...rows,
+    ]
+    return `${watermark(p, tz)}<div class="masthead">${ISSUER}</div>
+<div class="draft-line" data-draft>征求意见稿 · 以正式发布为准</div>
+<hr class="redline">
+<h1>${p.year}年度政务服务绩效考核报告（征求意见稿）</h1>
+<p class="subtitle">${subtitle}</p>
+<table class="meta">${meta.map(([k, v]) => `<tr><td>${k}：</td><td>${v}</td></tr>`).join('')}</table>`
+  }
   const meta: Array<[string, string]> = [
     ['发布日期', esc(chineseDate(p.published_ms, tz))],
     ['版本', `第 ${p.version} 版${p.version > 1 ? '（更正重发）' : ''}`],
     ['考核期间', `${esc(p.period.from)} 至 ${esc(p.period.to)}`],
     ['数据截至', `${esc(dateTime(p.as_of_ms, tz))}（${esc(tz)}）`],
-    ...(p.calendar.provisional
-      ? [['工作日历', `<b data-calendar-provisional>暂定</b>：${esc(p.calendar.provisional_years.join('、'))}年国务院节假日安排发布时尚未载入，相关工作日按法定节假日暂定计算`] as [string, string]]
-      : []),
+    ...provisional,
     ...rows,
     ['发布编号', `<code>${esc(p.publication_id)}</code>`],
   ]
@@ -100,6 +134,15 @@ function coverBlock(p: Publication, tz: string, subtitle: string, rows: Array<[s
 <p class="subtitle">${subtitle}</p>
 <table class="meta">${meta.map(([k, v]) => `<tr><td>${k}：</td><td>${v}</td></tr>`).join('')}</table>
 ${p.note ? `<p class="note">说明：${esc(p.note)}</p>` : ''}`
+}
+
+/** The closing section: a publication's seal and signature (落款); a draft's notice instead, with none. */
+function closingSection(p: Publication, tz: string): string {
+  if (!p.draft) return section('signature', null, signatureBlock(p, tz), true)
+  return section('draft_notice', null, `<div class="draft-notice"><p><b>征求意见稿说明</b></p>
+<p>本稿为${p.year}年度考核的征求意见稿，按数据截至 ${esc(dateTime(p.as_of_ms, tz))} 的数据计算，尚未经联席会议发布，不是考核结果，不作为正式数据引用。此后补报或更正的数据到达后，本稿的数字随之变化。</p>
+<p>请各单位逐项核对本稿的得分及其所依据的记录（每个数值附分子、分母；超期办件、差评、投诉的明细见各节所列地址），有异议的请在联席会议发布前提出。以正式发布为准。</p></div>
+<p class="end">— 征求意见稿 完 —</p>`, true)
 }
 
 function signatureBlock(p: Publication, tz: string): string {
@@ -276,7 +319,7 @@ ${tables}`
 function appendixSection(p: Publication): string {
   const rows = p.catalog.map((c) => `<tr><td><code>${esc(c.id)}</code></td><td>${esc(c.name.zh)}<br><small>${esc(c.name.en)}</small></td><td class="c">${esc(CATEGORY_ZH[c.category] ?? c.category)}</td>
 <td class="c">${c.direction === 'higher_is_better' ? '越高越好' : '越低越好'}</td><td>${esc(c.definition.zh)}</td><td>${esc(c.formula)}</td><td>${esc(c.period)}</td></tr>`).join('\n')
-  return `<p>每项比率为分子之和 ÷ 分母之和（不是各单位比率的平均）；本报告每个数值都附分子和分母。以下定义为发布时生效的定义。</p>
+  return `<p>每项比率为分子之和 ÷ 分母之和（不是各单位比率的平均）；本报告每个数值都附分子和分母。以下定义为${p.draft ? '现行' : '发布时生效'}的定义。</p>
 <table><thead><tr><th>编号</th><th>指标</th><th>类别</th><th>方向</th><th>定义</th><th>公式</th><th>计入期间</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`
@@ -365,7 +408,7 @@ export function renderDistrict(report: FrozenReport, tz: string): string {
   const groups = tierGroups(report)
   const rule: ScoringRule = report.units.some((u) => u.rule === 'wilson_bound') ? 'wilson_bound' : 'actual_value'
   const grades = GRADES(p)
-  const prevLabel = p.previous.source === 'published' ? `${p.previous.year}年（第 ${p.previous.version} 版发布数）` : p.previous.source === 'computed' ? `${p.previous.year}年（发布时计算，该年未发布）` : `${p.previous.year}年（无数据）`
+  const prevLabel = p.previous.source === 'published' ? `${p.previous.year}年（第 ${p.previous.version} 版发布数）` : p.previous.source === 'computed' ? `${p.previous.year}年（${p.draft ? '本稿生成时' : '发布时'}计算，该年未发布）` : `${p.previous.year}年（无数据）`
 
   const gradeCounts = groups.map(([, units]) => grades.map((g) => units.filter((u) => u.grade === g).length))
   const summaryRows = groups.map(([tier, units], k) => {
@@ -459,10 +502,10 @@ ${worstComplaints.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.recor
     section('bad_ratings', '六、差评处理情况', badRatings),
     section('complaints', '七、投诉情况', complaints),
     section('scheme', '八、考核方案', schemeSection(p, groups.map(([t]) => t), rule)),
-    section('signature', null, signatureBlock(p, tz), true),
+    closingSection(p, tz),
     section('appendix', '附录：指标定义', appendixSection(p)),
   ].join('')
-  return doc(`${ISSUER} · ${p.year}年度政务服务绩效考核报告（全区）`, body)
+  return doc(titleOf(p, '（全区）'), body)
 }
 
 // ── one unit's report
@@ -509,7 +552,7 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
 ${indicatorRows}
 <tr><td colspan="8"><b>合计</b></td><td class="n">${esc(score(u.indicators.reduce((s, i) => s + i.weight, 0) * 100))}%</td><td class="n"><b>${esc(score(totalPoints))}</b></td><td class="n">${esc(score(totalLost))}</td></tr>
 </tbody></table>
-<p class="note">权重为折算后的权重；得分点 = 得分 × 权重，合计即综合得分；失分 = (100 − 得分) × 权重。不计分的指标权重为 0，其方案权重按比例折算给计分的指标（见下表）。上年数据：${p.previous.source === 'published' ? `${p.previous.year} 年第 ${p.previous.version} 版发布数` : p.previous.source === 'computed' ? `${p.previous.year} 年（该年未发布，发布时计算）` : '无'}。</p>
+<p class="note">权重为折算后的权重；得分点 = 得分 × 权重，合计即综合得分；失分 = (100 − 得分) × 权重。不计分的指标权重为 0，其方案权重按比例折算给计分的指标（见下表）。上年数据：${p.previous.source === 'published' ? `${p.previous.year} 年第 ${p.previous.version} 版发布数` : p.previous.source === 'computed' ? `${p.previous.year} 年（该年未发布，${p.draft ? '本稿生成时' : '发布时'}计算）` : '无'}。</p>
 ${arithmeticBlock(u, name)}`
 
   const ratios = u.indicators.filter((i) => cat.get(i.id)?.unit === 'ratio')
@@ -540,10 +583,10 @@ ${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.po
     section('bad_ratings', '五、差评处理记录', badRatingsBlock(u.records.bad, p.settings.rectification_limit_days) + (u.records.bad.listed_of > LISTED ? `<p class="note">全部差评及其处理：<code>/api/v1/ratings?unit_id=${esc(encodeURIComponent(u.unit_id))}&amp;bad=true</code></p>` : '')),
     section('complaints', '六、投诉情况', complaintsBlock(u.records.complaints, p.settings.complaint_limit_days)),
     section('scheme', '七、考核方案', schemeSection(p, [u.tier], u.rule)),
-    section('signature', null, signatureBlock(p, tz), true),
+    closingSection(p, tz),
     section('appendix', '附录：指标定义', appendixSection(p)),
   ].join('')
-  return doc(`${ISSUER} · ${p.year}年度政务服务绩效考核报告 · ${u.name}`, body)
+  return doc(titleOf(p, ` · ${u.name}`), body)
 }
 
 // ── the restatement view

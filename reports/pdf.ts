@@ -3,6 +3,7 @@
 // there is no Chromium, PdfUnavailableError says how to install it.
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { esc } from './format.ts'
 
 export const PDF_INSTALL_HINT = 'PDF needs Chromium: apt-get install -y chromium fonts-noto-cjk'
 
@@ -17,6 +18,9 @@ export const chromiumPath = () => process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/ch
 export const pdfAvailable = () => existsSync(chromiumPath())
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+/** A running header on every page (a draft's 征求意见稿 line), in the top margin. */
+const header = (text: string) => `<div style="width:100%;font-size:8px;color:#c00;text-align:center;font-family:'Noto Sans CJK SC',sans-serif;" data-running-header>${esc(text)}</div>`
 
 const FOOTER = `<div style="width:100%;font-size:8px;color:#555;text-align:center;font-family:'Noto Sans CJK SC',sans-serif;">第 <span class="pageNumber"></span> 页 / 共 <span class="totalPages"></span> 页</div>`
 
@@ -43,8 +47,8 @@ export class PdfRenderer {
     return this.browser
   }
 
-  /** An A4 PDF of a self-contained HTML document (page numbers in the footer). */
-  async render(html: string): Promise<Buffer> {
+  /** An A4 PDF of a self-contained HTML document (page numbers in the footer; `header`: a line at the top of every page). */
+  async render(html: string, opts: { header?: string } = {}): Promise<Buffer> {
     const browser = await this.launch()
     const page = this.idle.pop() ?? (await browser.newPage())
     let reusable = false
@@ -52,7 +56,7 @@ export class PdfRenderer {
       await page.setContent(html, { waitUntil: 'load' })
       await page.evaluate(() => document.fonts.ready.then(() => undefined))
       const pdf = await page.pdf({
-        format: 'A4', printBackground: true, displayHeaderFooter: true, headerTemplate: '<span></span>', footerTemplate: FOOTER,
+        format: 'A4', printBackground: true, displayHeaderFooter: true, headerTemplate: opts.header ? header(opts.header) : '<span></span>', footerTemplate: FOOTER,
         margin: { top: '18mm', bottom: '18mm', left: '16mm', right: '16mm' },
       })
       reusable = true

@@ -42,6 +42,8 @@ export interface PublicationInfo {
   note: string
   /** Whether the published figures counted days of a provisional year, and which years those were. */
   calendar: PublishedCalendar
+  /** A draft for comment (征求意见稿): the assessment as it stands, not published (version 0, no id). */
+  draft?: boolean
 }
 
 export interface PublishedCalendar {
@@ -185,6 +187,53 @@ function withScoring(indicators: FrozenIndicator[], scoring: FrozenScoring | und
 export const unitOrder = (a: { tier: number; rank: number | null; unit_id: string }, b: { tier: number; rank: number | null; unit_id: string }) =>
   a.tier - b.tier || (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.unit_id < b.unit_id ? -1 : a.unit_id > b.unit_id ? 1 : 0)
 
+/** The rows of the report_* tables (a publication's, or a draft's in memory) as a frozen report. */
+type UnitRow = Record<string, unknown>
+type IndicatorRow = Record<string, unknown>
+interface Assembled {
+  period: { from: string; to: string }
+  calendar: PublishedCalendar
+  publication: { scheme: string; catalog: string; settings: string; previous: string }
+  units: UnitRow[]
+  indicators: IndicatorRow[]
+}
+
+function frozenFromRows(info: PublicationInfo, pub: Assembled['publication'], units: UnitRow[], indicators: IndicatorRow[]): FrozenReport {
+  const byUnit = new Map<string, FrozenIndicator[]>()
+  for (const r of [...indicators].sort((a, b) => (String(a.unit_id) < String(b.unit_id) ? -1 : String(a.unit_id) > String(b.unit_id) ? 1 : Number(a.position) - Number(b.position)))) {
+    const list = byUnit.get(String(r.unit_id)) ?? []
+    list.push({
+      // filled in from the unit's `scoring` (withScoring)
+      scored: false, not_scored_reason: null, sample: 0, sample_of: '', min_sample: 0, scheme_weight: 0,
+      id: String(r.indicator_id), category: String(r.category), value: num(r.value), numerator: Number(r.numerator), denominator: num(r.denominator),
+      scored_value: num(r.scored_value), small_sample: Boolean(r.small_sample), target: num(r.target), score: num(r.score), weight: Number(r.weight),
+      points: Number(r.points), points_lost: Number(r.points_lost), explain: (r.explain as string | null) ?? null,
+      prev_value: num(r.prev_value), prev_numerator: num(r.prev_numerator), prev_denominator: num(r.prev_denominator),
+    })
+    byUnit.set(String(r.unit_id), list)
+  }
+  const scheme = JSON.parse(pub.scheme) as Scheme
+  return {
+    publication: {
+      ...info,
+      scheme,
+      catalog: JSON.parse(pub.catalog) as CatalogEntry[],
+      settings: JSON.parse(pub.settings) as TunableSettings,
+      previous: JSON.parse(pub.previous) as Previous,
+    },
+    units: units.map((u) => {
+      const { scoring, ...records } = JSON.parse(String(u.records)) as UnitRecords & { scoring?: FrozenScoring }
+      const base = {
+        unit_id: String(u.unit_id), name: String(u.name), tier: Number(u.tier), parent_id: (u.parent_id as string | null) ?? null,
+        composite: num(u.composite), grade: (u.grade as string | null) ?? null, grade_en: (u.grade_en as string | null) ?? null, rank: num(u.rank), ranked: Number(u.ranked),
+        prev_composite: num(u.prev_composite), prev_grade: (u.prev_grade as string | null) ?? null, prev_rank: num(u.prev_rank),
+        records: records as UnitRecords,
+      }
+      return { ...base, ...withScoring(byUnit.get(base.unit_id) ?? [], scoring, scheme, base.tier) }
+    }).sort(unitOrder),
+  }
+}
+
 export class PublicationStore {
   /** Frozen reports never change: kept by publication id once read. */
   private frozen = new Map<string, FrozenReport>()
@@ -231,58 +280,80 @@ export class PublicationStore {
   private async publishNow(year: number, by: string, note: string, nowMs: number): Promise<PublicationInfo> {
     const tz = this.platform.warehouse.timezone
     if (localDate(nowMs, tz) <= `${year}-12-31`) throw new YearNotOverError(year)
-    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(year, t, nowMs)))
-    const { scheme } = await this.assessment.scheme(year)
-    const { from, to } = this.assessment.period(year, nowMs)
-    const records = await unitRecords(this.platform, from, to, nowMs)
-    const previous = await this.previousYear(year, nowMs)
+    const a = await this.assemble(year, nowMs)
     const existing = await this.versions(year)
     const version = (existing.at(-1)?.version ?? 0) + 1
     const id = randomUUID()
+
+    await this.platform.warehouse.client.insert({ table: 'report_units', format: 'JSONEachRow', values: a.units.map((u) => ({ publication_id: id, ...u })) })
+    await this.platform.warehouse.client.insert({ table: 'report_indicators', format: 'JSONEachRow', values: a.indicators.map((i) => ({ publication_id: id, ...i })) })
+    await this.platform.warehouse.client.insert({
+      table: 'report_publications',
+      format: 'JSONEachRow',
+      values: [{
+        year, version, publication_id: id, published_at: (nowMs / 1000).toFixed(3), published_by: by, as_of: (nowMs / 1000).toFixed(3),
+        period_from: a.period.from, period_to: a.period.to, note,
+        scheme: a.publication.scheme, catalog: a.publication.catalog, settings: a.publication.settings,
+        previous: a.publication.previous, calendar: JSON.stringify(a.calendar),
+      }],
+    })
+    const info = await this.find(year, version)
+    if (!info || info.publication_id !== id) throw new Error(`publishing ${year}: version ${version} was taken by another publication at the same moment; publish again`)
+    return info
+  }
+
+  /**
+   * What publishing a year at `nowMs` would freeze, as the rows of the report_* tables (without
+   * the publication id): the assessment of every tier, the records, last year's figures, the
+   * scheme, the catalogue and the settings. Publishing writes these; a draft reads them in memory.
+   */
+  private async assemble(year: number, nowMs: number): Promise<Assembled> {
+    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(year, t, nowMs)))
+    const { scheme } = await this.assessment.scheme(year)
+    const period = this.assessment.period(year, nowMs)
+    const records = await unitRecords(this.platform, period.from, period.to, nowMs)
+    const previous = await this.previousYear(year, nowMs)
     const units = tiers.flatMap((t) => t.units)
     const calendar = this.calendarCounted(tiers.some((t) => t.calendar_provisional), year, nowMs)
     const ranked = new Map(TIERS.map((t, i) => [t, tiers[i]!.units.filter((u) => u.rank !== null).length]))
-
-    await this.platform.warehouse.client.insert({
-      table: 'report_units',
-      format: 'JSONEachRow',
-      values: units.map((u) => {
+    return {
+      period, calendar,
+      publication: { scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.platform.settings.get()), previous: JSON.stringify(previous.info) },
+      units: units.map((u) => {
         const prev = previous.units.get(u.unit_id)
         return {
-          publication_id: id, unit_id: u.unit_id, name: u.name, tier: u.tier, parent_id: this.platform.reference.units.get(u.unit_id)?.parent_id ?? null,
+          unit_id: u.unit_id, name: u.name, tier: u.tier, parent_id: this.platform.reference.units.get(u.unit_id)?.parent_id ?? null,
           composite: u.composite_score, grade: u.grade, grade_en: u.grade_en, rank: u.rank, ranked: ranked.get(u.tier as 1) ?? 0,
           prev_composite: prev?.composite ?? null, prev_grade: prev?.grade ?? null, prev_rank: prev?.rank ?? null,
           // the 差评/complaint record, and under `scoring` the composite's arithmetic (no column of its own: migration 8's tables are kept)
           records: JSON.stringify({ ...(records.get(u.unit_id) ?? emptyRecords()), scoring: scoringOf(u) }),
         }
       }),
-    })
-    await this.platform.warehouse.client.insert({
-      table: 'report_indicators',
-      format: 'JSONEachRow',
-      values: units.flatMap((u) => u.indicators.map((i, position) => {
+      indicators: units.flatMap((u) => u.indicators.map((i, position) => {
         const prev = previous.units.get(u.unit_id)?.indicators.get(i.id)
         return {
-          publication_id: id, unit_id: u.unit_id, position, indicator_id: i.id, category: i.category,
+          unit_id: u.unit_id, position, indicator_id: i.id, category: i.category,
           value: i.value, numerator: i.numerator, denominator: i.denominator, scored_value: i.scored_value, small_sample: i.small_sample,
           target: i.target, score: i.score, weight: i.weight, points: i.points, points_lost: i.points_lost, explain: i.explain,
           prev_value: prev?.value ?? null, prev_numerator: prev?.numerator ?? null, prev_denominator: prev?.denominator ?? null,
         }
       })),
-    })
-    await this.platform.warehouse.client.insert({
-      table: 'report_publications',
-      format: 'JSONEachRow',
-      values: [{
-        year, version, publication_id: id, published_at: (nowMs / 1000).toFixed(3), published_by: by, as_of: (nowMs / 1000).toFixed(3),
-        period_from: from, period_to: to, note,
-        scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.platform.settings.get()),
-        previous: JSON.stringify(previous.info), calendar: JSON.stringify(calendar),
-      }],
-    })
-    const info = await this.find(year, version)
-    if (!info || info.publication_id !== id) throw new Error(`publishing ${year}: version ${version} was taken by another publication at the same moment; publish again`)
-    return info
+    }
+  }
+
+  /**
+   * The draft for comment (征求意见稿) of a year not published: exactly what publishing it at
+   * `nowMs` would freeze (the same assembly, the same reading of the rows), held in memory and
+   * never written. Its publication is marked `draft`, version 0, with no id and nobody who published it.
+   */
+  async draft(year: number, nowMs = Date.now()): Promise<FrozenReport> {
+    const a = await this.assemble(year, nowMs)
+    const tz = this.platform.warehouse.timezone
+    const info: PublicationInfo = {
+      year, version: 0, publication_id: '', published_at: toRfc3339(nowMs, tz), published_by: '', as_of: toRfc3339(nowMs, tz),
+      published_ms: nowMs, as_of_ms: nowMs, period: a.period, note: '', calendar: a.calendar, draft: true,
+    }
+    return frozenFromRows(info, a.publication, a.units, a.indicators)
   }
 
   /**
@@ -336,39 +407,7 @@ export class PublicationStore {
         FROM report_indicators WHERE publication_id = {id:String} ORDER BY unit_id, position`, params),
     ])
     if (!pub) throw new NotPublishedError(info.year, info.version)
-    const byUnit = new Map<string, FrozenIndicator[]>()
-    for (const r of indicators) {
-      const list = byUnit.get(String(r.unit_id)) ?? []
-      list.push({
-        // filled in from the unit's `scoring` (withScoring)
-        scored: false, not_scored_reason: null, sample: 0, sample_of: '', min_sample: 0, scheme_weight: 0,
-        id: String(r.indicator_id), category: String(r.category), value: num(r.value), numerator: Number(r.numerator), denominator: num(r.denominator),
-        scored_value: num(r.scored_value), small_sample: Boolean(r.small_sample), target: num(r.target), score: num(r.score), weight: Number(r.weight),
-        points: Number(r.points), points_lost: Number(r.points_lost), explain: (r.explain as string | null) ?? null,
-        prev_value: num(r.prev_value), prev_numerator: num(r.prev_numerator), prev_denominator: num(r.prev_denominator),
-      })
-      byUnit.set(String(r.unit_id), list)
-    }
-    const scheme = JSON.parse(pub.scheme) as Scheme
-    const report: FrozenReport = {
-      publication: {
-        ...info,
-        scheme,
-        catalog: JSON.parse(pub.catalog) as CatalogEntry[],
-        settings: JSON.parse(pub.settings) as TunableSettings,
-        previous: JSON.parse(pub.previous) as Previous,
-      },
-      units: units.map((u) => {
-        const { scoring, ...records } = JSON.parse(String(u.records)) as UnitRecords & { scoring?: FrozenScoring }
-        const base = {
-          unit_id: String(u.unit_id), name: String(u.name), tier: Number(u.tier), parent_id: (u.parent_id as string | null) ?? null,
-          composite: num(u.composite), grade: (u.grade as string | null) ?? null, grade_en: (u.grade_en as string | null) ?? null, rank: num(u.rank), ranked: Number(u.ranked),
-          prev_composite: num(u.prev_composite), prev_grade: (u.prev_grade as string | null) ?? null, prev_rank: num(u.prev_rank),
-          records: records as UnitRecords,
-        }
-        return { ...base, ...withScoring(byUnit.get(base.unit_id) ?? [], scoring, scheme, base.tier) }
-      }).sort(unitOrder),
-    }
+    const report = frozenFromRows(info, pub, units, indicators)
     this.frozen.set(info.publication_id, report)
     if (this.frozen.size > 8) this.frozen.delete(this.frozen.keys().next().value!)
     return report

@@ -6,7 +6,7 @@ import type { AssessmentService } from '../metrics/index.ts'
 import { calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform, type Principal } from '../warehouse/index.ts'
 import { PdfUnavailableError } from './pdf.ts'
 import { NotPublishedError, YearNotOverError } from './publication.ts'
-import { FORMATS, ReportService, UnknownUnitError, type ReportDocument, type ReportFormat } from './service.ts'
+import { DRAFT_FORMATS, FORMATS, NoDraftError, ReportService, UnknownUnitError, type ReportDocument, type ReportFormat } from './service.ts'
 
 const yearParam = { type: 'object', required: ['year'], properties: { year: { type: 'integer', minimum: 2000, maximum: 2100 } } } as const
 const versionQuery = { type: 'object', additionalProperties: false, properties: { version: { type: 'integer', minimum: 1 } } } as const
@@ -17,6 +17,7 @@ export function reportErrorToHttp(err: unknown): never {
   if (err instanceof NotPublishedError) throw new HttpError(404, err.code, err.message)
   if (err instanceof UnknownUnitError) throw new HttpError(404, err.code, err.message)
   if (err instanceof YearNotOverError) throw new HttpError(409, err.code, err.message)
+  if (err instanceof NoDraftError) throw new HttpError(409, err.code, err.message)
   if (err instanceof PdfUnavailableError) throw new HttpError(503, err.code, err.message)
   return calendarErrorToHttp(err)
 }
@@ -68,7 +69,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
   }, async (request) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
     const status = await service.status(request.params.year, principal.readableUnits(), request.query.version).catch(reportErrorToHttp)
-    return { ...status, links: status.published ? links(status.year) : {} }
+    return { ...status, links: { ...(status.published ? links(status.year) : {}), ...(status.draft.available ? draftLinks(status.year) : {}) } }
   })
 
   app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/api/v1/reports/:year/restatement', {
@@ -131,7 +132,48 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     const doc = await service.document(request.params.year, format, { unitId, version: request.query.version }).catch(reportErrorToHttp)
     return send(reply, doc, format)
   })
+
+  // ── the draft for comment (征求意见稿): the assessment as it stands, for a year not published
+
+  app.get<{ Params: { year: number; format: string } }>('/reports/:year/draft/district.:format', {
+    schema: {
+      tags: ['reports'],
+      summary: 'The draft for comment (征求意见稿) of the district report (.html, .pdf): the assessment as it stands now, for a year not published; marked as a draft on every page',
+      params: { type: 'object', required: ['year', 'format'], properties: { year: yearParam.properties.year, format: { type: 'string' } } },
+    },
+  }, async (request, reply) => {
+    requireRole(request, platform.keys, DISTRICT_ROLES)
+    const format = parseFormat(request.params.format, DRAFT_FORMATS) as (typeof DRAFT_FORMATS)[number]
+    const doc = await service.draftDocument(request.params.year, format).catch(reportErrorToHttp)
+    return send(reply, doc, format)
+  })
+
+  app.get<{ Params: { year: number; file: string } }>('/reports/:year/draft/units/:file', {
+    schema: {
+      tags: ['reports'],
+      summary: 'The draft for comment (征求意见稿) of one unit\'s report: /reports/{year}/draft/units/{unit_id}.html or .pdf (a unit leader: its own units)',
+      params: { type: 'object', required: ['year', 'file'], properties: { year: yearParam.properties.year, file: { type: 'string' } } },
+    },
+  }, async (request, reply) => {
+    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const file = request.params.file
+    const dot = file.lastIndexOf('.')
+    if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: /reports/${request.params.year}/draft/units/${file}.html or .pdf.`)
+    const unitId = file.slice(0, dot)
+    const format = parseFormat(file.slice(dot + 1), DRAFT_FORMATS) as (typeof DRAFT_FORMATS)[number]
+    const readable = principal.readableUnits()
+    if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
+    const doc = await service.draftDocument(request.params.year, format, { unitId }).catch(reportErrorToHttp)
+    return send(reply, doc, format)
+  })
 }
+
+const draftLinks = (year: number) => ({
+  draft_district_html: `/reports/${year}/draft/district.html`,
+  draft_district_pdf: `/reports/${year}/draft/district.pdf`,
+  draft_unit_html: `/reports/${year}/draft/units/{unit_id}.html`,
+  draft_unit_pdf: `/reports/${year}/draft/units/{unit_id}.pdf`,
+})
 
 const links = (year: number) => ({
   district_html: `/reports/${year}/district.html`,

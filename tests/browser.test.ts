@@ -85,7 +85,7 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
   /** The Chinese text a chart drew (ECharts' SVG renderer writes real text nodes). */
   const chartText = (page: Page, label: string) => page.locator(`[data-chart="${label}"] svg`).first().textContent()
 
-  it('joint meeting: rankings, grades, heat map and trends, filters in the URL, English on a switch', async () => {
+  it('joint meeting: rankings, grades, heat map (不计分 cells grey), funnel, trends, filters in the URL, English on a switch', async () => {
     const { context, page } = await newPage()
     await signIn(page, 'meeting')
     await page.waitForURL(/\/meeting/)
@@ -98,7 +98,34 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     expect(await chartText(page, '等级分布')).toMatch(/优秀|良好|合格/)
     expect(await chartText(page, 'on_time_rate')).toContain('按时办结率')
     expect(await page.locator('[data-chart="单位 × 指标得分"] svg path').count()).toBeGreaterThan(17 * 5)
+    // the rule: 样本不足，不计分 and 按比例折算 — no confidence bound in the score any more
+    const legend = await page.locator('[data-legend-small]').textContent()
+    expect(legend).toContain('不计分')
+    expect(legend).toContain('按比例折算')
+    expect(legend).not.toMatch(/95|置信/)
+    type Assessed = { units: Array<{ unit_id: string; composite_score: number | null; indicators: Array<{ id: string; scored: boolean; not_scored_reason: string | null }> }> }
+    const tier2 = await page.evaluate(async () => (await (await fetch('/api/v1/assessment?tier=2')).json()) as Assessed)
+    // every cell not scored says so (grey, 不计分), and only those: none is drawn as a 0
+    const unscored = tier2.units.flatMap((u) => u.indicators.filter((i) => !i.scored)).length
+    expect(unscored).toBeGreaterThan(0)
+    const heat = (await chartText(page, '单位 × 指标得分')) ?? ''
+    expect(heat.split('不计分').length - 1).toBe(unscored)
+    // a unit whose sample is orange has an indicator not scored for a small sample
+    const warned = await page.locator('table[aria-label^="同级排名"] tbody tr').evaluateAll((trs) => trs.filter((tr) => tr.querySelector('td.warn')).map((tr) => tr.querySelector('td a')!.getAttribute('href')!.split('/')[2]!.split('?')[0]!))
+    expect(new Set(warned)).toEqual(new Set(tier2.units.filter((u) => u.indicators.some((i) => !i.scored && i.not_scored_reason === 'small_sample')).map((u) => u.unit_id)))
     await shot(page, 'meeting-tier2')
+
+    // the funnel plot of one rate within the tier: its chart drawn, every unit in its table with a mark
+    const funnel = page.locator('[data-funnel]')
+    await funnel.scrollIntoViewIfNeeded()
+    await expect.poll(() => funnel.locator('[data-chart="funnel"] svg').count()).toBe(1)
+    expect(await funnel.locator('[data-chart="funnel"] svg path').count()).toBeGreaterThan(17)
+    expect(await funnel.locator('table th').allTextContents()).toContain('与本层级比较')
+    const marks = await funnel.locator('table tbody tr td:last-child').allTextContents()
+    expect(marks.length).toBe(17)
+    for (const m of marks) expect(m.trim()).toMatch(/^(在控制限内|高于 95% 限|高于 99\.8% 限|低于 95% 限|低于 99\.8% 限|—)$/)
+    expect(marks.filter((m) => m.trim() !== '—').length).toBeGreaterThan(0)
+    await funnel.screenshot({ path: join(SHOTS, 'meeting-funnel.png') })
 
     // a filter is part of the address: changing it changes the URL, and the URL restores it
     await page.selectOption('select[name=tier]', '1')
@@ -129,11 +156,19 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     await page.goto(`${server.url}/meeting?tier=3`)
     await settled(page)
     expect(await page.locator('table[aria-label^="同级排名"] tbody tr').count()).toBeGreaterThan(100)
+    // a station with nothing scored has no composite: 未评定, after the rated ones, not a gap in the ranks
+    const tier3 = await page.evaluate(async () => (await (await fetch('/api/v1/assessment?tier=3')).json()) as Assessed)
+    const ranks = (await page.locator('table[aria-label^="同级排名"] tbody tr td:first-child').allTextContents()).map((x) => x.trim())
+    const unrated = tier3.units.filter((u) => u.composite_score === null).length
+    expect(ranks.filter((r) => r === '未评定').length).toBe(unrated)
+    expect(ranks.filter((r) => r !== '未评定').every((r) => /^\d+$/.test(r))).toBe(true)
+    expect(ranks.slice(ranks.length - unrated).every((r) => r === '未评定')).toBe(true)
+    if (unrated > 0) expect(await page.locator('[data-legend-unrated]').textContent()).toContain('未评定')
     await shot(page, 'meeting-tier3-tablet')
     await context.close()
   })
 
-  it('unit leader: targets, projection, trends against target and tier median, points lost and the cases behind them', async () => {
+  it('unit leader: targets (own, stations apart), projection, the composite worked out (按比例折算), trends, points lost and the cases behind them', async () => {
     const { context, page } = await newPage()
     await signIn(page, 'leader-dhm')
     await page.waitForURL(new RegExp(`/unit/${LEADER_UNIT}`))
@@ -142,11 +177,52 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     const targets = page.locator('table[aria-label="年度目标"] tbody tr')
     expect(await targets.count()).toBeGreaterThan(3)
     expect(await targets.first().locator('td').nth(2).textContent()).not.toBe('—')
+    // the unit's own value, and the stations under it in a column of their own (labelled as the API says)
+    type Targets = { below: { label: string } | null; rows: Array<{ metric: string; value: number | null; below_min_sample: boolean | null; below: { value: number | null } | null }> }
+    const tg = await page.evaluate(async () => (await (await fetch('/api/v1/targets?unit_id=DC-S-DHM')).json()) as Targets)
+    expect(tg.below).not.toBeNull()
+    const heads = (await page.locator('table[aria-label="年度目标"] th').allTextContents()).map((x) => x.trim())
+    expect(heads).toContain(tg.below!.label)
+    expect(heads).toContain('当前（本单位）')
+    expect(heads).toContain('预计依据')
+    expect(await targets.count()).toBe(tg.rows.length)
+    expect(await page.locator('table[aria-label="年度目标"] tbody td.note').first().textContent()).toMatch(/按|当前|进度|存量/)
+    expect(await page.locator('table[aria-label="年度目标"] tbody td', { hasText: '样本不足' }).count()).toBe(tg.rows.filter((r) => r.below_min_sample).length)
     const trendCharts = page.locator('[data-chart] svg')
     expect(await trendCharts.count()).toBeGreaterThan(3)
-    expect(await page.locator('section').filter({ hasText: '月度趋势' }).locator('svg').first().textContent()).toMatch(/目标|同层级中位数/)
+    const trendText = await page.locator('section').filter({ hasText: '月度趋势' }).locator('svg').first().textContent()
+    expect(trendText).toMatch(/目标|同层级中位数/)
+    expect(trendText).toContain('下属单位合计') // the stations' line, a series of its own
     expect(await page.locator('table[aria-label="失分"] tbody tr td').first().textContent()).not.toBe('暂无数据')
     await shot(page, 'unit-leader')
+
+    // 综合得分的计算（按比例折算）: every indicator, scored or why not, and the composite is Σ points
+    const scoring = page.locator('[data-scoring]')
+    await scoring.scrollIntoViewIfNeeded()
+    const srows = scoring.locator('table[aria-label="综合得分的计算（按比例折算）"] tbody tr')
+    type Assessed = { units: Array<{ unit_id: string; composite_score: number | null; indicators: Array<{ scored: boolean; not_scored_reason: string | null }> }> }
+    const mine = (await page.evaluate(async () => (await (await fetch('/api/v1/assessment?tier=2')).json()) as Assessed)).units.find((u) => u.unit_id === 'DC-S-DHM')!
+    expect(await srows.count()).toBe(mine.indicators.length)
+    const cells = await srows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())))
+    const points = cells.map((c) => c[6]!).filter((p) => p !== '—').map(Number)
+    expect(points.length).toBe(mine.indicators.filter((i) => i.scored).length)
+    const shownComposite = Number(await page.locator('[data-composite-shown]').textContent())
+    expect(shownComposite).toBeGreaterThan(0)
+    expect(Math.abs(points.reduce((a, b) => a + b, 0) - shownComposite)).toBeLessThanOrEqual(0.01)
+    expect(Math.abs(shownComposite - mine.composite_score!)).toBeLessThanOrEqual(0.005)
+    expect(Number(await scoring.locator('[data-points-sum-shown]').textContent())).toBeCloseTo(shownComposite, 2)
+    // an indicator not scored says why, with its sample against the minimum, and carries no weight after 折算
+    const notScored = cells.filter((c) => c[3] !== '计分')
+    expect(notScored.length).toBe(mine.indicators.filter((i) => !i.scored).length)
+    for (const c of notScored) {
+      expect(c[3]).toMatch(/不计分/)
+      expect(c[4]).toBe('—')
+    }
+    if (mine.indicators.some((i) => i.not_scored_reason === 'small_sample')) expect(notScored.some((c) => /^样本不足，不计分（\d+ \/ \d+）$/.test(c[3]!))).toBe(true)
+    // the weights after 折算 of the scored indicators add up to 100 %
+    const weights = cells.map((c) => c[4]!).filter((w) => w !== '—').map((w) => parseFloat(w))
+    expect(Math.abs(weights.reduce((a, b) => a + b, 0) - 100)).toBeLessThan(0.1 * weights.length)
+    await scoring.screenshot({ path: join(SHOTS, 'unit-scoring.png') })
 
     // one of its community stations (a unit under it) is its to see
     const station = page.locator('.filters a[href^="/unit/"]').first()

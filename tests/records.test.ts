@@ -112,4 +112,26 @@ describe('the records behind a figure', () => {
     expect(links.some((l) => l.startsWith('/api/v1/complaints?'))).toBe(true)
     expect(links.some((l) => l.startsWith('/api/v1/cost-entries?'))).toBe(true)
   })
+
+  it('assesses a unit closed in June on the months it served, and leaves out a unit not in service that year', async () => {
+    const units = [
+      { unit_id: 'S1-C2', name: '已撤并社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1', active_from: '2020-01-01', active_to: '2025-06-30' },
+      { unit_id: 'S1-C3', name: '新建社区服务站', tier: 3, kind: 'community_station', parent_id: 'S1', active_from: '2026-03-01' },
+    ]
+    const put = await app.inject({ method: 'PUT', url: '/api/v1/reference/units', headers: { 'content-type': 'application/json', ...auth(ADMIN) }, payload: units })
+    expect(put.statusCode, put.body).toBe(200)
+    const a = (await get('/api/v1/assessment?year=2025&tier=3')).body as { units: Array<{ unit_id: string; in_service: { from: string; to: string } | null; rank: number | null }> }
+    const byId = new Map(a.units.map((u) => [u.unit_id, u]))
+    expect(byId.get('S1-C2')!.in_service).toEqual({ from: '2025-01-01', to: '2025-06-30' })
+    expect(byId.get('S1-C1')!.in_service).toBeNull()
+    expect(byId.has('S1-C3')).toBe(false)
+    // a record dated after its closing is refused, naming the period
+    const r = await app.inject({
+      method: 'POST', url: '/api/v1/ingest/complaints', headers: { 'content-type': 'application/x-ndjson', ...auth(ADMIN) },
+      payload: toNdjson([{ event_id: 'late-c', complaint_id: 'LC', type: 'received', occurred_at: '2025-07-02T09:00:00+08:00', unit_id: 'S1-C2' }]),
+    })
+    expect(r.json()).toMatchObject({ accepted: 0, rejected: 1 })
+    expect(r.json().errors[0]).toMatchObject({ code: 'unit_inactive' })
+    expect(r.json().errors[0].message).toContain('2025-06-30')
+  })
 })

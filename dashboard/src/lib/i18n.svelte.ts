@@ -46,6 +46,7 @@ const zh = {
   calendarBanner: '{years}年节假日安排尚未载入，相关数字按暂定日历计算。', calendarBannerLink: '载入节假日安排',
   calendarProvisional: '{year} 年按暂定日历计算：国务院放假安排尚未载入。',
   provisionalMark: '暂定日历', provisionalTip: '该数字计入了尚未载入国务院放假安排的年份中的日子，按暂定日历（由法定节假日推算）计算，载入安排后可能变化。',
+  draft: '征求意见稿', draftNotice: '本年度尚未发布：以下为征求意见稿，按当前数据计算，数据截至打开时，随数据到达而变化，以联席会议正式发布为准。请核对本单位的得分及所依据的记录。', draftDistrict: '全区报告（征求意见稿）', draftUnit: '单位报告（征求意见稿）',
 }
 type Key = keyof typeof zh
 
@@ -94,6 +95,7 @@ const en: Record<Key, string> = {
   calendarBanner: 'The holiday arrangement for {years} is not loaded yet: figures that count its days use a provisional calendar.', calendarBannerLink: 'Load the arrangement',
   calendarProvisional: '{year} uses a provisional calendar: the State Council arrangement is not loaded yet.',
   provisionalMark: 'provisional calendar', provisionalTip: 'This figure counts days of a year whose State Council arrangement is not loaded yet: it uses a provisional calendar worked out from the statutory holidays and may change once the arrangement is loaded.',
+  draft: 'Draft for comment', draftNotice: 'This year is not published: below is the draft for comment, computed from the data as it stands when opened; it changes as data arrives, and the joint meeting\'s publication is what counts. Check your unit\'s scores and the records behind them.', draftDistrict: 'District report (draft for comment)', draftUnit: 'Unit report (draft for comment)',
 }
 
 function initialLang(): Lang {

@@ -1,18 +1,31 @@
 // The shapes of the API answers the dashboard reads (see /docs for the full OpenAPI).
 
+/** Why an indicator was not scored for a unit (样本不足，不计分; nothing to count; no target for the target method). */
+export type NotScoredReason = 'small_sample' | 'no_records' | 'no_target'
+
 export interface AssessedIndicator {
   id: string; name: string; category: string; value: number | null; numerator: number; denominator: number | null
-  scored_value: number | null; small_sample: boolean; target: number | null; score: number | null; weight: number
+  scored_value: number | null; small_sample: boolean; target: number | null; score: number | null
+  /** scored on the unit's actual value; false below the minimum sample (its weight spread over the scored ones) */
+  scored: boolean; not_scored_reason: NotScoredReason | null
+  /** what the indicator counts as its sample, against the scheme's minimum for it */
+  sample: number | null; sample_of: string | null; min_sample: number | null
+  /** the scheme's weight, and the weight after 按比例折算 (scheme_weight ÷ the unit's scored_scheme_weight; 0 when not scored) */
+  scheme_weight: number; weight: number
   points: number; points_lost: number; explain: string | null
 }
 
+export interface AssessedCategory { score: number | null; rank: number | null; scheme_weight: number; weight: number; points: number }
+
 export interface AssessedUnit {
-  unit_id: string; name: string; tier: number; composite_score: number | null; grade: string | null; grade_en: string | null
-  rank: number | null; categories: Record<string, { score: number | null; rank: number | null } | undefined>; indicators: AssessedIndicator[]
+  unit_id: string; name: string; tier: number
+  /** Σ points; null when nothing was scored (未评定: no grade, no rank) */
+  composite_score: number | null; grade: string | null; grade_en: string | null
+  rank: number | null; scored_scheme_weight: number; categories: Record<string, AssessedCategory | undefined>; indicators: AssessedIndicator[]
 }
 
 export interface TierAssessment {
-  year: number; tier: number; scheme: { year: number; version: string; name: string }; from: string; to: string; units: AssessedUnit[]
+  year: number; tier: number; scheme: { year: number; version: string; name: string; min_sample: number }; from: string; to: string; units: AssessedUnit[]
   /** a figure counted a day of a year with only a provisional calendar */
   calendar_provisional?: boolean
 }
@@ -35,22 +48,32 @@ export interface CaseEvent {
   due_at: string | null; to_unit_id: string | null; staff_id: string | null; applicant_type: string | null; attrs: Record<string, unknown> | null
 }
 
+/** The units below a unit (a street hall's stations), summed apart: never in the unit's own figures. */
+export interface BelowUnits { unit_ids: string[]; units: number; label: string; label_en: string }
+
 export interface TargetRow {
-  metric: string; name: string; direction: string; target: number; target_scope: string; value: number | null
-  numerator: number; denominator: number | null; attainment: number | null; on_track: boolean | null
+  metric: string; name: string; direction: string; target: number; target_scope: string
+  /** the unit's own records (counts: 'own') */
+  value: number | null; numerator: number; denominator: number | null; attainment: number | null; on_track: boolean | null
   projection: number | null; projected_to_meet: boolean | null
+  projection_basis: 'as_is' | 'pace' | 'stock' | 'pace_and_stock'; projection_note: string; projection_note_en: string
+  in_scheme: boolean; sample: number | null; min_sample: number | null; below_min_sample: boolean | null
+  /** the units below it, summed, separately */
+  below: { value: number | null; numerator: number; denominator: number | null } | null
 }
 
 export interface TrendMetric {
   metric: string; name: string; name_en: string; unit: string; direction: string; target: number | null; target_scope: string | null
   values: Array<{ month: string; value: number | null; numerator: number; denominator: number | null }>
   tier_median: Array<number | null>
+  /** the units below it, summed, month by month (not in `values`) */
+  below: { values: Array<{ month: string; value: number | null; numerator: number; denominator: number | null }> } | null
 }
 
 /** GET /api/v1/targets */
-export interface TargetsAnswer { rows: TargetRow[]; calendar_provisional?: boolean }
+export interface TargetsAnswer { rows: TargetRow[]; counts?: 'own'; below?: BelowUnits | null; calendar_provisional?: boolean }
 /** GET /api/v1/trend */
-export interface TrendAnswer { metrics: TrendMetric[]; calendar_provisional?: boolean }
+export interface TrendAnswer { metrics: TrendMetric[]; counts?: 'own'; below?: BelowUnits | null; calendar_provisional?: boolean }
 
 export interface Scheme { grades: Array<{ grade: string; grade_en: string; min: number }>; min_sample: number }
 
@@ -63,5 +86,6 @@ export interface Ranking {
     unit_id: string; name: string; value: number | null; numerator: number; denominator: number | null
     interval: { lower: number; upper: number } | null; rank: number | null; rank_range: { best: number; worst: number } | null
     funnel_mark: 'within' | 'above' | 'below' | 'far_above' | 'far_below' | null
+    sample?: number | null; small_sample?: boolean
   }>
 }
