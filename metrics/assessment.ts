@@ -238,7 +238,8 @@ export function spreadWeights(indicators: Array<Pick<AssessedIndicator, 'score' 
     i.points_lost = i.score === null ? 0 : i.weight * (100 - i.score)
     composite += i.points
   }
-  return { scored_scheme_weight: total, composite: total > 0 ? composite : null }
+  // (weights that sum to 1 only up to rounding: a composite of 100.00000000000003 is 100)
+  return { scored_scheme_weight: total, composite: total > 0 ? Math.min(100, Math.max(0, composite)) : null }
 }
 
 /**

@@ -85,6 +85,15 @@ export function dongchengScheme(year: number): Scheme {
   return JSON.parse(JSON.stringify(defaultScheme(year))) as Scheme
 }
 
+/** The stations' minimum sample in the default scheme, for every indicator. */
+const STATION_MIN_SAMPLE = 10
+
+/** A tier's categories with every indicator's minimum sample set to `n`. */
+type TierCategories = Scheme['tiers']['1']
+function withMinSample(n: number, categories: TierCategories): TierCategories {
+  return Object.fromEntries(Object.entries(categories).map(([name, c]) => [name, { ...c, indicators: c.indicators.map((i) => ({ ...i, min_sample: n })) }])) as TierCategories
+}
+
 function defaultScheme(year: number): Scheme {
   return {
     year,
@@ -115,8 +124,10 @@ function defaultScheme(year: number): Scheme {
         satisfaction,
         cost,
       },
-      // stations: consultation and 代办, few cases of their own
-      '3': {
+      // stations: consultation and 代办, few cases of their own — scored from 10 records of what
+      // an indicator counts (30 would leave most stations unrated: what chance does to a small
+      // station's figure is the funnel plot's to show, not a reason to leave it out)
+      '3': withMinSample(STATION_MIN_SAMPLE, {
         timeliness,
         efficiency: { weight: 0.2, indicators: [
           { id: 'first_time_right_rate', weight: 0.5, method: { kind: 'minmax' } },
@@ -124,7 +135,7 @@ function defaultScheme(year: number): Scheme {
         ] },
         satisfaction,
         cost,
-      },
+      }),
     },
   }
 }

@@ -5,7 +5,7 @@
 // follows the data as it arrives, while a published report does not. With Chromium, the draft
 // PDF carries the mark on every page (tests/artifacts/screenshots/report-draft.png to look at).
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
@@ -15,21 +15,12 @@ import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { AssessmentService, MetricsService, type TierAssessment } from '../metrics/index.ts'
 import { DISTRICT_SECTIONS, ReportService, UNIT_SECTIONS } from '../reports/index.ts'
 import { localDate, type Platform } from '../warehouse/index.ts'
-import { ADMIN, auth, makeKey, openTestApp } from './support.ts'
+import { ADMIN, auth, makeKey, openTestApp, pdfToolsAvailable } from './support.ts'
 
 const YEAR = 2025
 const LEADER_UNIT = 'DC-S-DHM'
 const OTHER_UNIT = 'DC-S-JS'
-const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
-const hasPdftoppm = (() => {
-  try {
-    execFileSync('pdftoppm', ['-v'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-const PDF = existsSync(CHROMIUM) && hasPdftoppm
+const PDF = pdfToolsAvailable()
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts')
 
 let app: FastifyInstance

@@ -16,19 +16,10 @@ import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { PDF_INSTALL_HINT } from '../reports/index.ts'
 import type { Platform } from '../warehouse/index.ts'
-import { auth, makeKey, openTestApp } from './support.ts'
+import { auth, CHROMIUM, makeKey, openTestApp, pdfToolsAvailable } from './support.ts'
 
-const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
 const REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
-const hasPdftoppm = (() => {
-  try {
-    execFileSync('pdftoppm', ['-v'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-const AVAILABLE = existsSync(CHROMIUM) && hasPdftoppm
+const AVAILABLE = pdfToolsAvailable()
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts')
 const YEAR = 2025
 const UNIT = 'DC-S-DHM'

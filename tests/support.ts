@@ -1,6 +1,8 @@
 // Shared by the cross-module tests: an app on a fresh embedded warehouse with a small district,
 // and helpers to write records in each body format.
 import { Bool, Float64, Int32, Table, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.ts'
 import { STREAMS, type StreamName } from '../ingest/index.ts'
@@ -75,4 +77,17 @@ export function toArrow(stream: StreamName, records: Array<Record<string, unknow
     columns[f.name] = vectorFromArray(values as never[], type) as Vector
   }
   return tableToIPC(new Table(columns), 'stream')
+}
+
+/** Debian's Chromium, which renders the PDFs and drives the browser tests. */
+export const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
+
+/** Whether PDFs can be made and turned into PNG pages here (Chromium and poppler's pdftoppm). */
+export function pdfToolsAvailable(): boolean {
+  try {
+    execFileSync('pdftoppm', ['-v'], { stdio: 'ignore' })
+  } catch {
+    return false
+  }
+  return existsSync(CHROMIUM)
 }
