@@ -108,8 +108,11 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     }
   })
 
-  app.get<{ Querystring: { year?: number } }>('/indicators', { schema: { hide: true } }, async (request, reply) => {
-    const year = Number((request.query as { year?: string }).year) || thisYear()
+  // (the year checked: only 2000–2100 can be asked, so the schemes kept for it stay few)
+  app.get<{ Querystring: { year?: number } }>('/indicators', {
+    schema: { hide: true, querystring: { type: 'object', additionalProperties: false, properties: { year: yearSchema } } },
+  }, async (request, reply) => {
+    const year = request.query.year ?? thisYear()
     return reply.type('text/html; charset=utf-8').send(indicatorDocument((await assessment.scheme(year)).scheme))
   })
 
@@ -239,7 +242,7 @@ export function indicatorDocument(scheme: Scheme): string {
 <style>body{font-family:"Noto Sans CJK SC","PingFang SC",sans-serif;margin:32px;color:#1f2933}table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid #cbd2d9;padding:6px;vertical-align:top}th{background:#f0f4f8}small{color:#616e7c}</style></head><body>
 <h1>东城区政务服务三级体系 · 绩效指标定义（${year}年）</h1>
-<p>每项比率为分子之和 ÷ 分母之和；每个数值都附分子和分母，可逐项核对。权重取自《${esc(scheme.name)}》（版本 ${esc(scheme.version)}）；等级：${scheme.grades.map((g) => `${g.grade} ≥ ${g.min}`).join('，')}。计分规则和示例见<a href="#rule">表后</a>。</p>
+<p>每项比率为分子之和 ÷ 分母之和；每个数值都附分子和分母，可逐项核对。权重取自《${esc(scheme.name)}》（版本 ${esc(scheme.version)}）；等级：${scheme.grades.map((g) => `${esc(g.grade)} ≥ ${esc(String(g.min))}`).join('，')}。计分规则和示例见<a href="#rule">表后</a>。</p>
 <table><tr><th>编号</th><th>指标</th><th>类别</th><th>方向</th><th>定义</th><th>公式</th><th>样本（与最小样本量比较）</th><th>计入期间</th><th>区级权重</th><th>街道权重</th><th>社区权重</th></tr>
 ${rows}</table>
 ${workedExample(scheme)}

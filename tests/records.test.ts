@@ -134,4 +134,16 @@ describe('the records behind a figure', () => {
     expect(r.json().errors[0]).toMatchObject({ code: 'unit_inactive' })
     expect(r.json().errors[0].message).toContain('2025-06-30')
   })
+
+  it("prints the indicator document with the scheme's grade names escaped, for a year that can be asked", async () => {
+    const scheme = (await get('/api/v1/assessment/scheme?year=2025')).body
+    scheme.grades[0].grade = '<img src=x onerror=alert(1)>优秀'
+    const stored = await app.inject({ method: 'PUT', url: '/api/v1/assessment/scheme', headers: auth(ADMIN), payload: scheme })
+    expect(stored.statusCode, stored.body).toBeLessThan(300)
+    const doc = await app.inject({ method: 'GET', url: '/indicators?year=2025' })
+    expect(doc.statusCode).toBe(200)
+    expect(doc.body).not.toContain('<img src=x')
+    expect(doc.body).toContain('&lt;img src=x onerror=alert(1)&gt;优秀')
+    expect((await app.inject({ method: 'GET', url: '/indicators?year=99999' })).statusCode).toBe(400)
+  })
 })
