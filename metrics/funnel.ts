@@ -114,12 +114,14 @@ export const proportionMark = (successes: number, n: number, p0: number): Funnel
 /** A count of `count` in an exposure of `n` against the target rate per unit of exposure `rate0`. */
 export const poissonMark = (count: number, n: number, rate0: number): FunnelMark => markOf(poissonCdf(rate0 * n), count)
 
-/** The limits drawn as curves: at sample sizes spread evenly on a log scale from 1 to `maxN`. */
-export function funnelCurve(limitsAt: (n: number) => FunnelLimits, maxN: number, points = 40): FunnelLimits[] {
+/** The limits drawn as curves: at sample sizes spread evenly on a log scale from `minN` to `maxN`. */
+export function funnelCurve(limitsAt: (n: number) => FunnelLimits, maxN: number, points = 40, minN = 1): FunnelLimits[] {
   const out: FunnelLimits[] = []
   const seen = new Set<number>()
+  const lo = Math.log(Math.max(1, minN))
+  const hi = Math.log(Math.max(1, minN, maxN))
   for (let i = 0; i < points; i++) {
-    const n = Math.max(1, Math.round(Math.exp((Math.log(Math.max(1, maxN)) * i) / (points - 1))))
+    const n = Math.max(1, Math.round(Math.exp(lo + ((hi - lo) * i) / (points - 1))))
     if (seen.has(n)) continue
     seen.add(n)
     out.push(limitsAt(n))

@@ -130,10 +130,12 @@ export function rankIndicator(
   ranked.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.unit_id < b.unit_id ? -1 : 1))
   if (!kind || share === null) return { rows: ranked, funnel: null }
   const maxN = Math.max(...present.map((x) => x.r.denominator ?? 0))
+  // drawn from half the smallest sample on: further left the limits only squash the units' points
+  const minN = Math.max(1, Math.floor(Math.min(...present.map((x) => x.r.denominator ?? 0)) / 2))
   const limitsAt = (n: number): FunnelLimits => {
     if (kind === 'poisson') return poissonRateLimits(share, n, scale)
     const l = proportionLimits(share, n)
     return { n, lower95: l.lower95 * scale, upper95: l.upper95 * scale, lower998: l.lower998 * scale, upper998: l.upper998 * scale }
   }
-  return { rows: ranked, funnel: { method: kind, target: share * scale, curve: funnelCurve(limitsAt, maxN) } }
+  return { rows: ranked, funnel: { method: kind, target: share * scale, curve: funnelCurve(limitsAt, maxN, 40, minN) } }
 }
