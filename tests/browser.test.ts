@@ -338,6 +338,12 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     await page.goto(`${server.url}/reports?year=${year}`)
     await settled(page)
     expect(await page.locator('[data-unpublished]').count()).toBe(1)
+    // before it is published the year shows its draft for comment, marked as such, in the page
+    expect(await page.locator('[data-draft]').textContent()).toContain('征求意见稿')
+    expect(await page.locator('[data-draft-link]').count()).toBeGreaterThan(1)
+    await expect.poll(() => page.frames().some((f) => f.url().includes(`/reports/${year}/draft/`)), { timeout: 60_000 }).toBe(true)
+    await settled(page)
+    await shot(page, 'reports-draft')
     await page.click('[data-publish]')
     await expect.poll(() => page.locator('[data-published]').count(), { timeout: 120_000 }).toBe(1)
     await expect.poll(() => page.locator('[data-restatement]').textContent(), { timeout: 120_000 }).toContain('没有改变任何数字')
