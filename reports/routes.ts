@@ -122,13 +122,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     },
   }, async (request, reply) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
-    const file = request.params.file
-    const dot = file.lastIndexOf('.')
-    if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: /reports/${request.params.year}/units/${file}.html or .pdf.`)
-    const unitId = file.slice(0, dot)
-    const format = parseFormat(file.slice(dot + 1), FORMATS)
-    const readable = principal.readableUnits()
-    if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
+    const { unitId, format } = unitDocumentOf(principal, request.params.file, `/reports/${request.params.year}/units`, FORMATS)
     const doc = await service.document(request.params.year, format, { unitId, version: request.query.version }).catch(reportErrorToHttp)
     return send(reply, doc, format)
   })
@@ -156,16 +150,21 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     },
   }, async (request, reply) => {
     const principal = requireRole(request, platform.keys, READER_ROLES)
-    const file = request.params.file
-    const dot = file.lastIndexOf('.')
-    if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: /reports/${request.params.year}/draft/units/${file}.html or .pdf.`)
-    const unitId = file.slice(0, dot)
-    const format = parseFormat(file.slice(dot + 1), DRAFT_FORMATS) as (typeof DRAFT_FORMATS)[number]
-    const readable = principal.readableUnits()
-    if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
+    const { unitId, format } = unitDocumentOf(principal, request.params.file, `/reports/${request.params.year}/draft/units`, DRAFT_FORMATS)
     const doc = await service.draftDocument(request.params.year, format, { unitId }).catch(reportErrorToHttp)
     return send(reply, doc, format)
   })
+}
+
+/** A unit document's file name (`{unit_id}.{format}`) read, and the reader's right to that unit checked. */
+function unitDocumentOf<F extends ReportFormat>(principal: Principal, file: string, base: string, formats: readonly F[]): { unitId: string; format: F } {
+  const dot = file.lastIndexOf('.')
+  if (dot <= 0) throw new HttpError(404, 'unknown_format', `Name the format: ${base}/${file}.html or .pdf.`)
+  const unitId = file.slice(0, dot)
+  const format = parseFormat(file.slice(dot + 1), formats) as F
+  const readable = principal.readableUnits()
+  if (readable && !readable.includes(unitId)) throw new HttpError(403, 'forbidden', 'This key reads only its own units\' reports.')
+  return { unitId, format }
 }
 
 const draftLinks = (year: number) => ({

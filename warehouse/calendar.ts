@@ -73,8 +73,6 @@ export interface WorkingDayIndex {
   ordinals: number[]
   /** Offsets from `start` of the working days, in order: working[i] has ordinal i + 1. */
   working: number[]
-  /** Official years within the array. */
-  years: number[]
   /** Years within the array counted on the provisional calendar. */
   provisional: number[]
 }
@@ -100,6 +98,7 @@ export class Calendar {
       'SELECT toString(date) AS date, is_working, name, toString(source) AS source FROM calendar FINAL ORDER BY date',
     )
     this.days.clear()
+    this.loaded = undefined
     for (const r of rows) this.days.set(dayNumber(r.date), { is_working: Number(r.is_working) === 1, name: r.name, source: r.source })
     const stored = new Set(this.loadedYears())
     const shipped = officialCalendarFromPackage().filter((d) => !stored.has(Number(d.date.slice(0, 4))))
@@ -125,12 +124,16 @@ export class Calendar {
     }
   }
 
-  /** The years whose official arrangement is stored. */
+  /** The years whose official arrangement is stored (worked out again only when a year is stored: every query asks). */
   loadedYears(): number[] {
-    const years = new Set<number>()
-    for (const day of this.days.keys()) years.add(yearOf(day))
-    return [...years].sort((a, b) => a - b)
+    if (!this.loaded) {
+      const years = new Set<number>()
+      for (const day of this.days.keys()) years.add(yearOf(day))
+      this.loaded = [...years].sort((a, b) => a - b)
+    }
+    return [...this.loaded]
   }
+  private loaded: number[] | undefined
 
   statusOf(year: number): CalendarStatus {
     return this.days.has(dayNumber(`${year}-01-01`)) ? 'official' : 'provisional'
@@ -228,10 +231,9 @@ export class Calendar {
       if (this.dayOf(d).is_working) working.push(d - firstDay), w++
       ordinals.push(w)
     }
-    const years: number[] = []
     const provisional: number[] = []
-    for (let y = yearOf(firstDay); y <= through; y++) (this.statusOf(y) === 'official' ? years : provisional).push(y)
-    const index = { start: dateOf(firstDay), ordinals, working, years, provisional }
+    for (let y = yearOf(firstDay); y <= through; y++) if (this.statusOf(y) === 'provisional') provisional.push(y)
+    const index = { start: dateOf(firstDay), ordinals, working, provisional }
     if (this.indexes.size > 8) this.indexes.clear()
     this.indexes.set(through, index)
     return index
@@ -289,6 +291,7 @@ export class Calendar {
       format: 'JSONEachRow',
     })
     for (const d of days) this.days.set(dayNumber(d.date), { is_working: d.is_working, name: d.name, source })
+    this.loaded = undefined
     this.indexes.clear()
   }
 
