@@ -7,6 +7,7 @@ import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import { gradeOf, schemeEntries, type Scheme } from './scheme.ts'
 import { sampleOf } from './samples.ts'
+import { funnelMethodOf } from './ranking.ts'
 
 const yearSchema = { type: 'integer', minimum: 2000, maximum: 2100 } as const
 const tierSchema = { type: 'integer', minimum: 1, maximum: 3 } as const
@@ -40,7 +41,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
   app.get<{ Params: { metric_id: string }; Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/rankings/:metric_id', {
     schema: {
       tags: ['assessment'],
-      summary: 'One indicator ranked within a tier (同级比较), with sample sizes; small samples ranked at their conservative bound',
+      summary: 'One indicator ranked within a tier (同级比较) on its values, with sample sizes, 95 % intervals, rank ranges and the funnel plot\'s limits and marks',
       params: { type: 'object', properties: { metric_id: { type: 'string' } } },
       querystring: { type: 'object', additionalProperties: false, required: ['tier'], properties: { year: yearSchema, tier: tierSchema, as_of: { type: 'string' } } },
     },
@@ -214,8 +215,17 @@ export function workedExample(scheme: Scheme, tier: 1 | 2 | 3 = 2): string {
 <li><b>按实际值计分。</b>每项指标按单位的实际值、以方案规定的方法计分（目标完成度、同级比较、分档、按件扣分）。达到本单位目标值（单位、层级或全区目标，逐级继承）或方案最高档的，得 100 分；满分记录不失分；实际值相同的两个单位，不论规模大小，该项得分相同。同级比较以同级计分单位中最好者（本单位有目标且目标低于最好者时，以目标）为 100 分、最差者为 0 分。</li>
 <li><b>样本不足，不计分。</b>每项指标有最小样本量（方案中逐项规定，未规定的取 ${scheme.min_sample}）。样本是该指标所依据的记录数：比率为其分母（办件、评价、差评、投诉、排队票），计数和平均值为其所依据的记录（见上表“样本”列）。样本少于最小样本量的，该指标对本单位不计分（样本不足）；没有记录的同样不计分（无记录）；按目标计分而本单位没有目标值的，不计分（无目标值）。</li>
 <li><b>按比例折算。</b>不计分指标的权重按比例分给本单位计分的指标：折算权重 = 方案权重 ÷ 本单位计分指标的方案权重之和；一类指标全部不计分的，该类权重同样折算。综合得分 = Σ 得分 × 折算权重，各项得分点之和即综合得分。</li>
-<li><b>小样本的不确定性只用于排名。</b>同级排名（GET /api/v1/rankings）中，比率按 95% Wilson 置信界排序，样本少的单位不因偶然的满分排在前面；得分不因样本小而扣分。</li>
+<li><b>小样本的不确定性只在排名中说明，不扣分。</b>得分不因样本小而降低。</li>
+<li><b>部分年度在岗的单位</b>（年内设立或撤销，按单位的启用、停用日期）只按其在岗期间考核：期间外的记录不予接收；月均人员等按在岗月份计；计数类目标（如全年超期件数）按在岗天数占全年天数的比例折算，比率和平均值类目标不变；年末推算到其停用日为止。全年不在岗的单位不参加考核和排名。</li>
 </ol>
+<h3 id="ranking">同级排名与随机波动</h3>
+<p>同级排名（GET /api/v1/rankings）按实际值排序，并给出每个单位的 95% 区间、区间允许的名次范围（区间互相重叠的单位，名次先后并不确定），以及在本层级漏斗图（Spiegelhalter 2005，英格兰医院绩效比较所用方法）中的位置：以本层级合计值为中心线，画出随样本量收窄的 95% 和 99.8% 控制限，单位落在控制限之内的，其与本层级的差异可归于随机波动；落在之外的标为“高于”或“低于”（99.8% 之外为“明显”）。各类指标的方法：</p>
+<table><tr><th>指标类型</th><th>单位的 95% 区间</th><th>漏斗图控制限及标记</th><th>适用指标</th></tr>
+<tr><td>比率（分母为记录数）</td><td>Wilson 得分区间</td><td>二项分布精确分位数，按论文附录 A.1.1 插值；标记按精确尾概率</td><td>${INDICATORS.filter((i) => funnelMethodOf(i) === 'binomial').map((i) => esc(i.name.zh)).join('、')}</td></tr>
+<tr><td>每万件计数</td><td>泊松精确区间（Garwood）</td><td>泊松分布精确分位数，插值同上；标记按精确尾概率</td><td>${INDICATORS.filter((i) => funnelMethodOf(i) === 'poisson').map((i) => esc(i.name.zh)).join('、')}</td></tr>
+<tr><td>记录的平均值</td><td>t 区间：均值 ± t<sub>0.975, n−1</sub> × s ÷ √n（s 为本单位记录的标准差）</td><td>正态限：本层级均值 ± z × σ ÷ √n（σ 为本层级全部记录的标准差，z = 1.96 和 3.09）；标记按 z 值</td><td>${INDICATORS.filter((i) => funnelMethodOf(i) === 'normal').map((i) => esc(i.name.zh)).join('、')}</td></tr>
+<tr><td>总量之比、分位数</td><td colspan="2">不是记录的比率或平均值（天数、金额或人员之比；分位数），没有记录层面的分布可据：只按值排序，不给区间和漏斗图</td><td>${INDICATORS.filter((i) => funnelMethodOf(i) === null).map((i) => esc(i.name.zh)).join('、')}</td></tr>
+</table>
 <h3 id="example">示例：某街道政务服务大厅（${scheme.year}年方案，${TIER_NAME[tier]}）</h3>
 <p>该大厅全年的 ${rows.length} 项指标如下；其中“${esc(INDICATOR_BY_ID.get(skipped.id)!.name.zh)}”${rows.find((r) => r.e === skipped)!.sample > 0 ? '样本少于最小样本量' : '没有记录'}，不计分，其方案权重 ${pct(skipped.scheme_weight)} 按比例折算给其余 ${rows.filter((r) => r.score !== null).length} 项。</p>
 <table><tr><th>指标</th><th>计分方法</th><th>实际值</th><th>样本 / 最小样本量</th><th>计分</th><th>得分</th><th>方案权重</th><th>折算权重</th><th>得分点</th></tr>

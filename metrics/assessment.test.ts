@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
-import { AssessmentService, projectionBasis, projectYearEnd, rankWithTies, resolveTarget, scoreValue, wilsonBound } from './assessment.ts'
+import { AssessmentService, projectionBasis, projectYearEnd, rankWithTies, resolveTarget, scoreValue, shareOfYear, targetForPart, wilsonBound } from './assessment.ts'
 import { INDICATOR_BY_ID } from './catalog.ts'
 import { dongchengScheme, gradeOf, minSampleOf, schemeProblems } from './scheme.ts'
 import { MetricsService } from './service.ts'
@@ -151,6 +151,21 @@ describe('the year-end projection', () => {
     expect(projectYearEnd(ind('overdue_open'), 7, 2025, '2025-06-30')).toBe(7)
     // 181 late stops and 7 open overdue now: the stops scale to 365, the 7 stay 7
     expect(projectYearEnd(ind('overdue_cases'), 188, 2025, '2025-06-30', 7)).toBeCloseTo(372, 9)
+  })
+  it('projects a unit in service for part of the year to the end of that part, and counts its count targets for its days', () => {
+    const closedInJune = { from: '2025-01-01', to: '2025-06-30' }
+    // 31 March is day 90 of its 181: 9 late stops go on to 9 × 181 / 90
+    expect(projectYearEnd(ind('overdue_cases'), 9, 2025, '2025-03-31', 0, closedInJune)).toBeCloseTo((9 * 181) / 90, 9)
+    // once it has closed, what it did is where it ends
+    expect(projectYearEnd(ind('overdue_cases'), 9, 2025, '2025-12-31', 0, closedInJune)).toBe(9)
+    // opened on 1 October: on 31 October it has served 31 of its 92 days
+    expect(projectYearEnd(ind('overdue_cases'), 2, 2025, '2025-10-31', 0, { from: '2025-10-01', to: '2025-12-31' })).toBeCloseTo((2 * 92) / 31, 9)
+    expect(shareOfYear(closedInJune, 2025)).toBeCloseTo(181 / 365, 12)
+    expect(targetForPart(ind('overdue_cases'), { value: 10, scope: 'district' }, closedInJune, 2025)).toEqual({ value: (10 * 181) / 365, scope: 'district', full_year: 10 })
+    // a rate asks the same of any part; the stock is what it is
+    expect(targetForPart(ind('on_time_rate'), { value: 0.98, scope: 'district' }, closedInJune, 2025)).toEqual({ value: 0.98, scope: 'district', full_year: null })
+    expect(targetForPart(ind('overdue_open'), { value: 3, scope: 'district' }, closedInJune, 2025)).toEqual({ value: 3, scope: 'district', full_year: null })
+    expect(targetForPart(ind('overdue_cases'), { value: 10, scope: 'district' }, null, 2025)).toEqual({ value: 10, scope: 'district', full_year: null })
   })
 })
 

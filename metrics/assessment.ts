@@ -82,17 +82,40 @@ export const PROJECTION_NOTES: Record<ProjectionBasis, { zh: string; en: string 
 
 /**
  * Where a figure ends the year at the current pace (see ProjectionBasis). `stock` is the part of
- * the value that is a stock (for `pace_and_stock`: the cases open and overdue now).
+ * the value that is a stock (for `pace_and_stock`: the cases open and overdue now). A unit in
+ * service for part of the year (`part`) is projected to the end of that part, from its start.
  */
-export function projectYearEnd(ind: Pick<Indicator, 'unit' | 'denominator' | 'numerator' | 'plusOpenAtEnd'>, value: number | null, year: number, to: string, stock = 0): number | null {
+export function projectYearEnd(ind: Pick<Indicator, 'unit' | 'denominator' | 'numerator' | 'plusOpenAtEnd'>, value: number | null, year: number, to: string, stock = 0, part: { from: string; to: string } | null = null): number | null {
   if (value === null) return null
   const basis = projectionBasis(ind)
   if (basis === 'as_is' || basis === 'stock') return value
-  const from = Date.parse(`${year}-01-01`)
-  const elapsed = (Date.parse(to) - from) / 86_400_000 + 1
-  const days = (Date.parse(`${year}-12-31`) - from) / 86_400_000 + 1
+  const span = part ?? { from: `${year}-01-01`, to: `${year}-12-31` }
+  const start = Date.parse(span.from)
+  const elapsed = (Date.parse(to < span.to ? to : span.to) - start) / 86_400_000 + 1
+  if (!(elapsed > 0)) return value
+  const days = (Date.parse(span.to) - start) / 86_400_000 + 1
   const flow = basis === 'pace_and_stock' ? value - stock : value
   return (flow * days) / elapsed + (basis === 'pace_and_stock' ? stock : 0)
+}
+
+/** The share of the year's days in a part of it (a unit's time in service; null: the whole year). */
+export function shareOfYear(part: { from: string; to: string } | null, year: number): number {
+  if (!part) return 1
+  const day = 86_400_000
+  return ((Date.parse(part.to) - Date.parse(part.from)) / day + 1) / ((Date.parse(`${year}-12-31`) - Date.parse(`${year}-01-01`)) / day + 1)
+}
+
+/**
+ * A unit's target for the part of the year it was in service: a target for a count of what
+ * happens (overdue cases in the year) is a whole year's, so it is counted for that part, in
+ * proportion to its days (a station open from July has half a year's allowance); rates,
+ * averages and stocks ask the same of any part. `full_year` is the target as set, when scaled.
+ */
+export function targetForPart<T extends { value: number; scope: string }>(ind: Pick<Indicator, 'unit' | 'denominator' | 'numerator' | 'plusOpenAtEnd'>, target: T | null, part: { from: string; to: string } | null, year: number): (T & { full_year: number | null }) | null {
+  if (!target) return null
+  const basis = projectionBasis(ind)
+  if (!part || (basis !== 'pace' && basis !== 'pace_and_stock')) return { ...target, full_year: null }
+  return { ...target, value: target.value * shareOfYear(part, year), full_year: target.value }
 }
 
 /** The target of a unit for a metric: its own, else its tier's, else the district's (指标层层分解). */
@@ -140,6 +163,11 @@ export interface AssessedIndicator {
   /** Not scored because the sample is below the minimum (not_scored_reason 'small_sample'). */
   small_sample: boolean
   target: number | null
+  /**
+   * For a unit in service for part of the year, a count's target as set for the whole year
+   * (`target` is then that part's: targetForPart); null when the target is not scaled.
+   */
+  target_full_year: number | null
   score: number | null
   /** The scheme's weight: category weight × indicator weight (its share when everything is scored). */
   scheme_weight: number
@@ -319,20 +347,45 @@ export class AssessmentService {
     return { from: `${year}-01-01`, to: today < end ? today : end }
   }
 
+  /**
+   * runMany by unit for units that may each be in service for a different part of the year: each
+   * is asked over its own part of [from, to] (so that per-month averages — staff FTE — count its
+   * months, not the year's), units with the same part together. A unit whose part has not begun
+   * by `to` has no rows. One result per indicator, the groups' rows together.
+   */
+  private async runInService(ids: Array<string | Indicator>, units: Array<{ unit_id: string; active_from: string | null; active_to: string | null }>, year: number, from: string, to: string, asOfMs: number): Promise<MetricResult[]> {
+    const groups = new Map<string, { from: string; to: string; units: string[] }>()
+    for (const u of units) {
+      const part = inServiceDuring(u, year)
+      if (part === undefined) continue
+      const f = part && part.from > from ? part.from : from
+      const t = part && part.to < to ? part.to : to
+      if (f > t) continue
+      const key = `${f}|${t}`
+      groups.set(key, { from: f, to: t, units: [...(groups.get(key)?.units ?? []), u.unit_id] })
+    }
+    if (groups.size === 0) groups.set(`${from}|${to}`, { from, to, units: [] })
+    const answers = await Promise.all([...groups.values()].map((g) => this.metrics.runMany(ids, { from: g.from, to: g.to, units: g.units, by: 'unit', asOfMs })))
+    return answers[0]!.map((first, i) => ({
+      ...first, from, to,
+      calendar_provisional: answers.some((a) => a[i]!.calendar_provisional),
+      rows: answers.flatMap((a) => a[i]!.rows),
+    }))
+  }
+
   async tier(year: number, tier: 1 | 2 | 3, asOfMs: number): Promise<TierAssessment> {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     const asOfText = toRfc3339(asOfMs, this.platform.warehouse.timezone)
     // a unit not in service at any time of the year is not assessed, nor ranked
     const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier && inServiceDuring(u, year) !== undefined)
-    const unitIds = units.map((u) => u.unit_id)
     const targets = await this.platform.reference.targets(year)
     const entries = schemeEntries(scheme, tier)
     const ids = [...new Set(entries.map((e) => e.id))]
     const specs = new Map(ids.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
     const sampleIds = ids.filter((id) => specs.get(id)!.indicator)
     // every indicator of the scheme and the samples counted apart, in one query per source
-    const results = await this.metrics.runMany([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], { from, to, units: unitIds, by: 'unit', asOfMs })
+    const results = await this.runInService([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], units, year, from, to, asOfMs)
     const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
     const figures = new Map(ids.map((id, i) => [id, rowsOf(results[i]!)]))
     const samples = new Map(sampleIds.map((id, i) => [id, rowsOf(results[ids.length + i]!)]))
@@ -344,18 +397,19 @@ export class AssessmentService {
     const tierValues = new Map(entries.map((e) => [e.id, [...judged.get(e.id)!.values()].map((j) => j.value).filter((v): v is number => v !== null)]))
 
     const assessed: AssessedUnit[] = units.map((u) => {
+      const part = inServiceDuring(u, year) ?? null
       const list: AssessedIndicator[] = entries.map((e) => {
         const ind = INDICATOR_BY_ID.get(e.id)!
         const row = figures.get(e.id)!.get(u.unit_id)
         const j = judged.get(e.id)!.get(u.unit_id)!
-        const target = resolveTarget(targets, e.id, u.unit_id, u.tier)
+        const target = targetForPart(ind, resolveTarget(targets, e.id, u.unit_id, u.tier), part, year)
         const score = j.reason === null ? scoreValue(e.method, ind.direction === 'higher_is_better', j.value, { target: target?.value ?? null, tierValues: tierValues.get(e.id)! }) : null
         const reason: NotScoredReason | null = j.reason ?? (score === null ? (e.method.kind === 'target' && !target ? 'no_target' : 'no_records') : null)
         return {
           id: e.id, name: ind.name.zh, category: e.category, value: row?.value ?? (ind.denominator ? null : 0), numerator: row?.numerator ?? 0, denominator: row?.denominator ?? (ind.denominator ? 0 : null),
           scored: score !== null, not_scored_reason: reason, sample: j.sample, sample_of: specs.get(e.id)!.text.zh, min_sample: e.min_sample,
           scored_value: score === null ? null : j.value, small_sample: reason === 'small_sample',
-          target: target?.value ?? null, score, scheme_weight: e.scheme_weight, weight: 0, points: 0, points_lost: 0,
+          target: target?.value ?? null, target_full_year: target?.full_year ?? null, score, scheme_weight: e.scheme_weight, weight: 0, points: 0, points_lost: 0,
           explain: EXPLAIN_LINKS[e.id]?.(explainQuery(u.unit_id, from, to, asOfText)) ?? null,
         }
       })
@@ -363,7 +417,7 @@ export class AssessmentService {
       const grade = composite === null ? null : gradeOf(scheme, composite)
       return {
         unit_id: u.unit_id, name: u.name, tier: u.tier, composite_score: composite, grade: grade?.grade ?? null, grade_en: grade?.grade_en ?? null, rank: null,
-        in_service: inServiceDuring(u, year) ?? null, scored_scheme_weight, categories: {}, indicators: list,
+        in_service: part, scored_scheme_weight, categories: {}, indicators: list,
       }
     })
     // scores are ranked to the hundredth of a point, as they are shown
@@ -395,29 +449,38 @@ export class AssessmentService {
   }
 
   /**
-   * One indicator ranked within a tier. Ranking is where the uncertainty of small samples goes
-   * (never into the score): a rate is ranked at its 95 % Wilson bound, the lower one where higher
-   * is better, so three ratings at 100 % rank below three thousand at 98 %.
+   * One indicator ranked within a tier. Ranking is where the uncertainty of small samples is
+   * shown (never in the score): the units are ranked on their values as they are, each with its
+   * 95 % interval, the span of ranks that interval allows and its mark on the tier's funnel
+   * (ranking.ts). Units are those in service in the year, each counted over its part of it.
    */
   async ranking(metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
     const ind = this.metrics.indicator(metricId)
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
-    const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier)
+    // a unit not in service at any time of the year is not ranked; one in service for part of it, on that part
+    const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier && inServiceDuring(u, year) !== undefined)
     const spec = sampleOf(ind)
     const minSample = minSampleOf(scheme, tier, metricId)
-    const [result, sampleResult] = await this.metrics.runMany(spec.indicator ? [metricId, spec.indicator] : [metricId], { from, to, units: units.map((u) => u.unit_id), by: 'unit', asOfMs })
-    const byUnit = new Map(result!.rows.map((r) => [String(r.key), r]))
+    // a mean's records' spread (Σ x²) is asked as a figure of its own, over the same records
+    const spread: Indicator | null = ind.spread ? { ...ind, id: `${ind.id}:spread`, numerator: ind.spread, spread: undefined } : null
+    const asked: Array<string | Indicator> = [metricId, ...(spec.indicator ? [spec.indicator] : []), ...(spread ? [spread] : [])]
+    const answers = await this.runInService(asked, units, year, from, to, asOfMs)
+    const result = answers[0]!
+    const sampleResult = spec.indicator ? answers[1] : undefined
+    const spreadResult = spread ? answers.at(-1) : undefined
+    const byUnit = new Map(result.rows.map((r) => [String(r.key), r]))
     const sampleByUnit = new Map((sampleResult?.rows ?? []).map((r) => [String(r.key), r]))
+    const spreads = spreadResult ? new Map(spreadResult.rows.map((r) => [String(r.key), r.numerator])) : undefined
     // ranked on the values as they are; small samples are the intervals' and the funnel's to show
-    const ranked = rankIndicator(ind, units.map((u) => ({ unit_id: u.unit_id, name: u.name })), byUnit)
+    const ranked = rankIndicator(ind, units.map((u) => ({ unit_id: u.unit_id, name: u.name })), byUnit, spreads)
     const rows = ranked.rows.map((r) => {
       const sample = sampleSize(spec, byUnit.get(r.unit_id), sampleByUnit.get(r.unit_id))
       return { ...r, sample, small_sample: sample < minSample }
     })
     return {
       metric: metricId, name: ind.name.zh, name_en: ind.name.en, unit: ind.unit, direction: ind.direction, year, tier, from, to, min_sample: minSample, sample_of: spec.text.zh,
-      rank_by: 'value', calendar_provisional: result!.calendar_provisional, funnel: ranked.funnel, rows,
+      rank_by: 'value', calendar_provisional: answers.some((a) => a.calendar_provisional), funnel: ranked.funnel, rows,
     }
   }
 
@@ -452,19 +515,23 @@ export class AssessmentService {
     const sampleIds = wanted.filter((w) => specs.get(w.id)!.indicator && entries.has(w.id)).map((w) => w.id)
     const asked: Array<string | Indicator> = [...wanted.map((w) => w.id), ...stock, ...sampleIds.map((id) => specs.get(id)!.indicator!)]
     // every target indicator for the unit and the units below it, by unit: one query per source
-    const results = wanted.length ? await this.metrics.runMany(asked, { from, to, units: [unitId, ...belowIds], by: 'unit', asOfMs }) : []
+    // (each over its part of the year: a unit opened or closed in it is counted, targeted and projected on that part)
+    const part = inServiceDuring(unit, year) ?? null
+    const counted = [unit, ...belowIds.map((id) => this.platform.reference.units.get(id)!)]
+    const results = wanted.length ? await this.runInService(asked, counted, year, from, to, asOfMs) : []
     const own = (k: number) => results[k]!.rows.find((r) => r.key === unitId)
     // a quantile does not add up over units: the units below are asked together for it
     const quantiles = wanted.filter((w) => INDICATOR_BY_ID.get(w.id)!.quantile).map((w) => w.id)
     const pooled = belowIds.length && quantiles.length ? await this.metrics.runMany(quantiles, { from, to, units: belowIds, asOfMs }) : []
     const rows = []
-    for (const [k, { id, target }] of wanted.entries()) {
+    for (const [k, { id, target: asSet }] of wanted.entries()) {
       const ind = INDICATOR_BY_ID.get(id)!
+      const target = targetForPart(ind, asSet, part, year)!
       const row = own(k)
       const value = row?.value ?? (ind.denominator ? null : 0)
       const basis = projectionBasis(ind)
       const stockNow = basis === 'pace_and_stock' ? own(wanted.length)?.value ?? 0 : 0
-      const projection = projectYearEnd(ind, value, year, to, stockNow)
+      const projection = projectYearEnd(ind, value, year, to, stockNow, part)
       const higher = ind.direction === 'higher_is_better'
       const meets = (v: number | null) => (v === null ? null : higher ? v >= target.value : v <= target.value)
       const entry = entries.get(id)
@@ -485,7 +552,7 @@ export class AssessmentService {
         }
       }
       rows.push({
-        metric: id, name: ind.name.zh, direction: ind.direction, target: target.value, target_scope: target.scope,
+        metric: id, name: ind.name.zh, direction: ind.direction, target: target.value, target_scope: target.scope, target_full_year: target.full_year,
         value, numerator: row?.numerator ?? 0, denominator: row?.denominator ?? (ind.denominator ? 0 : null),
         attainment: value === null ? null : higher ? (target.value === 0 ? null : value / target.value) : value === 0 ? null : target.value / value,
         on_track: meets(value), projection, projection_basis: basis, projection_note: PROJECTION_NOTES[basis].zh, projection_note_en: PROJECTION_NOTES[basis].en,
@@ -497,7 +564,7 @@ export class AssessmentService {
       })
     }
     return {
-      unit_id: unitId, year, from, to, counts: 'own' as const,
+      unit_id: unitId, year, from, to, counts: 'own' as const, in_service: part,
       calendar_provisional: results.some((r) => r.calendar_provisional) || pooled.some((r) => r.calendar_provisional),
       below: belowIds.length ? {
         unit_ids: belowIds, units: belowIds.length,

@@ -35,6 +35,12 @@ export interface Indicator {
   complement?: boolean
   /** A value that is no ratio (a quantile): computed by this aggregate; numerator = value, denominator = count. */
   quantile?: Part
+  /**
+   * For a mean of records (value = Σ x ÷ count): Σ x² over the same records, on the numerator's
+   * scale. Rankings take the records' spread from it (a t interval per unit, the funnel's normal
+   * limits); never part of a figure.
+   */
+  spread?: Part
   /** Added to the numerator: open cases meeting a condition at the end of each period. */
   plusOpenAtEnd?: Part
   definition: { zh: string; en: string }
@@ -74,6 +80,7 @@ export const INDICATORS: Indicator[] = [
     id: 'avg_overdue_days', name: { zh: '平均超期工作日', en: 'Average working days overdue' }, category: 'timeliness', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
     numerator: part('stopped_cases', 'sumIf(days_over, on_time = false)', '超期办结件的超期工作日合计', 'working days over the limit, summed over late stopped cases', 'sum(late_days_over)'),
     denominator: part('stopped_cases', 'countIf(on_time = false)', '超期办结件数', 'stopped cases that were late', 'sum(n_late)'),
+    spread: part('stopped_cases', 'sumIf(days_over * days_over, on_time = false)', '超期办结件超期工作日的平方和', 'squares of the working days over, summed over late stopped cases', 'sum(late_days_over_sq)'),
     definition: { zh: '超期办结件超出时限的工作日之和 ÷ 超期办结件数。', en: 'Working days over the limit of late stopped cases ÷ late stopped cases.' },
   },
   {
@@ -87,6 +94,7 @@ export const INDICATORS: Indicator[] = [
     id: 'avg_elapsed_days', name: { zh: '平均办理用时', en: 'Average working days to complete' }, category: 'efficiency', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
     numerator: part('stopped_cases', 'sum(ifNull(elapsed_days, 0))', '办结件用时（工作日）合计', 'elapsed working days, summed over stopped cases', 'sum(elapsed_sum)'),
     denominator: part('stopped_cases', 'countIf(elapsed_days IS NOT NULL)', '办结件数', 'stopped cases', 'sum(elapsed_n)'),
+    spread: part('stopped_cases', 'sum(ifNull(elapsed_days, 0) * ifNull(elapsed_days, 0))', '办结件用时的平方和', 'squares of the elapsed working days, summed over stopped cases', 'sum(elapsed_sq)'),
     definition: { zh: '办结件的办理用时（受理次日起算的工作日，扣除补正和特别程序）之和 ÷ 办结件数。', en: 'Elapsed working days of stopped cases (from the day after acceptance, without suspensions) ÷ stopped cases.' },
   },
   {
@@ -125,6 +133,7 @@ export const INDICATORS: Indicator[] = [
     // whole seconds add up exactly whatever order the engine's threads add them in; minutes are one division at the end
     numerator: part('queue_tickets', 'sumIf(wait_seconds, called_at IS NOT NULL) / 60', '已叫号票等候分钟合计', 'minutes from issue to call, summed over called tickets'),
     denominator: part('queue_tickets', 'countIf(called_at IS NOT NULL)', '已叫号票数', 'called tickets'),
+    spread: part('queue_tickets', 'sumIf(wait_seconds * wait_seconds, called_at IS NOT NULL) / 3600', '已叫号票等候分钟的平方和', 'squares of the minutes waited, summed over called tickets'),
     definition: { zh: '取号到叫号的等候分钟之和 ÷ 已叫号票数。', en: 'Minutes from issue to call ÷ called tickets.' },
   },
   {

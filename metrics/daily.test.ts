@@ -87,6 +87,20 @@ describe('the daily aggregate after late events', () => {
     }
   })
 
+  it.each(INDICATORS.filter((i) => i.spread?.daily).map((i) => i.id))("%s: its records' spread (Σ x², for the rankings' intervals) the same as through the clock", async (id) => {
+    const ind = INDICATORS.find((i) => i.id === id)!
+    const spread = { ...ind, id: `${id}:spread`, numerator: ind.spread! }
+    const throughClock = new MetricsService(p)
+    throughClock.useDaily = false
+    for (const at of MOMENTS) {
+      const req = { ...PERIOD, by: 'unit' as const, asOfMs: Date.parse(at) }
+      const [viaDaily] = await metrics.runMany([spread], req)
+      const [viaClock] = await throughClock.runMany([spread], req)
+      expect(viaDaily!.rows.some((r) => r.numerator > 0), `${id} as of ${at}`).toBe(true)
+      expect(viaDaily, `${id} as of ${at}`).toEqual(viaClock)
+    }
+  })
+
   it('takes a case with an event after as_of through the clock', async () => {
     const before = await bothWays('on_time_rate', { from: '2025-04-01', to: '2025-04-30', asOfMs: Date.parse('2025-05-15T12:00:00+08:00') })
     const after = await bothWays('on_time_rate', { from: '2025-04-01', to: '2025-04-30', asOfMs: Date.parse('2025-05-25T12:00:00+08:00') })

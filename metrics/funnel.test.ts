@@ -1,6 +1,6 @@
 // Funnel limits against values worked out by hand from the binomial and Poisson distributions.
 import { describe, expect, it } from 'vitest'
-import { funnelCurve, poissonMark, poissonRateLimits, proportionLimits, proportionMark } from './funnel.ts'
+import { funnelCurve, meanInterval, meanLimits, meanMark, poissonMark, poissonRateLimits, proportionLimits, proportionMark, studentT975 } from './funnel.ts'
 
 describe('funnel limits', () => {
   it('a rate: Binomial(10, 0.5) quantiles interpolated as Spiegelhalter (2005) A.1.1 does', () => {
@@ -52,5 +52,40 @@ describe('funnel limits', () => {
     expect(curve[0]!.n).toBe(1)
     expect(curve.at(-1)!.n).toBe(500)
     expect(new Set(curve.map((c) => c.n)).size).toBe(curve.length)
+  })
+})
+
+describe('means of records', () => {
+  it("Student's t at 97.5 %: the table, and the expansion past 30 degrees of freedom", () => {
+    expect(studentT975(1)).toBe(12.7062)
+    expect(studentT975(9)).toBe(2.2622)
+    // published values: 2.0211 (40), 2.0086 (50), 1.9840 (100), 1.9600 in the limit
+    expect(studentT975(40)).toBeCloseTo(2.0211, 4)
+    expect(studentT975(50)).toBeCloseTo(2.0086, 4)
+    expect(studentT975(100)).toBeCloseTo(1.984, 3)
+    expect(studentT975(1e9)).toBeCloseTo(1.959964, 5)
+  })
+
+  it('a t interval from the count, the sum and the sum of squares', () => {
+    // records 2, 4, 4, 4, 5, 5, 7, 9: mean 5, s² = 32 / 7; t(7) = 2.3646
+    const x = [2, 4, 4, 4, 5, 5, 7, 9]
+    const i = meanInterval(x.length, x.reduce((a, b) => a + b, 0), x.reduce((a, b) => a + b * b, 0))!
+    const half = (2.3646 * Math.sqrt(32 / 7)) / Math.sqrt(8)
+    expect(i.lower).toBeCloseTo(5 - half, 10)
+    expect(i.upper).toBeCloseTo(5 + half, 10)
+    expect(i.lower).toBeCloseTo(3.2125, 3)
+    expect(meanInterval(1, 3, 9)).toBeNull()
+  })
+
+  it('normal limits around the tier mean, and marks from the z score', () => {
+    // tier mean 4 days, sd 2: at 16 records the 95 % limits are 4 ± 1.96 × 2 / 4
+    const l = meanLimits(4, 2, 16)
+    expect(l.lower95).toBeCloseTo(4 - 0.979982, 5)
+    expect(l.upper95).toBeCloseTo(4 + 0.979982, 5)
+    expect(l.upper998).toBeCloseTo(4 + 1.545116, 5)
+    // z = (5 − 4) / 0.5 = 2: above 95 %, inside 99.8 %; z = −3.2: far below; z = 1.9: within
+    expect(meanMark(5, 16, 4, 2)).toBe('above')
+    expect(meanMark(2.4, 16, 4, 2)).toBe('far_below')
+    expect(meanMark(4.95, 16, 4, 2)).toBe('within')
   })
 })

@@ -128,3 +128,52 @@ export function funnelCurve(limitsAt: (n: number) => FunnelLimits, maxN: number,
   }
   return out
 }
+
+// The standard normal quantiles of the two levels: 97.5 % and 99.9 %
+const Z = { 0.95: 1.959963984540054, 0.998: 3.090232306167813 } as const
+
+/**
+ * Control limits of a mean of `n` records around the tier's mean `mean0`, the records' spread
+ * being the tier's standard deviation `sd` (Spiegelhalter 2005, §3.3: normal limits
+ * mean0 ± z · sd / √n, which the central limit theorem makes fair from a few dozen records on).
+ */
+export function meanLimits(mean0: number, sd: number, n: number): FunnelLimits {
+  const half = (level: 0.95 | 0.998) => (Z[level] * sd) / Math.sqrt(Math.max(1, n))
+  return { n, lower95: mean0 - half(0.95), upper95: mean0 + half(0.95), lower998: mean0 - half(0.998), upper998: mean0 + half(0.998) }
+}
+
+/** A mean of `n` records against the tier's mean and standard deviation. */
+export function meanMark(mean: number, n: number, mean0: number, sd: number): FunnelMark {
+  if (!(sd > 0) || !(n > 0)) return 'within'
+  const z = (mean - mean0) / (sd / Math.sqrt(n))
+  if (z > Z[0.998]) return 'far_above'
+  if (z < -Z[0.998]) return 'far_below'
+  if (z > Z[0.95]) return 'above'
+  if (z < -Z[0.95]) return 'below'
+  return 'within'
+}
+
+// Student's t at 97.5 % for 1–30 degrees of freedom (beyond: the Cornish–Fisher expansion below)
+const T975 = [12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.306, 2.2622, 2.2281, 2.201, 2.1788, 2.1604, 2.1448,
+  2.1314, 2.1199, 2.1098, 2.1009, 2.093, 2.086, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423]
+
+/** The 97.5 % quantile of Student's t with `df` degrees of freedom (to 4 decimals). */
+export function studentT975(df: number): number {
+  if (df < 1) return Infinity
+  if (df <= 30) return T975[Math.floor(df) - 1]!
+  // Cornish–Fisher (Abramowitz & Stegun 26.7.5): within 1e-5 of the exact quantile from 30 on
+  const z = Z[0.95], v = df
+  return z + (z ** 3 + z) / (4 * v) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * v ** 2) + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * v ** 3)
+}
+
+/**
+ * The 95 % t interval of a mean from its records' count `n`, sum and sum of squares:
+ * mean ± t(n − 1) · s / √n, with s² = (Σx² − n · mean²) / (n − 1). Null below two records.
+ */
+export function meanInterval(n: number, sum: number, sumSquares: number): { lower: number; upper: number } | null {
+  if (!(n >= 2)) return null
+  const mean = sum / n
+  const variance = Math.max(0, (sumSquares - n * mean * mean) / (n - 1))
+  const half = (studentT975(n - 1) * Math.sqrt(variance)) / Math.sqrt(n)
+  return { lower: mean - half, upper: mean + half }
+}

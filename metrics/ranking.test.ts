@@ -41,4 +41,41 @@ describe('ranking a tier on one indicator', () => {
     expect(funnel).toBeNull()
     expect(ranked.map((x) => [x.unit_id, x.rank, x.funnel_mark, x.interval])).toEqual([['B', 1, null, null], ['A', 2, null, null], ['C', null, null, null], ['D', null, null, null]])
   })
+
+  it('gives a mean of records a t interval and normal funnel limits from the tier\'s spread', () => {
+    const avg = { ...rate, unit: 'working_days' as const, direction: 'lower_is_better' as const, spread: { source: 'stopped_cases' as const, sql: '', text: { zh: '', en: '' } } }
+    // A: 2, 4, 4, 4, 5, 5, 7, 9 (mean 5); B: 1, 1, 2, 2, 2, 3, 3, 2 (mean 2)
+    const a = [2, 4, 4, 4, 5, 5, 7, 9], b = [1, 1, 2, 2, 2, 3, 3, 2]
+    const sum = (x: number[]) => x.reduce((s, v) => s + v, 0), sq = (x: number[]) => x.reduce((s, v) => s + v * v, 0)
+    const r = new Map<string, MetricRow>([['A', { key: 'A', value: 5, numerator: sum(a), denominator: 8 }], ['B', { key: 'B', value: 2, numerator: sum(b), denominator: 8 }]])
+    const { rows: ranked, funnel } = rankIndicator(avg, units.slice(0, 2), r, new Map([['A', sq(a)], ['B', sq(b)]]))
+    expect(ranked.map((x) => x.unit_id)).toEqual(['B', 'A'])
+    // A's interval: 5 ± 2.3646 × √(32/7) / √8
+    const A = ranked.find((x) => x.unit_id === 'A')!
+    expect(A.interval!.lower).toBeCloseTo(5 - (2.3646 * Math.sqrt(32 / 7)) / Math.sqrt(8), 10)
+    // the tier: 16 records, mean 3.5, sd of all of them together
+    const all = [...a, ...b]
+    const sd = Math.sqrt(all.reduce((s, v) => s + (v - 3.5) ** 2, 0) / 15)
+    expect(funnel!.method).toBe('normal')
+    expect(funnel!.target).toBeCloseTo(3.5, 12)
+    expect(funnel!.sd).toBeCloseTo(sd, 12)
+    // Σ (x − 3.5)² = 50 + 22 = 72 over 15: sd = 2.191; A: z = 1.5 / (sd / √8) = 1.94, B: −1.94,
+    // both just inside the 95 % limits (1.96) of a tier whose records spread that widely
+    expect(sd).toBeCloseTo(Math.sqrt(72 / 15), 12)
+    expect(1.5 / (sd / Math.sqrt(8))).toBeCloseTo(1.9365, 3)
+    expect(Object.fromEntries(ranked.map((x) => [x.unit_id, x.funnel_mark]))).toEqual({ A: 'within', B: 'within' })
+    // with B's records all at 1 the tier narrows and moves: A is above its limits, B below
+    const b1 = new Map<string, MetricRow>([...r, ['B', { key: 'B', value: 1, numerator: 8, denominator: 8 }]])
+    const marks = rankIndicator(avg, units.slice(0, 2), b1, new Map([['A', sq(a)], ['B', 8]])).rows
+    expect(Object.fromEntries(marks.map((x) => [x.unit_id, x.funnel_mark]))).toEqual({ A: 'above', B: 'below' })
+    // their intervals [3.21, 6.79] and [1.40, 2.60] do not overlap: the order is certain
+    expect(ranked.map((x) => x.rank_range)).toEqual([{ best: 1, worst: 1 }, { best: 2, worst: 2 }])
+  })
+
+  it('gives no interval or funnel to a ratio of sums that is no share of records', () => {
+    const share = { ...rate, id: 'purchased_service_share', direction: 'lower_is_better' as const }
+    const { rows: ranked, funnel } = rankIndicator(share, units.slice(0, 2), rows([['A', 30000, 100000], ['B', 10000, 100000]]))
+    expect(funnel).toBeNull()
+    expect(ranked.map((x) => [x.unit_id, x.rank, x.interval, x.funnel_mark])).toEqual([['B', 1, null, null], ['A', 2, null, null]])
+  })
 })

@@ -6,6 +6,7 @@ import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
 import type { AssessmentService } from './assessment.ts'
 import { unitTrend } from './trend.ts'
+import { funnelMethodOf } from './ranking.ts'
 
 const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const
 
@@ -32,6 +33,8 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
         ...(i.scale ? { scale: i.scale } : {}),
         ...(i.complement ? { formula: '1 − numerator ÷ denominator' } : {}),
         period: periodRule(i).zh, period_en: periodRule(i).en,
+        // how rankings judge its units against the tier (null: ranked without intervals or funnel)
+        funnel: funnelMethodOf(i),
       })).concat([COMPOSITE as never]),
     }
   })

@@ -74,6 +74,11 @@ export function sampleOf(ind: Indicator): SampleSpec {
   return SPECIAL[ind.id] ?? { text: ind.denominator?.text ?? ind.numerator.text }
 }
 
+/** Whether an indicator's denominator counts its records (cases, ratings, tickets), not days, yuan or staff. */
+export function denominatorCountsRecords(id: string | undefined): boolean {
+  return !(id !== undefined && SPECIAL[id]?.indicator)
+}
+
 /** A unit's sample for an indicator, from its own row and (where the sample is asked apart) the sample's row. */
 export function sampleSize(spec: SampleSpec, row: MetricRow | undefined, sampleRow: MetricRow | undefined): number {
   if (spec.indicator) return sampleRow?.value ?? 0

@@ -66,6 +66,12 @@ code { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt; word-break: 
 /** A numerator or denominator as it was counted: whole numbers whole, sums of money or days with two decimals. */
 const part = (v: number | null) => (v === null ? '—' : Number.isInteger(v) ? grouped(v, 0) : grouped(v, 2))
 
+/** A unit opened or closed in the year, in words: 2025-07-01 设立 / 2025-06-30 停用. */
+export function inServiceText(part: { from: string; to: string }, year: number): string {
+  const opened = part.from > `${year}-01-01`, closed = part.to < `${year}-12-31`
+  return `${opened ? `${part.from} 起设立` : ''}${opened && closed ? '，' : ''}${closed ? `${part.to} 后停用` : ''}（在岗 ${part.from} 至 ${part.to}）`
+}
+
 const GRADE = (g: string | null) => (g === null ? '—' : `<span class="grade-${esc(g)}">${esc(g)}</span>`)
 
 /** The line a draft carries on every page: "征求意见稿 — 数据截至 …，以正式发布为准". */
@@ -427,7 +433,7 @@ ${summaryRows}
 
   const scores = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>
 <table><thead><tr><th>名次</th><th>单位</th><th>编号</th><th>综合得分</th><th>等级</th><th>上年得分</th><th>上年名次</th><th>变化</th><th>计分说明</th></tr></thead><tbody>
-${units.map((u) => `<tr><td class="c">${u.rank ?? '—'}</td><td>${esc(u.name)}</td><td><code>${esc(u.unit_id)}</code></td><td class="n">${esc(score(u.composite))}</td><td class="c">${GRADE(u.grade)}</td>
+${units.map((u) => `<tr><td class="c">${u.rank ?? '—'}</td><td>${esc(u.name)}${u.in_service ? `<br><small data-in-service>${esc(inServiceText(u.in_service, p.year))}</small>` : ''}</td><td><code>${esc(u.unit_id)}</code></td><td class="n">${esc(score(u.composite))}</td><td class="c">${GRADE(u.grade)}</td>
 <td class="n">${esc(score(u.prev_composite))}</td><td class="c">${u.prev_rank ?? '—'}</td><td class="n">${esc(change(u.composite, u.prev_composite, 'points'))}</td><td><small data-scoring>${esc(scoringLine(u, catName))}</small></td></tr>`).join('\n')}
 </tbody></table>`).join('\n')
   const scoresNote = `<p class="note">综合得分按各单位的实际值计分。“计分说明”列出本单位不计分的指标及原因（样本不足：样本 / 最小样本量；无记录），不计分指标的权重按比例折算给计分的指标（折算权重 = 方案权重 ÷ 计分指标的方案权重之和）；各单位的逐项计算见其单位报告。</p>`
@@ -534,6 +540,7 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
 <div>上年得分<b>${esc(score(u.prev_composite))}</b></div>
 </div>
 <p>${sentence}</p>
+${u.in_service ? `<p data-in-service>本单位${esc(inServiceText(u.in_service, p.year))}，只按在岗期间考核：计数类目标按在岗天数折算，年末推算到${u.in_service.to < `${p.year}-12-31` ? '停用日' : '年底'}。</p>` : ''}
 <p>差评 ${u.records.bad.total} 条（按期整改率 ${rate(u.records.bad.rectified_in_time, u.records.bad.limit_passed)}），投诉 ${u.records.complaints.received} 件（按期办结率 ${rate(u.records.complaints.resolved_in_time, u.records.complaints.limit_passed)}）。</p>`
 
   const indicatorRows = u.indicators.map((i) => {
@@ -542,7 +549,7 @@ export function renderUnit(report: FrozenReport, unitId: string, tz: string): st
     const m = meets(i, c)
     return `<tr><td>${esc(name(i.id))}${i.scored ? '' : `<br><small>不计分：${esc(notScoredText(i))}</small>`}</td><td class="n${m === false ? ' miss' : ''}">${esc(figure(i.value, unit))}</td>
 <td class="n"><small>${esc(part(i.numerator))}${i.denominator === null ? '' : ` / ${esc(part(i.denominator))}`}</small></td>
-<td class="n">${esc(figure(i.target, unit))}</td><td class="c">${m === null ? '—' : m ? '达标' : '<span class="miss">未达标</span>'}</td>
+<td class="n">${esc(figure(i.target, unit))}${i.target_full_year !== null ? `<br><small>全年 ${esc(figure(i.target_full_year, unit))}，按在岗天数折算</small>` : ''}</td><td class="c">${m === null ? '—' : m ? '达标' : '<span class="miss">未达标</span>'}</td>
 <td class="n">${esc(figure(i.prev_value, unit))}</td><td class="n">${esc(change(i.value, i.prev_value, unit))}</td>
 <td class="n">${i.scored ? esc(score(i.score)) : '不计分'}</td><td class="n">${esc(score(i.weight * 100))}%</td><td class="n">${esc(score(i.points))}</td><td class="n">${esc(score(i.points_lost))}</td></tr>`
   }).join('\n')

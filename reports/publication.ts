@@ -88,7 +88,9 @@ export type ScoringRule = 'actual_value' | 'wilson_bound'
 interface FrozenScoring {
   rule: 'actual_value'
   scored_scheme_weight: number
-  indicators: Record<string, Pick<AssessedIndicator, 'scored' | 'not_scored_reason' | 'sample' | 'sample_of' | 'min_sample' | 'scheme_weight'>>
+  /** The part of the year the unit was in service, when not all of it (absent in publications made before it was kept). */
+  in_service?: { from: string; to: string } | null
+  indicators: Record<string, Pick<AssessedIndicator, 'scored' | 'not_scored_reason' | 'sample' | 'sample_of' | 'min_sample' | 'scheme_weight'> & Partial<Pick<AssessedIndicator, 'target_full_year'>>>
 }
 
 export interface FrozenUnit {
@@ -110,6 +112,8 @@ export interface FrozenUnit {
   rule: ScoringRule
   /** The sum of the scheme weights of the indicators scored: each one's weight is its scheme weight ÷ this (按比例折算). */
   scored_scheme_weight: number
+  /** The part of the year it was in service (opened or closed in it); null: all of it. */
+  in_service: { from: string; to: string } | null
   indicators: FrozenIndicator[]
 }
 
@@ -160,8 +164,10 @@ function scoringOf(u: AssessedUnit): FrozenScoring {
   return {
     rule: 'actual_value',
     scored_scheme_weight: u.scored_scheme_weight,
+    in_service: u.in_service,
     indicators: Object.fromEntries(u.indicators.map((i) => [i.id, {
       scored: i.scored, not_scored_reason: i.not_scored_reason, sample: i.sample, sample_of: i.sample_of, min_sample: i.min_sample, scheme_weight: i.scheme_weight,
+      target_full_year: i.target_full_year,
     }])),
   }
 }
@@ -170,9 +176,9 @@ function scoringOf(u: AssessedUnit): FrozenScoring {
  * A unit's frozen indicators with the facts of its composite: as kept, or, for a publication made
  * before they were kept (the Wilson-bound rule), worked out from its figures and its scheme.
  */
-function withScoring(indicators: FrozenIndicator[], scoring: FrozenScoring | undefined, scheme: Scheme, tier: number): Pick<FrozenUnit, 'rule' | 'scored_scheme_weight' | 'indicators'> {
+function withScoring(indicators: FrozenIndicator[], scoring: FrozenScoring | undefined, scheme: Scheme, tier: number): Pick<FrozenUnit, 'rule' | 'scored_scheme_weight' | 'in_service' | 'indicators'> {
   if (scoring) {
-    return { rule: scoring.rule, scored_scheme_weight: scoring.scored_scheme_weight, indicators: indicators.map((i) => ({ ...i, ...scoring.indicators[i.id] })) }
+    return { rule: scoring.rule, scored_scheme_weight: scoring.scored_scheme_weight, in_service: scoring.in_service ?? null, indicators: indicators.map((i) => ({ ...i, ...scoring.indicators[i.id] })) }
   }
   const entries = new Map(schemeEntries(scheme, tier).map((e) => [e.id, e]))
   const list = indicators.map((i): FrozenIndicator => ({
@@ -180,7 +186,7 @@ function withScoring(indicators: FrozenIndicator[], scoring: FrozenScoring | und
     // (the old rule's sample: the denominator of a rate; a count had none)
     sample: i.denominator ?? 0, sample_of: '', min_sample: scheme.min_sample, scheme_weight: entries.get(i.id)?.scheme_weight ?? 0,
   }))
-  return { rule: 'wilson_bound', scored_scheme_weight: list.reduce((s, i) => s + (i.scored ? i.scheme_weight : 0), 0), indicators: list }
+  return { rule: 'wilson_bound', scored_scheme_weight: list.reduce((s, i) => s + (i.scored ? i.scheme_weight : 0), 0), in_service: null, indicators: list }
 }
 
 /** The unit order of a frozen report and of the assessment: tier, rank (unranked last), unit id. */
@@ -204,7 +210,7 @@ function frozenFromRows(info: PublicationInfo, pub: Assembled['publication'], un
     const list = byUnit.get(String(r.unit_id)) ?? []
     list.push({
       // filled in from the unit's `scoring` (withScoring)
-      scored: false, not_scored_reason: null, sample: 0, sample_of: '', min_sample: 0, scheme_weight: 0,
+      scored: false, not_scored_reason: null, sample: 0, sample_of: '', min_sample: 0, scheme_weight: 0, target_full_year: null,
       id: String(r.indicator_id), category: String(r.category), value: num(r.value), numerator: Number(r.numerator), denominator: num(r.denominator),
       scored_value: num(r.scored_value), small_sample: Boolean(r.small_sample), target: num(r.target), score: num(r.score), weight: Number(r.weight),
       points: Number(r.points), points_lost: Number(r.points_lost), explain: (r.explain as string | null) ?? null,

@@ -88,7 +88,8 @@ const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
 
 /** The measures of case_daily (migration 7), each the sum over the cases of a row. */
 export const DAILY_MEASURES = ['n', 'n_completed', 'n_verdict', 'n_on_time', 'n_late', 'late_days_over', 'elapsed_sum', 'elapsed_n', 'n_no_supplement', 'n_instant',
-  'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'n_online', 'gaps'] as const
+  'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'n_online', 'gaps',
+  'elapsed_sq', 'late_days_over_sq'] as const
 export type DailyMeasure = (typeof DAILY_MEASURES)[number]
 
 const WITH_STATUTORY = 'isNotNull(statutory_days) AND statutory_days > 0'
@@ -110,6 +111,9 @@ const STOPPED_MEASURES: Record<DailyMeasure, string> = {
   statutory_sum: `sumIf(statutory_days, ${WITH_STATUTORY})`,
   n_online: '0',
   gaps: 'countIf(calendar_gap)',
+  // the records' spread, for the t intervals and funnels of the means (migration 15)
+  elapsed_sq: 'sum(ifNull(elapsed_days, 0) * ifNull(elapsed_days, 0))',
+  late_days_over_sq: 'sumIf(days_over * days_over, on_time = false)',
 }
 /** An accepted case counts once, and once more if it was accepted online or on mobile. */
 const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
@@ -149,7 +153,8 @@ const FACTS_VERSION = '2'
  */
 function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
   const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
-  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION])).digest('hex').slice(0, 32)
+  // (its measures too: an aggregate given a new column is built again to fill it)
+  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION, DAILY_MEASURES])).digest('hex').slice(0, 32)
 }
 
 /**

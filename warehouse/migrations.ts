@@ -33,7 +33,7 @@ const CASE_DAILY_TABLE = `CREATE TABLE IF NOT EXISTS case_daily (
         n UInt64, n_completed UInt64, n_verdict UInt64, n_on_time UInt64, n_late UInt64, late_days_over Int64,
         elapsed_sum Int64, elapsed_n UInt64, n_no_supplement UInt64, n_instant UInt64,
         promise_cut_sum Int64, promise_statutory_sum Int64, statutory_elapsed_sum Int64, statutory_sum Int64,
-        n_online UInt64, gaps UInt64, version UInt64)
+        n_online UInt64, gaps UInt64, version UInt64, elapsed_sq Int64, late_days_over_sq Int64)
         ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(day) ORDER BY (kind, day, unit_id, last_day)`
 
 /**
@@ -328,6 +328,16 @@ export const migrations: Migration[] = [
       // last use of each key, written through from memory at most once a minute per key (access.ts)
       `CREATE TABLE IF NOT EXISTS api_key_use (key_id String, last_used_at DateTime64(3, '${tz}'))
         ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
+    ],
+  },
+  {
+    version: 15,
+    name: 'the spread of the daily aggregate\'s means',
+    statements: () => [
+      // Σ x² of elapsed working days and of days over, for the rankings' t intervals and funnels;
+      // the aggregate's basis names its measures, so start-up builds it again to fill them
+      'ALTER TABLE case_daily ADD COLUMN IF NOT EXISTS elapsed_sq Int64 DEFAULT 0',
+      'ALTER TABLE case_daily ADD COLUMN IF NOT EXISTS late_days_over_sq Int64 DEFAULT 0',
     ],
   },
 ]

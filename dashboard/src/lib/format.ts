@@ -46,3 +46,12 @@ export function ratioAxis(unit: MetricUnit): { max?: (v: { max: number }) => num
 /** Text made safe for ECharts' HTML tooltips (a unit's name is data: it may hold markup). */
 export const escapeHtml = (text: unknown): string =>
   String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+/** A unit opened or closed in the year, in words (its days in service: in_service of the assessment). */
+export function inServiceLabel(part: { from: string; to: string }, year: number, lang: Lang = 'zh'): string {
+  const opened = part.from > `${year}-01-01`, closed = part.to < `${year}-12-31`
+  const words = lang === 'zh'
+    ? [opened ? `${part.from} 起设立` : '', closed ? `${part.to} 后停用` : '']
+    : [opened ? `opened ${part.from}` : '', closed ? `closed after ${part.to}` : '']
+  return words.filter(Boolean).join(lang === 'zh' ? '，' : ', ')
+}

@@ -22,7 +22,11 @@ export interface AssessedUnit {
   /** Σ points; null when nothing was scored (未评定: no grade, no rank) */
   composite_score: number | null; grade: string | null; grade_en: string | null
   rank: number | null; scored_scheme_weight: number; categories: Record<string, AssessedCategory | undefined>; indicators: AssessedIndicator[]
+  /** the part of the year it was in service, when it opened or closed in it (assessed on that part only) */
+  in_service?: InService | null
 }
+
+export interface InService { from: string; to: string }
 
 export interface TierAssessment {
   year: number; tier: number; scheme: { year: number; version: string; name: string; min_sample: number }; from: string; to: string; units: AssessedUnit[]
@@ -33,7 +37,11 @@ export interface TierAssessment {
 export interface MetricRow { key: string | number; value: number | null; numerator: number; denominator: number | null }
 export interface MetricResult { metric: string; name: string; name_en: string; unit: string; direction: string; rows: MetricRow[]; calendar_provisional?: boolean }
 
-export interface MetricDef { id: string; name: string; name_en: string; category: string; unit: string; direction: string; definition: string; definition_en: string }
+export interface MetricDef {
+  id: string; name: string; name_en: string; category: string; unit: string; direction: string; definition: string; definition_en: string
+  /** How rankings judge the units on it (null: no intervals, no funnel). */
+  funnel?: 'binomial' | 'poisson' | 'normal' | null
+}
 
 export interface CaseRow {
   case_id: string; unit_id: string; item_code: string | null; status: string; accepted_at: string | null; stopped_at: string | null
@@ -53,6 +61,8 @@ export interface BelowUnits { unit_ids: string[]; units: number; label: string; 
 
 export interface TargetRow {
   metric: string; name: string; direction: string; target: number; target_scope: string
+  /** a count's target as set for the whole year, when `target` is the in-service part's share of it */
+  target_full_year?: number | null
   /** the unit's own records (counts: 'own') */
   value: number | null; numerator: number; denominator: number | null; attainment: number | null; on_track: boolean | null
   projection: number | null; projected_to_meet: boolean | null
@@ -71,7 +81,7 @@ export interface TrendMetric {
 }
 
 /** GET /api/v1/targets */
-export interface TargetsAnswer { rows: TargetRow[]; counts?: 'own'; below?: BelowUnits | null; calendar_provisional?: boolean }
+export interface TargetsAnswer { rows: TargetRow[]; counts?: 'own'; in_service?: InService | null; below?: BelowUnits | null; calendar_provisional?: boolean }
 /** GET /api/v1/trend */
 export interface TrendAnswer { metrics: TrendMetric[]; counts?: 'own'; below?: BelowUnits | null; calendar_provisional?: boolean }
 
@@ -81,7 +91,7 @@ export interface Scheme { grades: Array<{ grade: string; grade_en: string; min: 
 export interface Ranking {
   metric: string; name: string; unit: string; direction: string; year: number; tier: number; from: string; to: string
   calendar_provisional?: boolean
-  funnel: { method: 'binomial' | 'poisson'; target: number; curve: Array<{ n: number; lower95: number; upper95: number; lower998: number; upper998: number }> } | null
+  funnel: { method: 'binomial' | 'poisson' | 'normal'; target: number; sd?: number; curve: Array<{ n: number; lower95: number; upper95: number; lower998: number; upper998: number }> } | null
   rows: Array<{
     unit_id: string; name: string; value: number | null; numerator: number; denominator: number | null
     interval: { lower: number; upper: number } | null; rank: number | null; rank_range: { best: number; worst: number } | null
