@@ -63,6 +63,11 @@ export interface StreamSpec extends RecordSpec {
    * record's current unit may write it (403 otherwise; ingest/scope.ts finds the current unit).
    */
   recordOf?: { field: string; kind: RecordKind }
+  /**
+   * Fields that name another record, which must be stored already (a complaint's case and
+   * rating): a row whose link names none is rejected with code `unknown_<kind>`, and quarantined.
+   */
+  links?: Array<{ field: string; kind: RecordKind }>
 }
 
 /** Largest `attrs` (or any object field with a limit), serialised, in bytes: 64 KB. */
@@ -75,6 +80,7 @@ export const CASE_EVENT_TYPES = [
   'submitted', 'accepted', 'supplement_requested', 'supplement_received', 'suspended', 'resumed',
   'transferred', 'approved', 'rejected', 'completed', 'withdrawn',
 ] as const
+export const COMPLAINT_EVENT_TYPES = ['received', 'responded', 'resolved', 'rated'] as const
 export const CASE_CHANNELS = ['window', 'online', 'mobile', 'self_service', 'proxy'] as const
 export const EVALUATION_CHANNELS = ['window_device', 'sms', 'web', 'app', 'qr_code', 'hotline'] as const
 
@@ -155,13 +161,17 @@ export const STREAMS: Record<StreamName, StreamSpec> = {
     fields: [
       { name: 'event_id', type: id(), required: true, meaning: 'unique id of this record' },
       { name: 'complaint_id', type: id(), required: true, meaning: 'the complaint' },
-      { name: 'type', type: oneOf(['received', 'resolved']), required: true, meaning: 'received or resolved' },
+      { name: 'type', type: oneOf(COMPLAINT_EVENT_TYPES), required: true, meaning: 'received; responded (first contact with the complainant); resolved; rated (the complainant\'s rating of the handling)' },
       { name: 'occurred_at', type: timestamp, required: true, notFuture: true, meaning: 'when it happened' },
       { name: 'unit_id', type: id(), required: true, references: 'unit', meaning: 'the unit complained about' },
       { name: 'category', type: str(128), required: false, meaning: 'what the complaint is about' },
       { name: 'substantiated', type: bool, required: false, meaning: 'on resolved: whether the complaint was upheld' },
+      { name: 'rating', type: { kind: 'integer', min: 1, max: 5 }, required: { when: 'type', in: ['rated'] }, meaning: 'on rated: the complainant\'s rating of the handling, 5 非常满意 … 1 非常不满意 (as for evaluations)' },
       { name: 'source', type: oneOf(['hotline', 'letter', 'web', 'in_person']), required: false, meaning: 'how it came in' },
+      { name: 'case_id', type: id(), required: false, meaning: 'the case the complaint is about: a case already stored (unknown_case otherwise)' },
+      { name: 'evaluation_id', type: id(), required: false, meaning: 'the rating the complaint is about (its event_id): a rating already stored (unknown_rating otherwise)' },
     ],
+    links: [{ field: 'case_id', kind: 'case' }, { field: 'evaluation_id', kind: 'rating' }],
   },
   'queue-tickets': {
     name: 'queue-tickets',

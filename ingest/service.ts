@@ -22,7 +22,7 @@ import {
 } from './sources.ts'
 import { csvToNdjson, type PreRejected } from './csv-ndjson.ts'
 import { linesOf } from './transcode.ts'
-import { foreignRecordsSql, RECORD_WORDS } from './scope.ts'
+import { currentUnitSql, foreignRecordsSql, RECORD_WORDS } from './scope.ts'
 import type { RowError } from './validate.ts'
 
 /** A record as it came out of a body: a value, or text that could not be read as one. */
@@ -303,6 +303,19 @@ export class IngestService {
             GROUP BY ${idColumn}
           ) AS s ON s.record_id = r.record_id
         ) WHERE status != 'new'`)
+      // 3b. Links to other records (a complaint's case and rating) must name stored ones: a row
+      //     that names none is rejected (unknown_case, unknown_rating), the rest stand.
+      if (spec.links?.length) {
+        const fresh = `SELECT * FROM ${stage} WHERE row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`
+        const missing = spec.links.map((l) => [
+          `isNotNull(${l.field}) AND assumeNotNull(${l.field}) NOT IN (SELECT record FROM (${currentUnitSql(l.kind, `SELECT assumeNotNull(${l.field}) FROM ${stage} WHERE isNotNull(${l.field})`)}))`,
+          `'unknown_${l.kind}'`,
+        ].join(', '))
+        await run(`INSERT INTO ingest_row_status (batch_id, row, status, first_row, staged_at)
+          SELECT {batch:UUID}, row, status, row, {now:DateTime64(3)} FROM (
+            SELECT row, multiIf(${missing.join(', ')}, '') AS status FROM (${fresh})
+          ) WHERE status != ''`)
+      }
       const statusCounts = new Map(
         (await rows<{ status: string; n: string }>(`SELECT status, count() AS n FROM ingest_row_status WHERE batch_id = {batch:UUID} GROUP BY status`))
           .map((r) => [r.status, Number(r.n)]),
@@ -310,7 +323,8 @@ export class IngestService {
       const duplicates = statusCounts.get('duplicate') ?? 0
       const conflicts = (statusCounts.get('conflict_batch') ?? 0) + (statusCounts.get('conflict_stored') ?? 0)
       const foreign = statusCounts.get('foreign_source') ?? 0
-      const accepted = received - invalid - duplicates - conflicts - foreign
+      const unlinked = (spec.links ?? []).reduce((n, l) => n + (statusCounts.get(`unknown_${l.kind}`) ?? 0), 0)
+      const accepted = received - invalid - duplicates - conflicts - foreign - unlinked
 
       // 4. Writes only to one's own records: a row that would be stored about a stored record
       //    (a case, a rating, a complaint, a ticket) whose current unit is outside the key's
@@ -348,7 +362,7 @@ export class IngestService {
 
       // 6. Quarantine every rejected row with its reasons, streamed from the body (bounded
       //    memory, however many there are); the receipt lists the first 100.
-      const rejected = invalid + conflicts + foreign
+      const rejected = invalid + conflicts + foreign + unlinked
       if (pre.count > 0) await this.quarantinePreRejected(pre, params)
       if (invalid - pre.count > 0) {
         t0 = performance.now()
@@ -389,6 +403,19 @@ export class IngestService {
               GROUP BY ${idColumn}
             ) AS o ON o.record_id = v.record_id
           ) AS st ON st.row = src.row`, '')
+      }
+      if (unlinked > 0) {
+        const statuses = spec.links!.map((l) => `'unknown_${l.kind}'`).join(', ')
+        const unlinkedRows = `SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status IN (${statuses})`
+        const message = spec.links!.map((l) => [`st.status = 'unknown_${l.kind}'`,
+          `('${l.field}', 'unknown_${l.kind}', concat('row ', toString(src.row), ', field ${l.field}: no ${RECORD_WORDS[l.kind]} ', toJSONString(assumeNotNull(v.${l.field})),
+            ' is stored; expected the id of a ${RECORD_WORDS[l.kind]} already received (send it first, then this row again), or leave ${l.field} out'))`].join(', '))
+        await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
+          SELECT {batch:UUID}, {stream:String}, {source_key:String}, src.row, substringUTF8(src.line, 1, 100000),
+            [multiIf(${message.join(', ')}, ('', 'unknown_link', ''))], {now:DateTime64(3)}
+          FROM (SELECT row, line FROM ${source} WHERE row IN (${unlinkedRows})) AS src
+          INNER JOIN (SELECT row, status FROM ingest_row_status WHERE batch_id = {batch:UUID} AND row IN (${unlinkedRows})) AS st ON st.row = src.row
+          INNER JOIN (SELECT * FROM ${stage} WHERE row IN (${unlinkedRows})) AS v ON v.row = src.row`, '')
       }
       let errors: RowError[] = []
       t0 = performance.now()

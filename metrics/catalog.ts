@@ -51,7 +51,9 @@ const part = (source: SourceId, sql: string, zh: string, en: string, daily?: str
 const stoppedWithVerdict = part('stopped_cases', 'countIf(on_time IS NOT NULL)', '有时限判定的办结件数', 'stopped cases with an on-time verdict', 'sum(n_verdict)')
 const completed = part('stopped_cases', "countIf(status = 'completed')", '办结件数', 'completed cases', 'sum(n_completed)')
 const stopped = part('stopped_cases', 'count()', '办结（含不予许可）件数', 'stopped cases (completed or rejected)', 'sum(n)')
-const activeRatings = part('evaluations', 'countIf(active)', '主动评价数', 'active ratings')
+// 一事一评: `counted` is one rating per rated case or visit, never a 追评 (sources.ts)
+const activeRatings = part('evaluations', 'countIf(active AND counted)', '主动评价数（一事一评，不含追评）', 'active ratings, one per case or visit (a 追评 is not a second rating)')
+const complaintsReceived = part('complaints', 'count()', '受理投诉数', 'complaints received')
 const withStatutory = 'isNotNull(statutory_days) AND statutory_days > 0'
 const waitP90 = part('queue_tickets', 'quantileExactIf(0.9)(wait_minutes, called_at IS NOT NULL)', '等候分钟的90分位数', 'the 90th percentile of minutes waited')
 
@@ -87,7 +89,7 @@ export const INDICATORS: Indicator[] = [
     id: 'complaint_resolved_on_time_rate', name: { zh: '投诉按期办结率', en: 'Complaints resolved on time' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
     numerator: part('complaints', 'countIf(limit_passed AND resolved_in_time)', '期限已过且按期办结的投诉数', 'complaints whose limit has passed that were resolved within it'),
     denominator: part('complaints', 'countIf(limit_passed)', '办理期限已过的投诉数', 'complaints whose limit has passed'),
-    definition: { zh: '受理后办理期限（工作日，设置项，默认15个）已过的投诉中，在期限内办结的比例。', en: 'Of complaints whose handling limit (working days, a setting, default 15) has passed, the share resolved within it.' },
+    definition: { zh: '受理后办理期限（工作日，按层级设置，默认15个）已过的投诉中，在期限内办结的比例。', en: 'Of complaints whose handling limit (working days, a setting per tier, default 15) has passed, the share resolved within it.' },
   },
   // ── efficiency
   {
@@ -165,20 +167,20 @@ export const INDICATORS: Indicator[] = [
   // ── satisfaction
   {
     id: 'satisfaction_rate', name: { zh: '好评率', en: 'Satisfaction rate' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('evaluations', 'countIf(active AND rating >= 3)', '主动评价中3–5星数', 'active ratings of 3–5 stars'),
+    numerator: part('evaluations', 'countIf(active AND counted AND rating >= 3)', '主动评价中3–5星数', 'active ratings of 3–5 stars'),
     denominator: activeRatings,
-    definition: { zh: '主动评价中基本满意及以上（3–5）的数量 ÷ 主动评价数。', en: 'Active ratings of 3–5 ÷ active ratings.' },
+    definition: { zh: '主动评价中基本满意及以上（3–5）的数量 ÷ 主动评价数；一事一评：每个办件（或每次无办件的服务）只计第一次评价，追评不是第二次评价。', en: 'Active ratings of 3–5 ÷ active ratings; one rating per case (or per visit without a case): the first, never a 追评.' },
   },
   {
     id: 'bad_review_rate', name: { zh: '差评率', en: 'Bad-rating rate' }, category: 'satisfaction', unit: 'ratio', direction: 'lower_is_better', tiers: [1, 2, 3],
-    numerator: part('evaluations', 'countIf(active AND rating <= 2)', '主动评价中1–2星数', 'active ratings of 1–2 stars'),
+    numerator: part('evaluations', 'countIf(active AND counted AND rating <= 2)', '主动评价中1–2星数', 'active ratings of 1–2 stars'),
     denominator: activeRatings,
-    definition: { zh: '主动评价中不满意及以下（1–2）的数量 ÷ 主动评价数；可按评价渠道（by=channel）分列。', en: 'Active ratings of 1–2 ÷ active ratings; by=channel gives it per rating channel.' },
+    definition: { zh: '主动评价中不满意及以下（1–2）的数量 ÷ 主动评价数（一事一评，不含追评）；可按评价渠道（by=channel）分列。', en: 'Active ratings of 1–2 ÷ active ratings (one per case or visit, no 追评); by=channel gives it per rating channel.' },
   },
   {
     id: 'evaluation_rate', name: { zh: '主动评价率', en: 'Active rating rate' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
     numerator: activeRatings,
-    denominator: part('evaluations', 'count()', '全部评价数（含默认评价）', 'all ratings, default ones included'),
+    denominator: part('evaluations', 'countIf(counted)', '全部评价数（含默认评价，一事一评）', 'all ratings, default ones included, one per case or visit'),
     definition: { zh: '主动评价数 ÷ 全部评价数（含未主动评价时系统默认的评价）。', en: 'Active ratings ÷ all ratings, including the defaults given when a person did not rate.' },
   },
   {
@@ -195,10 +197,41 @@ export const INDICATORS: Indicator[] = [
   },
   {
     id: 'complaints_per_10k', name: { zh: '每万件投诉量', en: 'Complaints per 10,000 cases' }, category: 'satisfaction', unit: 'per_10k_cases', direction: 'lower_is_better', tiers: [1, 2, 3],
-    numerator: part('complaints', 'count()', '受理投诉数', 'complaints received'),
+    numerator: complaintsReceived,
     denominator: completed,
     scale: 10_000,
     definition: { zh: '期间受理的投诉数 ÷ 期间办结件数 × 10000。', en: 'Complaints received in the period ÷ cases completed in the period × 10,000.' },
+  },
+  {
+    id: 'follow_up_satisfaction_rate', name: { zh: '追评满意率', en: 'Follow-up ratings satisfied' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('evaluations', 'countIf(follow_up AND active AND rating >= 3)', '3–5星的追评数', 'follow-up ratings of 3–5 stars'),
+    denominator: part('evaluations', 'countIf(follow_up AND active)', '追评数', 'follow-up ratings (追评)'),
+    definition: { zh: '追评（同一办件的第二次评价，群众对整改的评价）中基本满意及以上（3–5）的比例。', en: 'Of follow-up ratings (追评: the citizen\'s verdict on the rectification), the share of 3–5.' },
+  },
+  // ── the reporting hotline's three rates (12345: 响应率, 解决率, 满意率)
+  {
+    id: 'complaint_response_rate', name: { zh: '响应率', en: 'Complaints responded to in time' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'countIf(response_limit_passed AND responded_in_time)', '响应期限已过且按期响应的投诉数', 'complaints past their response limit that were responded to within it'),
+    denominator: part('complaints', 'countIf(response_limit_passed)', '响应期限已过的投诉数', 'complaints whose response limit has passed'),
+    definition: { zh: '受理后响应期限（工作日，按层级设置，默认1个）已过的投诉中，在期限内首次联系投诉人（responded）的比例。', en: 'Of complaints whose response limit (working days after received, a setting per tier, default 1) has passed, the share responded to (first contact) within it.' },
+  },
+  {
+    id: 'complaint_resolution_rate', name: { zh: '解决率', en: 'Complaints resolved' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'countIf(resolved_at IS NOT NULL)', '已办结的投诉数', 'complaints resolved'),
+    denominator: complaintsReceived,
+    definition: { zh: '期间受理的投诉中已办结（resolved）的数量 ÷ 受理投诉数。', en: 'Complaints received in the period that were resolved ÷ complaints received.' },
+  },
+  {
+    id: 'complaint_satisfaction_rate', name: { zh: '满意率', en: 'Complainants satisfied' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'countIf(rating >= 3)', '投诉人评价3–5星的投诉数', 'complaints the complainant rated 3–5'),
+    denominator: part('complaints', 'countIf(rating IS NOT NULL)', '投诉人已评价的投诉数', 'complaints the complainant rated'),
+    definition: { zh: '投诉人对办理结果评价（rated）为基本满意及以上（3–5）的投诉数 ÷ 已评价的投诉数（以最后一次评价为准）。', en: 'Complaints the complainant rated 3–5 ÷ complaints rated (the latest rating counts).' },
+  },
+  {
+    id: 'complaint_substantiated_share', name: { zh: '投诉属实率', en: 'Complaints substantiated' }, category: 'satisfaction', unit: 'ratio', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('complaints', 'countIf(resolved_at IS NOT NULL AND substantiated)', '经办结认定属实的投诉数', 'resolved complaints found substantiated'),
+    denominator: part('complaints', 'countIf(resolved_at IS NOT NULL)', '已办结的投诉数', 'complaints resolved'),
+    definition: { zh: '已办结的投诉中认定属实（substantiated）的比例，与三项热线指标并列。', en: 'Of resolved complaints, the share found substantiated; shown beside the hotline\'s three rates.' },
   },
 ]
 

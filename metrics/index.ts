@@ -1,7 +1,7 @@
 // metrics: the indicator catalogue, compiled to parameterised ClickHouse SQL, and its routes.
 export { INDICATORS, INDICATOR_BY_ID, periodRule, type Indicator, type Part, type Category, type Direction } from './catalog.ts'
 export { GROUPINGS, type Grouping } from './compile.ts'
-export { SOURCES, type SourceId } from './sources.ts'
+export { limitParams, SOURCES, type SourceId } from './sources.ts'
 export { MetricsService, UnknownMetricError, UnsupportedGroupingError, periodsOf, type MetricRequest, type MetricResult, type MetricRow } from './service.ts'
 export { metricsRoutes } from './routes.ts'
 export { recordRoutes } from './record-routes.ts'

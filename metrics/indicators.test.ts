@@ -43,13 +43,18 @@ const cases: Record<string, { unit: string; item: string; channel: string; event
   c11: { unit: 'S1', item: 'I3', channel: 'window', events: [['accepted', '2025-07-01'], ['transferred', '2025-07-02', { to_unit_id: 'S2' }], ['completed', '2025-07-03']] },
 }
 const evaluations = [
-  { event_id: 'e1', unit_id: 'S1', rating: 5, occurred_at: t('2025-03-06'), channel: 'web' },
-  { event_id: 'e2', unit_id: 'S1', rating: 1, occurred_at: t('2025-03-10'), channel: 'sms' },
+  { event_id: 'e1', unit_id: 'S1', rating: 5, occurred_at: t('2025-03-06'), channel: 'web', case_id: 'c1' },
+  // c1 rated a second time, not as a 追评: 一事一评, the first stands and this one is not counted
+  { event_id: 'e10', unit_id: 'S1', rating: 1, occurred_at: t('2025-03-07'), channel: 'web', case_id: 'c1' },
+  { event_id: 'e2', unit_id: 'S1', rating: 1, occurred_at: t('2025-03-10'), channel: 'sms', case_id: 'c2', real_name: true },
+  // the 追评 of c2 after its rectification (20 Mar): the citizen's verdict on it, not a second rating
+  { event_id: 'e9', unit_id: 'S1', rating: 4, follow_up: true, occurred_at: t('2025-03-26'), channel: 'sms', case_id: 'c2' },
   { event_id: 'e3', unit_id: 'S1', rating: 2, rating_scheme: 'gbt39046', occurred_at: t('2025-03-11'), channel: 'app' },
   { event_id: 'e4', unit_id: 'S1', rating: 4, active: false, occurred_at: t('2025-03-12'), channel: 'window_device' },
   { event_id: 'e5', unit_id: 'S2', rating: 2, occurred_at: t('2025-05-06'), channel: 'qr_code' },
   { event_id: 'e6', unit_id: 'S2', rating: 3, occurred_at: t('2025-05-07'), channel: 'web' },
   { event_id: 'e7', unit_id: 'S2', rating: 1, occurred_at: t('2025-12-29'), channel: 'hotline' },
+  { event_id: 'e11', unit_id: 'S2', rating: 2, follow_up: true, occurred_at: t('2025-06-25'), channel: 'qr_code' },
   { event_id: 'e8', unit_id: 'S1A', rating: 5, occurred_at: t('2025-05-08'), channel: 'app' },
 ]
 const followups = [
@@ -60,11 +65,22 @@ const followups = [
   { event_id: 'f5', evaluation_id: 'e7', type: 'dismissed', occurred_at: t('2025-12-30'), unit_id: 'S2' },
 ]
 const complaints = [
-  { event_id: 'k1r', complaint_id: 'K1', type: 'received', occurred_at: t('2025-03-12'), unit_id: 'S1', source: 'hotline' },
+  // K1: every step, each in time (response limit 1 working day, resolution 15), linked to a case and a rating
+  { event_id: 'k1r', complaint_id: 'K1', type: 'received', occurred_at: t('2025-03-12'), unit_id: 'S1', source: 'hotline', case_id: 'c2', evaluation_id: 'e2' },
+  { event_id: 'k1p', complaint_id: 'K1', type: 'responded', occurred_at: t('2025-03-13'), unit_id: 'S1' },
   { event_id: 'k1d', complaint_id: 'K1', type: 'resolved', occurred_at: t('2025-03-20'), unit_id: 'S1', substantiated: true },
+  { event_id: 'k1s', complaint_id: 'K1', type: 'rated', occurred_at: t('2025-03-21'), unit_id: 'S1', rating: 4 },
+  // K2: responded late (Tue 6 May → Fri 9 May), resolved late, rated 2 and then 3 (the latest counts)
   { event_id: 'k2r', complaint_id: 'K2', type: 'received', occurred_at: t('2025-05-06'), unit_id: 'S2', source: 'web' },
+  { event_id: 'k2p', complaint_id: 'K2', type: 'responded', occurred_at: t('2025-05-09'), unit_id: 'S2' },
   { event_id: 'k2d', complaint_id: 'K2', type: 'resolved', occurred_at: t('2025-07-01'), unit_id: 'S2', substantiated: false },
+  { event_id: 'k2s', complaint_id: 'K2', type: 'rated', occurred_at: t('2025-07-02'), unit_id: 'S2', rating: 2 },
+  { event_id: 'k2t', complaint_id: 'K2', type: 'rated', occurred_at: t('2025-07-05'), unit_id: 'S2', rating: 3 },
+  // K3: received on 30 Dec, its response limit not yet passed on the 31st
   { event_id: 'k3r', complaint_id: 'K3', type: 'received', occurred_at: t('2025-12-30'), unit_id: 'S2', source: 'letter' },
+  // K4: at a station, responded the same day, never resolved
+  { event_id: 'k4r', complaint_id: 'K4', type: 'received', occurred_at: t('2025-06-03'), unit_id: 'S1A', source: 'in_person' },
+  { event_id: 'k4p', complaint_id: 'K4', type: 'responded', occurred_at: t('2025-06-03', '15:00'), unit_id: 'S1A' },
 ]
 const tickets = [
   { event_id: 'q1', ticket_id: 'T1', type: 'issued', occurred_at: t('2025-03-03', '09:00'), unit_id: 'S1', item_code: 'I3' },
@@ -128,8 +144,15 @@ function expected(id: string): Figures {
   const stoppedCases = facts.filter((f) => f.status === 'completed' || f.status === 'rejected')
   const count = <T>(rows: T[], pred: (r: T) => boolean) => rows.filter(pred).length
   const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((s, r) => s + f(r), 0)
-  const stars = evaluations.map((e) => ({ ...e, stars: e.rating_scheme === 'gbt39046' ? 6 - e.rating : e.rating, active: e.active ?? true }))
-  const bad = stars.filter((e) => e.active && e.stars <= 2).map((e) => {
+  const stars = evaluations.map((e) => ({ ...e, stars: e.rating_scheme === 'gbt39046' ? 6 - e.rating : e.rating, active: e.active ?? true, follow_up: e.follow_up ?? false }))
+  // 一事一评: the first rating of a case that is not a 追评 (an active one first); one without a case is a visit of its own
+  const firstOfCase = new Map<string, string>()
+  for (const e of [...stars].filter((x) => !x.follow_up).sort((a, b) => Number(b.active) - Number(a.active) || a.occurred_at.localeCompare(b.occurred_at) || a.event_id.localeCompare(b.event_id))) {
+    const key = e.case_id ?? e.event_id
+    if (!firstOfCase.has(key)) firstOfCase.set(key, e.event_id)
+  }
+  const rated = stars.filter((e) => firstOfCase.get(e.case_id ?? e.event_id) === e.event_id)
+  const bad = rated.filter((e) => e.active && e.stars <= 2).map((e) => {
     const fu = followups.filter((f) => f.evaluation_id === e.event_id)
     const day = e.occurred_at.slice(0, 10)
     const rect = fu.find((f) => f.type === 'rectified')?.occurred_at.slice(0, 10)
@@ -139,9 +162,16 @@ function expected(id: string): Figures {
     }
   })
   const complaintRows = complaints.filter((c) => c.type === 'received').map((c) => {
-    const resolved = complaints.find((r) => r.complaint_id === c.complaint_id && r.type === 'resolved')?.occurred_at.slice(0, 10)
+    const step = (type: string) => complaints.filter((r) => r.complaint_id === c.complaint_id && r.type === type)
+    const resolved = step('resolved')[0]
+    const responded = step('responded')[0]?.occurred_at.slice(0, 10)
+    const ratings = step('rated')
     const day = c.occurred_at.slice(0, 10)
-    return { unit: c.unit_id, passed: workingDaysBetween(day, '2025-12-31') > 15, inTime: resolved !== undefined && workingDaysBetween(day, resolved) <= 15 }
+    return {
+      unit: c.unit_id, passed: workingDaysBetween(day, '2025-12-31') > 15, inTime: resolved !== undefined && workingDaysBetween(day, resolved.occurred_at.slice(0, 10)) <= 15,
+      responsePassed: workingDaysBetween(day, '2025-12-31') > 1, respondedInTime: responded !== undefined && workingDaysBetween(day, responded) <= 1,
+      resolved: resolved !== undefined, substantiated: resolved?.substantiated === true, rating: ratings.at(-1)?.rating ?? null,
+    }
   })
   const waits = tickets.filter((q) => q.type === 'issued').map((q) => {
     const called = tickets.find((c) => c.ticket_id === q.ticket_id && c.type === 'called')
@@ -182,9 +212,14 @@ function expected(id: string): Figures {
     }))
     case 'cost_per_case': return new Map([...new Set([...stoppedCases.map((f) => f.unit), ...costUnits])].map((u) => [u, ratio(costBy(u), completedBy(u))]))
     case 'purchased_service_share': return new Map(costUnits.map((u) => [u, ratio(costBy(u, 'purchased_service'), costBy(u))]))
-    case 'satisfaction_rate': return perUnit(stars, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active && e.stars >= 3), count(r, (e) => e.active)))
-    case 'bad_review_rate': return perUnit(stars, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active && e.stars <= 2), count(r, (e) => e.active)))
-    case 'evaluation_rate': return perUnit(stars, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active), r.length))
+    case 'satisfaction_rate': return perUnit(rated, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active && e.stars >= 3), count(r, (e) => e.active)))
+    case 'bad_review_rate': return perUnit(rated, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active && e.stars <= 2), count(r, (e) => e.active)))
+    case 'evaluation_rate': return perUnit(rated, (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active), r.length))
+    case 'follow_up_satisfaction_rate': return perUnit(stars.filter((e) => e.follow_up), (e) => e.unit_id, (r) => ratio(count(r, (e) => e.active && e.stars >= 3), count(r, (e) => e.active)))
+    case 'complaint_response_rate': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.responsePassed && c.respondedInTime), count(r, (c) => c.responsePassed)))
+    case 'complaint_resolution_rate': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.resolved), r.length))
+    case 'complaint_satisfaction_rate': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.rating !== null && c.rating >= 3), count(r, (c) => c.rating !== null)))
+    case 'complaint_substantiated_share': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.resolved && c.substantiated), count(r, (c) => c.resolved)))
     case 'bad_review_rectified_on_time_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.passed && b.inTime), count(r, (b) => !b.dismissed && b.passed)))
     case 'revisit_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.revisited), count(r, (b) => !b.dismissed)))
     case 'complaints_per_10k': return new Map([...new Set([...stoppedCases.map((f) => f.unit), ...complaintRows.map((c) => c.unit)])].map((u) => {
@@ -270,6 +305,25 @@ describe('settings', () => {
     } finally {
       await p.settings.update({ rectification_limit_days: 15 })
     }
+  })
+
+  it("takes a tier's own response limit for its units only, and the district's again once it is taken away", async () => {
+    const rows = async () => Object.fromEntries((await metrics.run('complaint_response_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })).rows.map((r) => [r.key, [r.numerator, r.denominator]]))
+    // K2 (S2, a street hall) was responded to 3 working days after it came in: late against 1
+    expect(await rows()).toEqual({ S1: [1, 1], S2: [0, 1], S1A: [1, 1] })
+    await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: 3 } } })
+    try {
+      expect(p.settings.get().by_tier).toEqual({ 2: { complaint_response_limit_days: 3 } })
+      // in time against the street halls' 3; the station keeps the district's 1
+      expect(await rows()).toEqual({ S1: [1, 1], S2: [1, 1], S1A: [1, 1] })
+      // K4 at the station: responded the same day, in time against the district's 1 whatever tier 2 says
+      await p.settings.update({ complaint_response_limit_days: 1, by_tier: { 3: { complaint_response_limit_days: 1 } } })
+      expect((await rows()).S1A).toEqual([1, 1])
+    } finally {
+      await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: null }, 3: { complaint_response_limit_days: null } } })
+    }
+    expect(p.settings.get().by_tier).toEqual({})
+    expect(await rows()).toEqual({ S1: [1, 1], S2: [0, 1], S1A: [1, 1] })
   })
 
   it('takes the warning threshold from the settings', async () => {

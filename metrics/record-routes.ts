@@ -7,7 +7,7 @@ import {
   asOfParam, CALENDAR_WITH, calendarErrorToHttp, calendarParams, epochSeconds, HttpError, localDate, queryRows,
   READER_ROLES, requireRole, toRfc3339, visibleUnits, type Platform,
 } from '../warehouse/index.ts'
-import { SOURCES, type SourceId } from './sources.ts'
+import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
 interface RecordList {
   path: string
@@ -22,9 +22,11 @@ interface RecordList {
 const LISTS: RecordList[] = [
   {
     path: '/api/v1/complaints', source: 'complaints', id: 'complaint_id',
-    summary: 'The complaints behind a complaint figure: received in the period, with their resolution and its limit, as of a moment',
+    summary: 'The complaints behind a complaint figure: received in the period, with each step (response, resolution, the complainant\'s rating), their limits and links, as of a moment',
     columns: `complaint_id, unit_id, channel AS source, category, toUnixTimestamp64Milli(at) AS received_ms,
-      toUnixTimestamp64Milli(resolved_at) AS resolved_ms, substantiated, toString(deadline) AS deadline, limit_passed, resolved_in_time`,
+      toUnixTimestamp64Milli(responded_at) AS responded_ms, toString(response_deadline) AS response_deadline, response_limit_passed, responded_in_time,
+      toUnixTimestamp64Milli(resolved_at) AS resolved_ms, substantiated, toString(deadline) AS deadline, limit_passed, resolved_in_time,
+      rating, case_id, evaluation_id`,
   },
   {
     path: '/api/v1/queue-tickets', source: 'queue_tickets', id: 'ticket_id',
@@ -98,7 +100,7 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
         ORDER BY at_ms, record_id LIMIT {limit:UInt32}`, {
         from, to, units, limit: limit + 1, as_of: epochSeconds(asOfMs), after_at: cursor?.at, after_id: cursor?.id,
         ...(source.calendar ? calendarParams(platform.calendar, asOfMs, tz) : {}),
-        rectification_limit: platform.settings.get().rectification_limit_days, complaint_limit: platform.settings.get().complaint_limit_days,
+        ...limitParams(platform),
       }).catch(calendarErrorToHttp)
       const page = rows.slice(0, limit)
       const last = page[page.length - 1]

@@ -1,10 +1,10 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { dailyLastEventFloor, epochSeconds, localDate, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { dailyLastEventFloor, epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
-import { SOURCES, type SourceId } from './sources.ts'
+import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
 /** Part of every kept answer's key: raised when what a query's rows mean changes without its text changing. */
 const ANSWERS_VERSION = 1
@@ -172,10 +172,8 @@ export class MetricsService {
     const months = monthly ? 1 : Math.max(1, periodsOf('month', from, lastDay).length)
     const params = {
       from, to, units: req.units, months,
-      unit_tier: Object.fromEntries([...this.platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
-      // the district's settings (PUT /api/v1/settings)
-      rectification_limit: this.platform.settings.get().rectification_limit_days,
-      complaint_limit: this.platform.settings.get().complaint_limit_days,
+      // the handling limits by tier (PUT /api/v1/settings), and the units' tiers
+      ...limitParams(this.platform),
     }
 
     // Each source once, with every aggregate the indicators need from it; open cases are judged at
@@ -276,7 +274,9 @@ export class MetricsService {
     if (source === 'accepted_cases') reach = asOfDate
     if (source === 'open_cases') reach = localDate(Math.max(...moments), warehouse.timezone)
     if (SOURCES[source].calendar) {
-      const limit = source === 'bad_reviews' ? settings.get().rectification_limit_days : settings.get().complaint_limit_days
+      // (the longest limit of any tier, and of a complaint's response and resolution)
+      const limit = source === 'bad_reviews' ? longestLimit(settings.get(), 'rectification_limit_days')
+        : Math.max(longestLimit(settings.get(), 'complaint_limit_days'), longestLimit(settings.get(), 'complaint_response_limit_days'))
       const deadline = calendar.workingDayAfter(lastDay, limit)
       reach = deadline < asOfDate ? deadline : asOfDate
     }

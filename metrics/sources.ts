@@ -2,7 +2,7 @@
 // rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
 // it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
 // happened by then counts.
-import { CALENDAR_GAP_MARKER, provisionalBetween, workingDayOf, workingDayOrdinalSql as W } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, limitByTier, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
 
 export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
@@ -34,19 +34,51 @@ const calendarCheck = (...ordinals: string[]) =>
  * `provisional`, whether any of them is a day of a provisional year. `w_done − w_start` is how many
  * working days handling took (the annual report lists it).
  */
-function handledWithin(tz: string, done: string, limit: string, inTime: string): { columns: string; check: string } {
+function handledWithin(tz: string, done: string, limit: string, inTime: string, prefix = ''): { columns: string; check: string } {
+  const p = prefix
+  // the limit of the unit's tier (settings: the district's, or the tier's own)
+  const days = `{${limit}:Map(String, Int32)}[toString({unit_tier:Map(String, UInt8)}[unit_id])]`
   return {
-    columns: `${W('toDate(at)')} AS w_start, ${workingDayOf(`w_start + {${limit}:Int32}`)} AS deadline,
-        if(${done} IS NULL, NULL, ${W(`toDate(${done})`)}) AS w_done,
-        toDate(${asOf(tz)}) > deadline AS limit_passed,
-        ifNull(toDate(${done}) <= deadline, false) AS ${inTime},
-        ${provisionalBetween('toDate(at)', `least(deadline, toDate(${asOf(tz)}))`)} AS provisional`,
-    check: calendarCheck('w_start', 'ifNull(w_done, 0)'),
+    columns: `${W('toDate(at)')} AS ${p}w_start, ${workingDayOf(`${p}w_start + ${days}`)} AS ${p}deadline,
+        if(${done} IS NULL, NULL, ${W(`toDate(${done})`)}) AS ${p}w_done,
+        toDate(${asOf(tz)}) > ${p}deadline AS ${p}limit_passed,
+        ifNull(toDate(${done}) <= ${p}deadline, false) AS ${inTime},
+        ${provisionalBetween('toDate(at)', `least(${p}deadline, toDate(${asOf(tz)}))`)} AS ${p}provisional`,
+    check: calendarCheck(`${p}w_start`, `ifNull(${p}w_done, 0)`),
+  }
+}
+
+/**
+ * The parameters the handling limits are bound as: each limit by tier (warehouse/settings.ts
+ * limitByTier), and the units' tiers they are read at.
+ */
+export function limitParams(platform: Pick<Platform, 'settings' | 'reference'>): Record<string, unknown> {
+  const settings = platform.settings.get()
+  return {
+    rectification_limit: limitByTier(settings, 'rectification_limit_days'),
+    complaint_limit: limitByTier(settings, 'complaint_limit_days'),
+    response_limit: limitByTier(settings, 'complaint_response_limit_days'),
+    unit_tier: Object.fromEntries([...platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
   }
 }
 
 const rectification = (tz: string) => handledWithin(tz, 'rectified_at', 'rectification_limit', 'rectified_in_time')
 const resolution = (tz: string) => handledWithin(tz, 'resolved_at', 'complaint_limit', 'resolved_in_time')
+const response = (tz: string) => handledWithin(tz, 'responded_at', 'response_limit', 'responded_in_time', 'response_')
+
+/**
+ * The ratings given by {as_of}, each marked `counted` (一事一评, CONTRACT.md): a rating counts once
+ * per rated case — the first of the case's ratings that are not 追评, an active one before a
+ * default one — or per visit (a rating without a case); a 追评 (follow_up) is never a second
+ * rating, and neither is a case's other ratings.
+ */
+const countedRatings = (tz: string) => `SELECT *,
+    NOT follow_up AND row_number() OVER (PARTITION BY follow_up, ifNull(case_id, event_id) ORDER BY active DESC, at, event_id) = 1 AS counted
+  FROM (
+    SELECT event_id, toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up,
+      ifNull(real_name, false) AS real_name, occurred_at AS at, case_id, comment
+    FROM evaluations WHERE occurred_at <= ${asOf(tz)}
+  )`
 
 export const SOURCES: Record<SourceId, SourceDefinition> = {
   stopped_cases: {
@@ -79,8 +111,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: true,
     clock: false,
     calendar: false,
-    sql: (tz) => `SELECT toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up, occurred_at AS at
-      FROM evaluations WHERE occurred_at <= ${asOf(tz)}`,
+    sql: (tz) => `SELECT unit_id, item_code, channel, rating, active, follow_up, real_name, at, counted FROM (${countedRatings(tz)})`,
   },
   bad_reviews: {
     date: { zh: '差评日期', en: 'the date of the bad rating' },
@@ -88,20 +119,22 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: true,
     clock: false,
     calendar: true,
-    // one row per active rating of 1–2 stars, with its handling and the working days it took
+    // one row per counted active rating of 1–2 stars, with its handling and the working days it took
     // (and what the annual report lists of each: reports/records.ts reads these rows too)
     sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, event_id, rating, case_id, comment, verified, ${rectification(tz).columns}
       FROM (
-        SELECT toString(e.unit_id) AS unit_id, toString(e.item_code) AS item_code, toString(e.channel) AS channel, e.occurred_at AS at,
+        SELECT e.unit_id AS unit_id, e.item_code AS item_code, e.channel AS channel, e.at AS at,
           f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed,
           e.event_id AS event_id, e.rating AS rating, e.case_id AS case_id, e.comment AS comment, ifNull(f.verified, false) AS verified
-        FROM evaluations AS e
+        FROM (${countedRatings(tz)}) AS e
         LEFT JOIN (
           SELECT evaluation_id, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
             countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed, countIf(type = 'verified') > 0 AS verified
           FROM evaluation_followups WHERE occurred_at <= ${asOf(tz)} GROUP BY evaluation_id
         ) AS f ON f.evaluation_id = e.event_id
-        WHERE e.active AND e.rating <= 2 AND e.occurred_at <= ${asOf(tz)}
+        -- one per rated case or visit: a 追评 of 1–2 stars is the citizen's verdict on a
+        -- rectification, and a case's second rating no second bad rating
+        WHERE e.counted AND e.active AND e.rating <= 2
       )
       WHERE ${rectification(tz).check}`,
   },
@@ -113,16 +146,22 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     calendar: true,
     // one row per complaint received, with its resolution and the working days it took (the
     // annual report's complaint record reads these rows too)
-    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated, complaint_id, category, ${resolution(tz).columns}
+    sql: (tz) => `SELECT unit_id, source AS channel, at, resolved_at, substantiated, complaint_id, category, responded_at, rating, case_id, evaluation_id,
+        ${resolution(tz).columns}, ${response(tz).columns}
       FROM (
         SELECT complaint_id, toString(argMinIf(unit_id, occurred_at, type = 'received')) AS unit_id, toString(argMinIf(source, occurred_at, type = 'received')) AS source,
           argMinIf(category, occurred_at, type = 'received') AS category,
           minIf(occurred_at, type = 'received') AS at, minIfOrNull(occurred_at, type = 'resolved') AS resolved_at,
-          argMinIf(substantiated, occurred_at, type = 'resolved') AS substantiated
+          argMinIf(substantiated, occurred_at, type = 'resolved') AS substantiated,
+          minIfOrNull(occurred_at, type = 'responded') AS responded_at,
+          -- the complainant's rating: the latest given by as_of (a rating given again replaces it)
+          argMaxIf(rating, (occurred_at, event_id), type = 'rated') AS rating,
+          -- the links: as first sent with any of its events
+          argMinIf(case_id, occurred_at, isNotNull(case_id)) AS case_id, argMinIf(evaluation_id, occurred_at, isNotNull(evaluation_id)) AS evaluation_id
         FROM complaints WHERE occurred_at <= ${asOf(tz)}
         GROUP BY complaint_id HAVING countIf(type = 'received') > 0
       )
-      WHERE ${resolution(tz).check}`,
+      WHERE ${resolution(tz).check} AND ${response(tz).check}`,
   },
   queue_tickets: {
     date: { zh: '取号日期', en: 'the date the ticket was issued' },

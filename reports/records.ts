@@ -4,7 +4,7 @@
 // handled within the limit in official working days counted from the day it came in; a limit has
 // passed when that many working days have gone by at the moment the record is taken.
 import { CALENDAR_WITH, calendarParams, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
-import { SOURCES } from '../metrics/index.ts'
+import { limitParams, SOURCES } from '../metrics/index.ts'
 
 /** How many of the records that cost points are listed by name in a unit's report. */
 export const LISTED = 30
@@ -99,7 +99,7 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
   const settings = platform.settings.get()
   const params = {
     from, to, as_of: epochSeconds(asOfMs), ...calendarParams(platform.calendar, asOfMs, tz),
-    rectification_limit: settings.rectification_limit_days, complaint_limit: settings.complaint_limit_days,
+    ...limitParams(platform),
   }
   const day = (column: string) => `if(${column} IS NULL, NULL, toString(toDate(${column})))`
   const within = `toDate(at) BETWEEN {from:Date} AND {to:Date}`

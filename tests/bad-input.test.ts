@@ -271,6 +271,45 @@ describe('wrong types everywhere', () => {
   })
 })
 
+describe("the hotline's closed loop", () => {
+  it('complaints: a rated without a rating, a rating out of range, links to an unknown case and rating; the good rows stored', async () => {
+    // a case and a rating of S1 that the links may name
+    receipt(await post(toNdjson([ev('hl1')])))
+    receipt(await post(toNdjson([{ event_id: 'hle1', unit_id: 'S1', rating: 2, occurred_at: at, channel: 'app', case_id: 'P-hl1' }]), { stream: 'evaluations' }))
+    const rc = receipt(await post(toNdjson([
+      { event_id: 'hk1', complaint_id: 'HK1', type: 'received', occurred_at: at, unit_id: 'S1', case_id: 'P-hl1', evaluation_id: 'hle1' },
+      { event_id: 'hk2', complaint_id: 'HK1', type: 'rated', occurred_at: at, unit_id: 'S1' },
+      { event_id: 'hk3', complaint_id: 'HK1', type: 'rated', occurred_at: at, unit_id: 'S1', rating: 6 },
+      { event_id: 'hk4', complaint_id: 'HK2', type: 'received', occurred_at: at, unit_id: 'S1', case_id: 'NO-SUCH-CASE' },
+      { event_id: 'hk5', complaint_id: 'HK3', type: 'received', occurred_at: at, unit_id: 'S1', evaluation_id: 'no-such-rating' },
+      { event_id: 'hk6', complaint_id: 'HK1', type: 'responded', occurred_at: at, unit_id: 'S1' },
+      { event_id: 'hk7', complaint_id: 'HK1', type: 'rated', occurred_at: at, unit_id: 'S1', rating: 4 },
+    ]), { stream: 'complaints' }))
+    expect(rc).toMatchObject({ received: 7, accepted: 3, rejected: 4 })
+    expect(triples(rc)).toEqual([[2, 'rating', 'missing_field'], [3, 'rating', 'out_of_range'], [4, 'case_id', 'unknown_case'], [5, 'evaluation_id', 'unknown_rating']])
+    expectExplained(rc)
+    expect(rc.errors[2]!.message).toContain('"NO-SUCH-CASE"')
+    // the unknown links are kept with the other rejected rows, to be sent again once their records are in
+    expect((await quarantined(rc.batch_id)).map((q) => q.errors[0]!.code).sort()).toEqual(['missing_field', 'out_of_range', 'unknown_case', 'unknown_rating'])
+    const stored = await query<{ event_id: string; rating: number | null; case_id: string | null; evaluation_id: string | null }>(
+      "SELECT event_id, rating, case_id, evaluation_id FROM complaints WHERE complaint_id = 'HK1' ORDER BY event_id")
+    expect(stored).toEqual([
+      { event_id: 'hk1', rating: null, case_id: 'P-hl1', evaluation_id: 'hle1' },
+      { event_id: 'hk6', rating: null, case_id: null, evaluation_id: null },
+      { event_id: 'hk7', rating: 4, case_id: null, evaluation_id: null },
+    ])
+  })
+
+  it('settings: a limit of −1, 0 or a fraction, and a tier that does not exist, are refused by name; nothing changes', async () => {
+    const before = (await t.app.inject({ method: 'GET', url: '/api/v1/settings', headers: auth(ADMIN) })).json()
+    for (const body of [{ complaint_response_limit_days: -1 }, { rectification_limit_days: 0 }, { complaint_limit_days: 1.5 }, { by_tier: { 2: { complaint_response_limit_days: -1 } } }, { by_tier: { 4: { complaint_limit_days: 3 } } }]) {
+      const r = await t.app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth(ADMIN), payload: body })
+      refusal(r, 400, /limit_days|by_tier/)
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/settings', headers: auth(ADMIN) })).json()).toEqual(before)
+  })
+})
+
 describe('deeply nested JSON', () => {
   const nested = (depth: number, leaf = '1') => {
     let s = leaf

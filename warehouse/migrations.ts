@@ -340,6 +340,15 @@ export const migrations: Migration[] = [
       'ALTER TABLE case_daily ADD COLUMN IF NOT EXISTS late_days_over_sq Int64 DEFAULT 0',
     ],
   },
+  {
+    version: 16,
+    name: 'the hotline\'s closed loop: the complainant\'s rating, and the case and rating a complaint is about',
+    statements: () => [
+      'ALTER TABLE complaints ADD COLUMN IF NOT EXISTS rating Nullable(UInt8)',
+      'ALTER TABLE complaints ADD COLUMN IF NOT EXISTS case_id Nullable(String)',
+      'ALTER TABLE complaints ADD COLUMN IF NOT EXISTS evaluation_id Nullable(String)',
+    ],
+  },
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {

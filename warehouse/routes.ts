@@ -6,7 +6,7 @@ import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
 import { CalendarMissingError } from './calendar.ts'
 import { HttpError, requireRole } from './http.ts'
 import type { Platform } from './index.ts'
-import type { TunableSettings } from './settings.ts'
+import type { SettingsChange } from './settings.ts'
 import { localDate, parseTimestamp, toRfc3339 } from './time.ts'
 import { deadlineOf } from './deadline.ts'
 
@@ -186,12 +186,19 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     return { items: [...platform.reference.items.values()].sort((a, b) => a.item_code.localeCompare(b.item_code)) }
   })
 
+  // working days, 1–120 (a limit of 0 or less would make every record late on arrival)
+  const LIMIT_SCHEMAS = {
+    rectification_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+    complaint_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+    complaint_response_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+  }
+
   app.get('/api/v1/settings', { schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning threshold, rectification and complaint limits' } }, async (request) => {
     requireRole(request, platform.keys, READER_ROLES)
     return platform.settings.get()
   })
 
-  app.put<{ Body: Partial<TunableSettings> }>('/api/v1/settings', {
+  app.put<{ Body: SettingsChange }>('/api/v1/settings', {
     schema: {
       tags: ['system'],
       summary: 'Change settings (admin)',
@@ -201,8 +208,18 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
         minProperties: 1,
         properties: {
           warning_days: { type: 'number', minimum: 0, maximum: 30 },
-          rectification_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
-          complaint_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+          ...LIMIT_SCHEMAS,
+          by_tier: {
+            type: 'object',
+            description: 'A tier\'s own handling limits, by tier (1, 2, 3); null takes one away (the district\'s applies again)',
+            // (propertyNames, not additionalProperties: the server's validator drops unknown properties silently)
+            propertyNames: { enum: ['1', '2', '3'] },
+            additionalProperties: {
+              type: 'object',
+              propertyNames: { enum: Object.keys(LIMIT_SCHEMAS) },
+              properties: Object.fromEntries(Object.entries(LIMIT_SCHEMAS).map(([k, v]) => [k, { ...v, type: ['integer', 'null'] }])),
+            },
+          },
         },
       },
     },
