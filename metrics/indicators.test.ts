@@ -297,30 +297,46 @@ describe('settings', () => {
   it('takes the rectification limit from the district\'s settings', async () => {
     const before = await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })
     expect(before.rows.find((r) => r.key === 'S1')).toMatchObject({ numerator: 1, denominator: 1 })
-    await p.settings.update({ rectification_limit_days: 5 })
+    await p.settings.update({ rectification_limit_days: 5, effective_from: '2025-01-01' })
     try {
       // e2 (10 Mar) was rectified on 20 Mar: 8 working days, within 15 but not within 5
       const after = await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })
       expect(after.rows.find((r) => r.key === 'S1')).toMatchObject({ numerator: 0, denominator: 1 })
     } finally {
-      await p.settings.update({ rectification_limit_days: 15 })
+      await p.settings.update({ rectification_limit_days: 15, effective_from: '2025-01-01' })
     }
+  })
+
+  it('judges each record by the limit in effect on its own day: a change from July leaves March as it was', async () => {
+    const s1 = async () => (await metrics.run('bad_review_rectified_on_time_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })).rows.find((r) => r.key === 'S1')
+    // e2 (10 Mar, rectified 20 Mar: 8 working days) against 5 working days from 1 July on: still in time
+    await p.settings.update({ rectification_limit_days: 5, effective_from: '2025-07-01' })
+    try {
+      expect(await s1()).toMatchObject({ numerator: 1, denominator: 1 })
+      expect(p.settings.get('2025-03-10').rectification_limit_days).toBe(15)
+      expect(p.settings.get('2025-07-01').rectification_limit_days).toBe(5)
+      // and from 1 March, it is late
+      await p.settings.update({ rectification_limit_days: 5, effective_from: '2025-03-01' })
+      expect(await s1()).toMatchObject({ numerator: 0, denominator: 1 })
+    } finally {
+      await p.settings.update({ rectification_limit_days: 15, effective_from: '2025-01-01' })
+      await p.settings.update({ rectification_limit_days: 15, effective_from: '2025-03-01' })
+      await p.settings.update({ rectification_limit_days: 15, effective_from: '2025-07-01' })
+    }
+    expect(await s1()).toMatchObject({ numerator: 1, denominator: 1 })
   })
 
   it("takes a tier's own response limit for its units only, and the district's again once it is taken away", async () => {
     const rows = async () => Object.fromEntries((await metrics.run('complaint_response_rate', { ...PERIOD, by: 'unit', asOfMs: AS_OF })).rows.map((r) => [r.key, [r.numerator, r.denominator]]))
     // K2 (S2, a street hall) was responded to 3 working days after it came in: late against 1
     expect(await rows()).toEqual({ S1: [1, 1], S2: [0, 1], S1A: [1, 1] })
-    await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: 3 } } })
+    await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: 3 } }, effective_from: '2025-01-01' })
     try {
       expect(p.settings.get().by_tier).toEqual({ 2: { complaint_response_limit_days: 3 } })
-      // in time against the street halls' 3; the station keeps the district's 1
+      // in time against the street halls' 3; the station (K4) keeps the district's 1
       expect(await rows()).toEqual({ S1: [1, 1], S2: [1, 1], S1A: [1, 1] })
-      // K4 at the station: responded the same day, in time against the district's 1 whatever tier 2 says
-      await p.settings.update({ complaint_response_limit_days: 1, by_tier: { 3: { complaint_response_limit_days: 1 } } })
-      expect((await rows()).S1A).toEqual([1, 1])
     } finally {
-      await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: null }, 3: { complaint_response_limit_days: null } } })
+      await p.settings.update({ by_tier: { 2: { complaint_response_limit_days: null } }, effective_from: '2025-01-01' })
     }
     expect(p.settings.get().by_tier).toEqual({})
     expect(await rows()).toEqual({ S1: [1, 1], S2: [0, 1], S1A: [1, 1] })

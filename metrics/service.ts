@@ -275,8 +275,8 @@ export class MetricsService {
     if (source === 'open_cases') reach = localDate(Math.max(...moments), warehouse.timezone)
     if (SOURCES[source].calendar) {
       // (the longest limit of any tier, and of a complaint's response and resolution)
-      const limit = source === 'bad_reviews' ? longestLimit(settings.get(), 'rectification_limit_days')
-        : Math.max(longestLimit(settings.get(), 'complaint_limit_days'), longestLimit(settings.get(), 'complaint_response_limit_days'))
+      const limit = source === 'bad_reviews' ? longestLimit(settings.versions(), 'rectification_limit_days')
+        : Math.max(longestLimit(settings.versions(), 'complaint_limit_days'), longestLimit(settings.versions(), 'complaint_response_limit_days'))
       const deadline = calendar.workingDayAfter(lastDay, limit)
       reach = deadline < asOfDate ? deadline : asOfDate
     }

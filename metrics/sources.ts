@@ -2,7 +2,7 @@
 // rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
 // it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
 // happened by then counts.
-import { CALENDAR_GAP_MARKER, limitByTier, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, limitSchedule, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
 
 export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
@@ -36,8 +36,10 @@ const calendarCheck = (...ordinals: string[]) =>
  */
 function handledWithin(tz: string, done: string, limit: string, inTime: string, prefix = ''): { columns: string; check: string } {
   const p = prefix
-  // the limit of the unit's tier (settings: the district's, or the tier's own)
-  const days = `{${limit}:Map(String, Int32)}[toString({unit_tier:Map(String, UInt8)}[unit_id])]`
+  // the limit in effect on the record's day for the unit's tier (settings: the district's, or the
+  // tier's own; each versioned by the day it took effect)
+  const tier = 'toString({unit_tier:Map(String, UInt8)}[unit_id])'
+  const days = `arrayElement({${limit}_days:Map(String, Array(Int32))}[${tier}], arrayLastIndex(d -> d <= toDate(at), {${limit}_from:Map(String, Array(Date))}[${tier}]))`
   return {
     columns: `${W('toDate(at)')} AS ${p}w_start, ${workingDayOf(`${p}w_start + ${days}`)} AS ${p}deadline,
         if(${done} IS NULL, NULL, ${W(`toDate(${done})`)}) AS ${p}w_done,
@@ -49,15 +51,19 @@ function handledWithin(tz: string, done: string, limit: string, inTime: string, 
 }
 
 /**
- * The parameters the handling limits are bound as: each limit by tier (warehouse/settings.ts
- * limitByTier), and the units' tiers they are read at.
+ * The parameters the handling limits are bound as: each limit's schedule by tier
+ * (warehouse/settings.ts limitSchedule), and the units' tiers they are read at.
  */
 export function limitParams(platform: Pick<Platform, 'settings' | 'reference'>): Record<string, unknown> {
-  const settings = platform.settings.get()
+  const versions = platform.settings.versions()
+  const bind = (name: string, limit: Parameters<typeof limitSchedule>[1]) => {
+    const schedule = limitSchedule(versions, limit)
+    return { [`${name}_from`]: schedule.from, [`${name}_days`]: schedule.days }
+  }
   return {
-    rectification_limit: limitByTier(settings, 'rectification_limit_days'),
-    complaint_limit: limitByTier(settings, 'complaint_limit_days'),
-    response_limit: limitByTier(settings, 'complaint_response_limit_days'),
+    ...bind('rectification_limit', 'rectification_limit_days'),
+    ...bind('complaint_limit', 'complaint_limit_days'),
+    ...bind('response_limit', 'complaint_response_limit_days'),
     unit_tier: Object.fromEntries([...platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
   }
 }

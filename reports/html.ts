@@ -66,6 +66,19 @@ code { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt; word-break: 
 /** A numerator or denominator as it was counted: whole numbers whole, sums of money or days with two decimals. */
 const part = (v: number | null) => (v === null ? '—' : Number.isInteger(v) ? grouped(v, 0) : grouped(v, 2))
 
+const LIMIT_ZH: Record<string, string> = { rectification_limit_days: '差评整改期限', complaint_response_limit_days: '投诉响应期限', complaint_limit_days: '投诉办理期限' }
+
+/** The handling limits a year was judged by, in words: the district's, each tier's own, and the changes made in the year. */
+function limitsText(settings: Publication['settings'], year: number): string {
+  const s = settings as Publication['settings'] & { complaint_response_limit_days?: number; by_tier?: Record<string, Record<string, number>>; limit_versions?: Array<{ name: string; scope: string; from: string; value: number | null }> }
+  const names = Object.keys(LIMIT_ZH).filter((n) => typeof (s as unknown as Record<string, unknown>)[n] === 'number')
+  const district = names.map((n) => `${LIMIT_ZH[n]} ${(s as unknown as Record<string, number>)[n]} 个工作日`).join('，')
+  const tiers = Object.entries(s.by_tier ?? {}).flatMap(([t, l]) => Object.entries(l).map(([n, v]) => `${TIER_SHORT[Number(t)] ?? t}${LIMIT_ZH[n] ?? n} ${v} 个工作日`))
+  const changed = (s.limit_versions ?? []).filter((v) => v.from.startsWith(`${year}-`) && v.from !== `${year}-01-01`)
+    .map((v) => `${v.from} 起${v.scope === '0' ? '全区' : TIER_SHORT[Number(v.scope)] ?? v.scope}${LIMIT_ZH[v.name] ?? v.name}${v.value === null ? '改按全区期限' : ` ${v.value} 个工作日`}`)
+  return esc(`${district}${tiers.length ? `；${tiers.join('，')}` : ''}${changed.length ? `。年内调整：${changed.join('；')}` : ''}`)
+}
+
 /** A unit opened or closed in the year, in words: 2025-07-01 设立 / 2025-06-30 停用. */
 export function inServiceText(part: { from: string; to: string }, year: number): string {
   const opened = part.from > `${year}-01-01`, closed = part.to < `${year}-12-31`
@@ -318,7 +331,7 @@ ${rows}
     : `<p>每项指标按本单位的实际值、以方案的计分方法计分；达到本单位目标值或最高档的，得 100 分，满分记录不失分。指标的样本（比率为其分母，计数和平均值为其所依据的记录，见表中“样本”）少于该指标的最小样本量（未单列的为 ${s.min_sample}）的，该指标对本单位<b>不计分</b>（样本不足）；没有记录的同样不计分。不计分指标的权重按比例折算给本单位计分的指标：折算权重 = 方案权重 ÷ 本单位计分指标的方案权重之和，综合得分 = Σ 得分 × 折算权重（一类指标全部不计分的，该类权重同样折算）。样本量的不确定性只用于排名比较（比率按 95% 置信界排序），不用于扣分。同分同名次。</p>`
   return `<p>《${esc(s.name)}》，版本 ${esc(s.version)}。等级：${s.grades.map((g) => `${esc(g.grade)} ≥ ${g.min} 分`).join('；')}。</p>
 ${rules}
-<p>差评整改期限 ${p.settings.rectification_limit_days} 个工作日，投诉办理期限 ${p.settings.complaint_limit_days} 个工作日（均按国务院办公厅公布的节假日安排计算工作日）。</p>
+<p>${limitsText(p.settings, p.year)}（均按国务院办公厅公布的节假日安排计算工作日；每条记录按其当日有效的期限判定）。</p>
 ${tables}`
 }
 

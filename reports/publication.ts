@@ -8,7 +8,7 @@
 // new version, explicit, with its own date.
 import { randomUUID } from 'node:crypto'
 import { INDICATOR_BY_ID, INDICATORS, periodRule, schemeEntries, type AssessedIndicator, type AssessmentService, type AssessedUnit, type Scheme } from '../metrics/index.ts'
-import { CalendarMissingError, localDate, queryRows, toRfc3339, type Platform, type TunableSettings } from '../warehouse/index.ts'
+import { CalendarMissingError, localDate, queryRows, toRfc3339, type LimitVersion, type Platform, type TunableSettings } from '../warehouse/index.ts'
 import type { FigureUnit } from './format.ts'
 import { emptyRecords, unitRecords, type UnitRecords } from './records.ts'
 
@@ -313,6 +313,16 @@ export class PublicationStore {
    * the publication id): the assessment of every tier, the records, last year's figures, the
    * scheme, the catalogue and the settings. Publishing writes these; a draft reads them in memory.
    */
+  /**
+   * The settings a year was judged by: those in effect at its end (or now, for a year under way),
+   * with every version of the limits, so a limit changed in the year is seen with its day.
+   */
+  private settingsOfYear(year: number, nowMs: number): TunableSettings & { limit_versions: LimitVersion[] } {
+    const today = localDate(nowMs, this.platform.warehouse.timezone)
+    const end = `${year}-12-31`
+    return { ...this.platform.settings.get(end < today ? end : today), limit_versions: this.platform.settings.versions() }
+  }
+
   private async assemble(year: number, nowMs: number): Promise<Assembled> {
     const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(year, t, nowMs)))
     const { scheme } = await this.assessment.scheme(year)
@@ -324,7 +334,7 @@ export class PublicationStore {
     const ranked = new Map(TIERS.map((t, i) => [t, tiers[i]!.units.filter((u) => u.rank !== null).length]))
     return {
       period, calendar,
-      publication: { scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.platform.settings.get()), previous: JSON.stringify(previous.info) },
+      publication: { scheme: JSON.stringify(scheme), catalog: JSON.stringify(catalogSnapshot()), settings: JSON.stringify(this.settingsOfYear(year, nowMs)), previous: JSON.stringify(previous.info) },
       units: units.map((u) => {
         const prev = previous.units.get(u.unit_id)
         return {

@@ -19,7 +19,7 @@ export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type 
 export { KeyStore, ROLES, type Role, type Principal, type ApiKey } from './access.ts'
 export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetween, calendarParams, CALENDAR_GAP_MARKER } from './clock.ts'
 export { UserStore, SignInError, UserProblem, USER_ROLES, DEFAULT_SESSION_POLICY, type User, type UserRole, type SessionPolicy } from './users.ts'
-export { SettingsStore, DEFAULT_SETTINGS, limitByTier, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange } from './settings.ts'
+export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion } from './settings.ts'
 export { QueueStore } from './queue.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
 export { CaseStore, CASE_STATUSES, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'

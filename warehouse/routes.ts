@@ -195,7 +195,8 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
 
   app.get('/api/v1/settings', { schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning threshold, rectification and complaint limits' } }, async (request) => {
     requireRole(request, platform.keys, READER_ROLES)
-    return platform.settings.get()
+    // what is in effect today, and every version of the handling limits with the day it took effect
+    return { ...platform.settings.get(), limit_versions: platform.settings.versions() }
   })
 
   app.put<{ Body: SettingsChange }>('/api/v1/settings', {
@@ -209,6 +210,10 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
         properties: {
           warning_days: { type: 'number', minimum: 0, maximum: 30 },
           ...LIMIT_SCHEMAS,
+          effective_from: {
+            type: 'string', format: 'date',
+            description: 'The day the limits changed here take effect (default: today). Records of earlier days keep the limits in effect on their day: a change never rewrites a past year.',
+          },
           by_tier: {
             type: 'object',
             description: 'A tier\'s own handling limits, by tier (1, 2, 3); null takes one away (the district\'s applies again)',
@@ -225,7 +230,8 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     },
   }, async (request) => {
     requireRole(request, platform.keys, ['admin'])
-    return platform.settings.update(request.body)
+    const updated = await platform.settings.update(request.body)
+    return { ...updated, limit_versions: platform.settings.versions() }
   })
 
   app.get<{ Params: { case_id: string }; Querystring: { as_of?: string } }>('/api/v1/cases/:case_id', {
