@@ -190,6 +190,30 @@ export const INDICATORS: Indicator[] = [
     definition: { zh: '整改期限（工作日，设置项，默认15个）已过的差评中，在期限内整改的比例；核实为非服务问题（dismissed）的不计。', en: 'Of bad ratings whose rectification limit (working days, a setting, default 15) has passed, the share rectified within it; ratings dismissed as not about the service are left out.' },
   },
   {
+    id: 'bad_review_verified_on_time_rate', name: { zh: '差评核实及时率', en: 'Bad ratings verified in time' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(verify_limit_passed AND verified_in_time)', '核实期限已过且按期核实的差评数', 'bad ratings past their verification limit that were verified within it'),
+    denominator: part('bad_reviews', 'countIf(verify_limit_passed)', '核实期限已过的差评数', 'bad ratings whose verification limit has passed'),
+    definition: { zh: '核实期限（工作日，按层级设置，默认1个）已过的差评中，在期限内核实（verified，或核实为非服务问题 dismissed）的比例。', en: 'Of bad ratings whose verification limit (working days, a setting per tier, default 1) has passed, the share verified (or dismissed, which takes a verification) within it.' },
+  },
+  {
+    id: 'revisit_on_time_rate', name: { zh: '差评回访及时率', en: 'Bad ratings revisited in time' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(NOT dismissed AND revisit_limit_passed AND revisited_in_time)', '回访期限已过且按期回访的差评数', 'bad ratings past their revisit limit that were revisited within it'),
+    denominator: part('bad_reviews', 'countIf(NOT dismissed AND revisit_limit_passed)', '回访期限已过的差评数', 'bad ratings whose revisit limit has passed'),
+    definition: { zh: '回访期限（工作日，按层级设置，默认20个；回访即向评价人反馈整改结果）已过的差评中，在期限内回访的比例；核实为非服务问题的不计。', en: 'Of bad ratings whose revisit limit (working days, a setting per tier, default 20; the revisit is the feedback to the person who rated) has passed, the share revisited within it; dismissed ones left out.' },
+  },
+  {
+    id: 'real_name_revisit_rate', name: { zh: '实名差评回访率', en: 'Named bad ratings revisited' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(NOT dismissed AND real_name AND revisited)', '已回访的实名差评数', 'named bad ratings revisited'),
+    denominator: part('bad_reviews', 'countIf(NOT dismissed AND real_name)', '实名差评数', 'named (实名) bad ratings'),
+    definition: { zh: '实名差评中已回访的比例（国家好差评制度要求实名差评回访率100%）；核实为非服务问题的不计。', en: 'Of named (实名) bad ratings, the share revisited (the national rules expect 100 %); dismissed ones left out.' },
+  },
+  {
+    id: 'bad_review_dismissed_share', name: { zh: '差评核实为非服务问题占比', en: 'Bad ratings dismissed' }, category: 'satisfaction', unit: 'ratio', direction: 'lower_is_better', tiers: [1, 2, 3],
+    numerator: part('bad_reviews', 'countIf(dismissed)', '核实为非服务问题的差评数', 'bad ratings dismissed as not about the service'),
+    denominator: part('bad_reviews', 'count()', '差评数', 'bad ratings'),
+    definition: { zh: '差评中核实为非服务问题（dismissed）而不计入整改的比例，供联席会议监督有无滥用。', en: 'Of bad ratings, the share dismissed as not about the service (and so left out of rectification): the joint meeting watches it for abuse.' },
+  },
+  {
     id: 'revisit_rate', name: { zh: '差评回访率', en: 'Bad ratings revisited' }, category: 'satisfaction', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
     numerator: part('bad_reviews', 'countIf(NOT dismissed AND revisited)', '已回访的差评数', 'bad ratings revisited'),
     denominator: part('bad_reviews', 'countIf(NOT dismissed)', '差评数（不含核实为非服务问题的）', 'bad ratings, dismissed ones left out'),

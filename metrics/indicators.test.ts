@@ -63,6 +63,8 @@ const followups = [
   { event_id: 'f3', evaluation_id: 'e2', type: 'revisited', occurred_at: t('2025-03-25'), unit_id: 'S1' },
   { event_id: 'f4', evaluation_id: 'e5', type: 'rectified', occurred_at: t('2025-06-20'), unit_id: 'S2' },
   { event_id: 'f5', evaluation_id: 'e7', type: 'dismissed', occurred_at: t('2025-12-30'), unit_id: 'S2' },
+  // e5 (Tue 6 May) verified on Mon 12 May: 4 working days, late against 1; never revisited
+  { event_id: 'f6', evaluation_id: 'e5', type: 'verified', occurred_at: t('2025-05-12'), unit_id: 'S2' },
 ]
 const complaints = [
   // K1: every step, each in time (response limit 1 working day, resolution 15), linked to a case and a rating
@@ -155,10 +157,14 @@ function expected(id: string): Figures {
   const bad = rated.filter((e) => e.active && e.stars <= 2).map((e) => {
     const fu = followups.filter((f) => f.evaluation_id === e.event_id)
     const day = e.occurred_at.slice(0, 10)
-    const rect = fu.find((f) => f.type === 'rectified')?.occurred_at.slice(0, 10)
+    const first = (...types: string[]) => fu.filter((f) => types.includes(f.type)).map((f) => f.occurred_at.slice(0, 10)).sort()[0]
+    const rect = first('rectified'), verified = first('verified', 'dismissed'), revisitedOn = first('revisited')
+    const within = (done: string | undefined, limit: number) => done !== undefined && workingDaysBetween(day, done) <= limit
     return {
-      unit: e.unit_id, dismissed: fu.some((f) => f.type === 'dismissed'), revisited: fu.some((f) => f.type === 'revisited'),
-      passed: workingDaysBetween(day, '2025-12-31') > 15, inTime: rect !== undefined && workingDaysBetween(day, rect) <= 15,
+      unit: e.unit_id, dismissed: fu.some((f) => f.type === 'dismissed'), revisited: fu.some((f) => f.type === 'revisited'), realName: e.real_name === true,
+      passed: workingDaysBetween(day, '2025-12-31') > 15, inTime: within(rect, 15),
+      verifyPassed: workingDaysBetween(day, '2025-12-31') > 1, verifiedInTime: within(verified, 1),
+      revisitPassed: workingDaysBetween(day, '2025-12-31') > 20, revisitedInTime: within(revisitedOn, 20),
     }
   })
   const complaintRows = complaints.filter((c) => c.type === 'received').map((c) => {
@@ -221,6 +227,10 @@ function expected(id: string): Figures {
     case 'complaint_satisfaction_rate': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.rating !== null && c.rating >= 3), count(r, (c) => c.rating !== null)))
     case 'complaint_substantiated_share': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.resolved && c.substantiated), count(r, (c) => c.resolved)))
     case 'bad_review_rectified_on_time_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.passed && b.inTime), count(r, (b) => !b.dismissed && b.passed)))
+    case 'bad_review_verified_on_time_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => b.verifyPassed && b.verifiedInTime), count(r, (b) => b.verifyPassed)))
+    case 'revisit_on_time_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.revisitPassed && b.revisitedInTime), count(r, (b) => !b.dismissed && b.revisitPassed)))
+    case 'real_name_revisit_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.realName && b.revisited), count(r, (b) => !b.dismissed && b.realName)))
+    case 'bad_review_dismissed_share': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => b.dismissed), r.length))
     case 'revisit_rate': return perUnit(bad, (b) => b.unit, (r) => ratio(count(r, (b) => !b.dismissed && b.revisited), count(r, (b) => !b.dismissed)))
     case 'complaints_per_10k': return new Map([...new Set([...stoppedCases.map((f) => f.unit), ...complaintRows.map((c) => c.unit)])].map((u) => {
       const n = count(complaintRows, (c) => c.unit === u)

@@ -275,8 +275,9 @@ export class MetricsService {
     if (source === 'open_cases') reach = localDate(Math.max(...moments), warehouse.timezone)
     if (SOURCES[source].calendar) {
       // (the longest limit of any tier, and of a complaint's response and resolution)
-      const limit = source === 'bad_reviews' ? longestLimit(settings.versions(), 'rectification_limit_days')
-        : Math.max(longestLimit(settings.versions(), 'complaint_limit_days'), longestLimit(settings.versions(), 'complaint_response_limit_days'))
+      const longest = (...names: Parameters<typeof longestLimit>[1][]) => Math.max(...names.map((n) => longestLimit(settings.versions(), n)))
+      const limit = source === 'bad_reviews' ? longest('verification_limit_days', 'rectification_limit_days', 'revisit_limit_days')
+        : longest('complaint_limit_days', 'complaint_response_limit_days')
       const deadline = calendar.workingDayAfter(lastDay, limit)
       reach = deadline < asOfDate ? deadline : asOfDate
     }

@@ -61,7 +61,9 @@ export function limitParams(platform: Pick<Platform, 'settings' | 'reference'>):
     return { [`${name}_from`]: schedule.from, [`${name}_days`]: schedule.days }
   }
   return {
+    ...bind('verification_limit', 'verification_limit_days'),
     ...bind('rectification_limit', 'rectification_limit_days'),
+    ...bind('revisit_limit', 'revisit_limit_days'),
     ...bind('complaint_limit', 'complaint_limit_days'),
     ...bind('response_limit', 'complaint_response_limit_days'),
     unit_tier: Object.fromEntries([...platform.reference.units.values()].map((u) => [u.unit_id, u.tier])),
@@ -69,6 +71,8 @@ export function limitParams(platform: Pick<Platform, 'settings' | 'reference'>):
 }
 
 const rectification = (tz: string) => handledWithin(tz, 'rectified_at', 'rectification_limit', 'rectified_in_time')
+const verification = (tz: string) => handledWithin(tz, 'verified_at', 'verification_limit', 'verified_in_time', 'verify_')
+const revisit = (tz: string) => handledWithin(tz, 'revisited_at', 'revisit_limit', 'revisited_in_time', 'revisit_')
 const resolution = (tz: string) => handledWithin(tz, 'resolved_at', 'complaint_limit', 'resolved_in_time')
 const response = (tz: string) => handledWithin(tz, 'responded_at', 'response_limit', 'responded_in_time', 'response_')
 
@@ -127,22 +131,26 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     calendar: true,
     // one row per counted active rating of 1–2 stars, with its handling and the working days it took
     // (and what the annual report lists of each: reports/records.ts reads these rows too)
-    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, event_id, rating, case_id, comment, verified, ${rectification(tz).columns}
+    sql: (tz) => `SELECT unit_id, item_code, channel, at, rectified_at, revisited, dismissed, event_id, rating, case_id, comment, verified, real_name,
+        verified_at, revisited_at, ${rectification(tz).columns}, ${verification(tz).columns}, ${revisit(tz).columns}
       FROM (
         SELECT e.unit_id AS unit_id, e.item_code AS item_code, e.channel AS channel, e.at AS at,
           f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed,
-          e.event_id AS event_id, e.rating AS rating, e.case_id AS case_id, e.comment AS comment, ifNull(f.verified, false) AS verified
+          e.event_id AS event_id, e.rating AS rating, e.case_id AS case_id, e.comment AS comment, ifNull(f.verified, false) AS verified,
+          e.real_name AS real_name, f.verified_at AS verified_at, f.revisited_at AS revisited_at
         FROM (${countedRatings(tz)}) AS e
         LEFT JOIN (
           SELECT evaluation_id, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
-            countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed, countIf(type = 'verified') > 0 AS verified
+            countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed, countIf(type = 'verified') > 0 AS verified,
+            -- verified when first verified, or found not to be about the service (which takes a verification)
+            minIfOrNull(occurred_at, type IN ('verified', 'dismissed')) AS verified_at, minIfOrNull(occurred_at, type = 'revisited') AS revisited_at
           FROM evaluation_followups WHERE occurred_at <= ${asOf(tz)} GROUP BY evaluation_id
         ) AS f ON f.evaluation_id = e.event_id
         -- one per rated case or visit: a 追评 of 1–2 stars is the citizen's verdict on a
         -- rectification, and a case's second rating no second bad rating
         WHERE e.counted AND e.active AND e.rating <= 2
       )
-      WHERE ${rectification(tz).check}`,
+      WHERE ${rectification(tz).check} AND ${verification(tz).check} AND ${revisit(tz).check}`,
   },
   complaints: {
     date: { zh: '投诉受理日期', en: 'the date the complaint was received' },

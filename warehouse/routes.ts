@@ -188,7 +188,9 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
 
   // working days, 1–120 (a limit of 0 or less would make every record late on arrival)
   const LIMIT_SCHEMAS = {
+    verification_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
     rectification_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
+    revisit_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
     complaint_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
     complaint_response_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
   }

@@ -1,5 +1,6 @@
 // Settings the district tunes without a release: the warning (黄牌) threshold, and the working
-// days a bad rating has to be rectified in and a complaint responded to and resolved in — the
+// days a bad rating has to be verified, rectified and revisited in and a complaint responded to
+// and resolved in — the
 // district's, and a tier's own where it sets one. A handling limit is versioned by the day it
 // takes effect: a record is judged by the limit in effect on its own day, so a change never
 // rewrites a past year. Stored as key/value rows, kept in memory (read on every clock and
@@ -11,8 +12,12 @@ import { localDate, nowSeconds } from './time.ts'
 export interface TunableSettings {
   /** An open case is in warning when at most this many working days are left (items may set their own). */
   warning_days: number
+  /** Working days a bad rating has to be verified in (差评核实: first contact with the person who rated), in effect today. */
+  verification_limit_days: number
   /** Working days a bad rating has to be rectified in (差评整改期限), in effect today. */
   rectification_limit_days: number
+  /** Working days a bad rating has to be revisited in (回访: the feedback to the person who rated), in effect today. */
+  revisit_limit_days: number
   /** Working days a complaint has to be resolved in, in effect today. */
   complaint_limit_days: number
   /** Working days after `received` a complaint has to be responded to (first contact: 响应), in effect today. */
@@ -22,13 +27,16 @@ export interface TunableSettings {
 }
 
 /** The limits a tier may set for itself; each versioned by the day it takes effect. */
-export const TIER_LIMITS = ['rectification_limit_days', 'complaint_limit_days', 'complaint_response_limit_days'] as const
+export const TIER_LIMITS = ['verification_limit_days', 'rectification_limit_days', 'revisit_limit_days', 'complaint_limit_days', 'complaint_response_limit_days'] as const
 export type TierLimit = (typeof TIER_LIMITS)[number]
 export type TierLimits = Partial<Record<TierLimit, number>>
 export type TierKey = '1' | '2' | '3'
 const TIERS: TierKey[] = ['1', '2', '3']
 
-export const DEFAULT_SETTINGS: TunableSettings = { warning_days: 1, rectification_limit_days: 15, complaint_limit_days: 15, complaint_response_limit_days: 1, by_tier: {} }
+// (each counted in working days from the record's own day: the rating's, the complaint's receipt)
+export const DEFAULT_SETTINGS: TunableSettings = {
+  warning_days: 1, verification_limit_days: 1, rectification_limit_days: 15, revisit_limit_days: 20, complaint_limit_days: 15, complaint_response_limit_days: 1, by_tier: {},
+}
 
 /** A change: district settings, and per tier limits (null takes a tier's own limit away), from `effective_from` (default: today). */
 export type SettingsChange = Partial<Record<'warning_days' | TierLimit, number>> & {
