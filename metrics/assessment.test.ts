@@ -8,7 +8,7 @@ import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
 import { AssessmentService, projectionBasis, projectYearEnd, rankWithTies, resolveTarget, scoreValue, shareOfYear, targetForPart, wilsonBound } from './assessment.ts'
 import { INDICATOR_BY_ID } from './catalog.ts'
-import { dongchengScheme, gradeOf, minSampleOf, schemeProblems } from './scheme.ts'
+import { dongchengScheme, gradeOf, minSampleOf, schemeEntries, schemeProblems } from './scheme.ts'
 import { MetricsService } from './service.ts'
 
 describe('scoring methods', () => {
@@ -59,6 +59,18 @@ describe('scoring methods', () => {
   it('grades by the bands: 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, else 不合格', () => {
     const s = dongchengScheme(2025)
     expect([95, 90, 89.99, 80, 60, 59.9, 0].map((x) => gradeOf(s, x).grade)).toEqual(['优秀', '优秀', '良好', '良好', '合格', '不合格', '不合格'])
+  })
+  it("takes the hotline's three rates into satisfaction from the 2027 scheme on, and leaves the years before as they were", () => {
+    const known = new Set(INDICATOR_BY_ID.keys())
+    const hotline = ['complaint_response_rate', 'complaint_resolution_rate', 'complaint_satisfaction_rate']
+    for (const tier of [1, 2, 3]) {
+      const ids2027 = schemeEntries(dongchengScheme(2027), tier).filter((e) => e.category === 'satisfaction').map((e) => e.id)
+      expect(ids2027).toEqual(expect.arrayContaining(hotline))
+      expect(schemeEntries(dongchengScheme(2026), tier).map((e) => e.id)).not.toContain('complaint_response_rate')
+      // the category's weights still add up to one
+      expect(schemeEntries(dongchengScheme(2027), tier).filter((e) => e.category === 'satisfaction').reduce((s, e) => s + e.weight, 0)).toBeCloseTo(1, 12)
+    }
+    expect(schemeProblems(dongchengScheme(2027), known)).toEqual([])
   })
   it('refuses steps that would take points off a value at or better than the best step, or score a better value lower', () => {
     const known = new Set(INDICATOR_BY_ID.keys())

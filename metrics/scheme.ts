@@ -65,12 +65,30 @@ const timeliness = {
   ],
 } satisfies Scheme['tiers']['1']['timeliness']
 
-const satisfaction = {
+const satisfactionBefore2027 = {
   weight: 0.35,
   indicators: [
     { id: 'satisfaction_rate', weight: 0.4, method: { kind: 'target' } },
     { id: 'bad_review_rectified_on_time_rate', weight: 0.3, method: { kind: 'stepped', steps: [{ at_least: 1, score: 100 }, { at_least: 0.9, score: 80 }, { at_least: 0.8, score: 60 }, { at_least: 0, score: 30 }] } },
     { id: 'complaints_per_10k', weight: 0.3, method: { kind: 'minmax' } },
+  ],
+} satisfies Scheme['tiers']['1']['satisfaction']
+
+/**
+ * From the 2027 scheme on, the reporting hotline's three rates (12345: 响应率, 解决率, 满意率) are
+ * in the satisfaction category. Earlier years keep the scheme they were assessed on: a scheme is
+ * not changed in the year it assesses (the 2026 scheme was in force when these rates came).
+ */
+export const HOTLINE_SCHEME_FROM = 2027
+const satisfactionWithHotline = {
+  weight: 0.35,
+  indicators: [
+    { id: 'satisfaction_rate', weight: 0.3, method: { kind: 'target' } },
+    { id: 'bad_review_rectified_on_time_rate', weight: 0.2, method: { kind: 'stepped', steps: [{ at_least: 1, score: 100 }, { at_least: 0.9, score: 80 }, { at_least: 0.8, score: 60 }, { at_least: 0, score: 30 }] } },
+    { id: 'complaints_per_10k', weight: 0.15, method: { kind: 'minmax' } },
+    { id: 'complaint_response_rate', weight: 0.15, method: { kind: 'stepped', steps: [{ at_least: 0.99, score: 100 }, { at_least: 0.95, score: 85 }, { at_least: 0.9, score: 70 }, { at_least: 0, score: 50 }] } },
+    { id: 'complaint_resolution_rate', weight: 0.1, method: { kind: 'stepped', steps: [{ at_least: 0.95, score: 100 }, { at_least: 0.9, score: 85 }, { at_least: 0.8, score: 70 }, { at_least: 0, score: 50 }] } },
+    { id: 'complaint_satisfaction_rate', weight: 0.1, method: { kind: 'minmax' } },
   ],
 } satisfies Scheme['tiers']['1']['satisfaction']
 
@@ -95,6 +113,7 @@ function withMinSample(n: number, categories: TierCategories): TierCategories {
 }
 
 function defaultScheme(year: number): Scheme {
+  const satisfaction = year >= HOTLINE_SCHEME_FROM ? satisfactionWithHotline : satisfactionBefore2027
   return {
     year,
     version: `${year}.1`,

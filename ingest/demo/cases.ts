@@ -38,6 +38,8 @@ interface UnitBehaviour {
   complaintRate: number
   integrity: number
   resolveExtraDays: number
+  /** A complaint first answered later than the next working day. */
+  pRespondLate: number
 }
 
 function behaviourOf(u: DemoUnit): UnitBehaviour {
@@ -63,6 +65,7 @@ function behaviourOf(u: DemoUnit): UnitBehaviour {
     complaintRate: (u.tier === 3 ? 0.003 : 0.006) * Math.exp(-0.8 * t.integrity),
     integrity: t.integrity,
     resolveExtraDays: Math.max(0, Math.round(-3 * t.integrity)),
+    pRespondLate: Math.min(0.6, 0.08 * Math.exp(-0.9 * t.integrity)),
   }
 }
 
@@ -557,7 +560,9 @@ export class CaseSimulator {
     const unit = tr.stopUnit >= 0 ? tr.stopUnit : tr.acceptUnit >= 0 ? tr.acceptUnit : tr.startUnit
     const b = this.behaviour[unit]!
     const late = tr.late && (tr.stopAt >= 0 || tr.acceptedAt >= 0)
-    if (!rng.chance(b.complaintRate * (late ? 4 : 1))) return
+    // a case rated badly is complained about more often too
+    const badRating = this.ratings(tr).find((r) => r.active && !r.followUp && r.stars <= 2)
+    if (!rng.chance(b.complaintRate * (late ? 4 : 1) * (badRating ? 10 : 1))) return
     const tl = this.timeline
     const from = tr.acceptedAt >= 0 ? tr.acceptedAt : tl.atWork(tr.k0, 9 * HOUR)
     const receivedAt = (tl.dayOf(from) + rng.int(1, 25)) * DAY + rng.int(8 * HOUR, 21 * HOUR)
@@ -567,12 +572,27 @@ export class CaseSimulator {
     const category = late && rng.chance(0.6) ? '办理时限' : COMPLAINT_CATEGORIES[rng.weighted(COMPLAINT_CUM)]![0]
     const id = `GD${tl.compactDate(tl.dayOf(receivedAt))}${String(tr.index).padStart(7, '0')}`
     const unit_id = this.district.units[unit]!.unit_id
-    out.push({ event_id: `${id}-1`, complaint_id: id, type: 'received', occurred_at: tl.stamp(receivedAt), unit_id, category, source })
     const k = tl.workAfter(receivedAt) + rng.int(2, 12) + b.resolveExtraDays
     const resolvedAt = tl.atWork(k, rng.int(9 * HOUR, 17 * HOUR + 1800))
     const substantiated = rng.chance(category === '办理时限' && late ? 0.8 : Math.min(0.9, 0.3 * Math.exp(-0.5 * b.integrity)))
+    // (drawn after what the complaint was before its steps were generated, which stays the same)
+    // the links: the case it is about (when the case was accepted, so its events are stored) and,
+    // now and then, the bad rating that came before it
+    const links: Record<string, string> = {}
+    if (tr.acceptedAt >= 0) links.case_id = tr.caseId
+    if (badRating && badRating.time < receivedAt && rng.chance(0.5)) links.evaluation_id = badRating.event_id
+    out.push({ event_id: `${id}-1`, complaint_id: id, type: 'received', occurred_at: tl.stamp(receivedAt), unit_id, category, source, ...links })
+    // first contact (响应): the next working day, later where integrity is low
+    const respondedAt = tl.atWork(tl.workAfter(receivedAt) + (rng.chance(b.pRespondLate) ? rng.int(1, 3) : 0), rng.int(9 * HOUR, 17 * HOUR))
+    if (respondedAt <= tl.end) out.push({ event_id: `${id}-R`, complaint_id: id, type: 'responded', occurred_at: tl.stamp(respondedAt), unit_id })
     if (resolvedAt <= tl.end) {
       out.push({ event_id: `${id}-2`, complaint_id: id, type: 'resolved', occurred_at: tl.stamp(resolvedAt), unit_id, category, substantiated, source })
+      // the complainant's rating of the handling (满意度回访), for most: higher where the unit's integrity is
+      const ratedAt = resolvedAt + rng.int(HOUR, 3 * DAY)
+      if (ratedAt <= tl.end && rng.chance(0.7)) {
+        const satisfied = rng.chance(logistic(1.4 + 0.9 * b.integrity - (substantiated ? 0.6 : 0)))
+        out.push({ event_id: `${id}-S`, complaint_id: id, type: 'rated', occurred_at: tl.stamp(ratedAt), unit_id, rating: satisfied ? rng.int(3, 5) : rng.int(1, 2) })
+      }
     }
   }
 

@@ -119,6 +119,29 @@ describe('loadDemoDistrict', () => {
     expect(costs.filter((c) => c.category === 'staff').length).toBe(units.length * 3)
     for (const c of costs) expect(c.amount).toMatch(/^\d+\.\d{2}$/)
   })
+
+  it("has the hotline's steps: responses, resolutions, the complainants' ratings and links to cases and ratings", () => {
+    // (complaints are few: a larger district than the others here, generated only)
+    const big: DemoOptions = { cases: 8000, from: '2025-01-01', to: '2025-06-30' }
+    const complaints = all('complaints', big)
+    const types = new Map<string, number>()
+    for (const c of complaints) types.set(String(c.type), (types.get(String(c.type)) ?? 0) + 1)
+    const received = types.get('received') ?? 0
+    expect(received).toBeGreaterThan(20)
+    expect((types.get('responded') ?? 0) / received).toBeGreaterThan(0.8)
+    expect((types.get('rated') ?? 0) / received).toBeGreaterThan(0.3)
+    for (const c of complaints) if (c.type === 'rated') expect(c.rating).toBeGreaterThanOrEqual(1)
+    const cases = new Set(all('case-events', big).map((e) => e.case_id))
+    const linked = complaints.filter((c) => c.case_id !== undefined)
+    expect(linked.length / received).toBeGreaterThan(0.5)
+    for (const c of linked) expect(cases.has(c.case_id), String(c.case_id)).toBe(true)
+    const evaluations = all('evaluations', big)
+    const ratings = new Set(evaluations.map((e) => e.event_id))
+    const toRatings = complaints.filter((x) => x.evaluation_id !== undefined)
+    expect(toRatings.length).toBeGreaterThan(0)
+    for (const c of toRatings) expect(ratings.has(c.evaluation_id)).toBe(true)
+    expect(evaluations.some((e) => e.follow_up === true)).toBe(true)
+  })
 })
 
 describe('the unit structure', () => {
