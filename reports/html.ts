@@ -372,9 +372,19 @@ ${rows}
 
 /** The complaints' counts: for a unit, and for a tier of the district report (which lists no single complaint). */
 function complaintsSummary(r: UnitRecords['complaints'], limit: number): string {
+  const hotline = r.rated !== undefined
+    ? `<table data-hotline><thead><tr><th>响应率</th><th>解决率</th><th>满意率</th><th>投诉属实率</th></tr></thead><tbody>
+<tr><td class="n">${rate(r.responded_in_time!, r.response_limit_passed!)}<br><small>${r.responded_in_time} / ${r.response_limit_passed}</small></td>
+<td class="n">${rate(r.resolved, r.received)}<br><small>${r.resolved} / ${r.received}</small></td>
+<td class="n">${rate(r.satisfied!, r.rated!)}<br><small>${r.satisfied} / ${r.rated}</small></td>
+<td class="n">${rate(r.substantiated, r.resolved)}<br><small>${r.substantiated} / ${r.resolved}</small></td></tr>
+</tbody></table>
+<p class="note">响应率：响应期限已过的投诉中按期首次联系投诉人的比例；解决率：已办结 ÷ 受理；满意率：投诉人评价 3–5 星 ÷ 已评价（以最后一次评价为准）。</p>`
+    : ''
   return `<table><thead><tr><th>受理投诉</th><th>已办结</th><th>办理期限已过</th><th>其中按期办结</th><th>按期办结率</th><th>查实</th></tr></thead><tbody>
 <tr><td class="n">${r.received}</td><td class="n">${r.resolved}</td><td class="n">${r.limit_passed}</td><td class="n">${r.resolved_in_time}</td><td class="n">${rate(r.resolved_in_time, r.limit_passed)}</td><td class="n">${r.substantiated}</td></tr>
 </tbody></table>
+${hotline}
 <p class="note">办理期限 ${limit} 个工作日，自受理当日起算。按来源：${counts(r.by_source)}。按类别：${counts(r.by_category)}。</p>`
 }
 
@@ -404,6 +414,10 @@ function sumRecords(units: FrozenUnit[]): UnitRecords {
     const c = u.records.complaints
     for (const k of ['total', 'dismissed', 'verified', 'rectified', 'limit_passed', 'rectified_in_time', 'revisited'] as const) out.bad[k] += b[k]
     for (const k of ['received', 'resolved', 'limit_passed', 'resolved_in_time', 'substantiated'] as const) out.complaints[k] += c[k]
+    for (const k of ['response_limit_passed', 'responded_in_time', 'rated', 'satisfied'] as const) {
+      // (a publication made before the hotline's steps has none: the sum says so)
+      out.complaints[k] = c[k] === undefined || out.complaints[k] === undefined ? undefined : out.complaints[k]! + c[k]!
+    }
     add(out.bad.by_channel, b.by_channel)
     add(out.complaints.by_source, c.by_source)
     add(out.complaints.by_category, c.by_category)

@@ -59,12 +59,23 @@ export interface UnitRecords {
     by_category: Record<string, number>
     listed: ComplaintEntry[]
     listed_of: number
+    /**
+     * The hotline's steps (响应率 = responded_in_time ÷ response_limit_passed, 满意率 = satisfied ÷
+     * rated); absent in publications made before complaints had them.
+     */
+    response_limit_passed?: number
+    responded_in_time?: number
+    rated?: number
+    satisfied?: number
   }
 }
 
 export const emptyRecords = (): UnitRecords => ({
   bad: { total: 0, dismissed: 0, verified: 0, rectified: 0, limit_passed: 0, rectified_in_time: 0, revisited: 0, by_channel: {}, listed: [], listed_of: 0 },
-  complaints: { received: 0, resolved: 0, limit_passed: 0, resolved_in_time: 0, substantiated: 0, by_source: {}, by_category: {}, listed: [], listed_of: 0 },
+  complaints: {
+    received: 0, resolved: 0, limit_passed: 0, resolved_in_time: 0, substantiated: 0, by_source: {}, by_category: {}, listed: [], listed_of: 0,
+    response_limit_passed: 0, responded_in_time: 0, rated: 0, satisfied: 0,
+  },
 })
 
 const bump = (m: Record<string, number>, key: string | null) => {
@@ -111,8 +122,9 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
         ${day('rectified_at')} AS done_day, toInt32(w_done - w_start) AS working_days, limit_passed, rectified_in_time AS in_time
       FROM (${SOURCES.bad_reviews.sql(tz, '')}) WHERE ${within}
       ORDER BY unit_id, at, event_id`, params),
-    queryRows<Handled & { unit_id: string; complaint_id: string; source: string | null; category: string | null; substantiated: number | null }>(platform.warehouse, `${CALENDAR_WITH}
-      SELECT unit_id, complaint_id, toString(toDate(at)) AS day, channel AS source, category, substantiated,
+    queryRows<Handled & { unit_id: string; complaint_id: string; source: string | null; category: string | null; substantiated: number | null
+      response_limit_passed: number; responded_in_time: number; rating: number | null }>(platform.warehouse, `${CALENDAR_WITH}
+      SELECT unit_id, complaint_id, toString(toDate(at)) AS day, channel AS source, category, substantiated, response_limit_passed, responded_in_time, rating,
         ${day('resolved_at')} AS done_day, toInt32(w_done - w_start) AS working_days, limit_passed, resolved_in_time AS in_time
       FROM (${SOURCES.complaints.sql(tz, '')}) WHERE ${within}
       ORDER BY unit_id, at, complaint_id`, params),
@@ -148,6 +160,14 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
     bump(rec.by_category, r.category)
     if (r.done_day !== null) rec.resolved++
     if (r.substantiated !== null && Number(r.substantiated)) rec.substantiated++
+    if (Number(r.response_limit_passed)) {
+      rec.response_limit_passed!++
+      if (Number(r.responded_in_time)) rec.responded_in_time!++
+    }
+    if (r.rating !== null) {
+      rec.rated!++
+      if (Number(r.rating) >= 3) rec.satisfied!++
+    }
     const state = handled(rec, r, () => rec.resolved_in_time++)
     if (state !== null && rec.listed.length < LISTED) {
       rec.listed.push({ complaint_id: r.complaint_id, date: r.day, source: r.source, category: r.category,

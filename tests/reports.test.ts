@@ -122,6 +122,12 @@ describe('publishing', () => {
       if (!rect) continue
       expect([u.records.bad.rectified_in_time, u.records.bad.limit_passed], u.unit_id).toEqual([rect.numerator, rect.denominator ?? 0])
     }
+    // and the hotline's steps, counted as its three rates count them
+    const sum = (k: 'response_limit_passed' | 'responded_in_time' | 'rated' | 'satisfied') => frozenBefore.units.reduce((s, u) => s + (u.records.complaints[k] ?? 0), 0)
+    expect(sum('response_limit_passed')).toBeGreaterThan(0)
+    expect(sum('responded_in_time')).toBeGreaterThan(0)
+    expect(sum('rated')).toBeGreaterThan(0)
+    expect(sum('satisfied')).toBeLessThanOrEqual(sum('rated'))
   })
 
   it('reports the status and versions of the year', async () => {
@@ -147,6 +153,7 @@ describe('the documents', () => {
     expect(districtHtml).toContain('东城区政务服务三级体系联席会议')
     expect(districtHtml).toContain('2025年度政务服务绩效考核报告')
     expect(districtHtml).toContain('发布日期')
+    expect(districtHtml).toContain('<table data-hotline><thead><tr><th>响应率</th><th>解决率</th><th>满意率</th>')
     expect(districtHtml).toContain('<svg')
     // the district sums each tier's bad ratings and complaints; the single late ones are in the units' reports
     expect(frozenBefore.units.some((u) => u.records.bad.listed_of > 0 || u.records.complaints.listed_of > 0), 'the fixture has late records').toBe(true)
