@@ -99,3 +99,11 @@ export interface Ranking {
     sample?: number | null; small_sample?: boolean
   }>
 }
+
+/** GET /api/v1/complaints: a complaint with its steps, their limits and its links. */
+export interface ComplaintRow {
+  complaint_id: string; unit_id: string; source: string | null; category: string | null
+  received_at: string; responded_at: string | null; response_deadline: string; response_limit_passed: boolean; responded_in_time: boolean
+  resolved_at: string | null; deadline: string; limit_passed: boolean; resolved_in_time: boolean; substantiated: boolean | null
+  rating: number | null; case_id: string | null; evaluation_id: string | null
+}
