@@ -362,6 +362,33 @@ describe('settings', () => {
       await p.settings.update({ warning_days: 1 })
     }
   })
+
+  it("counts a yellow card at the unit's tier's own threshold, and at the item's own above both", async () => {
+    // c10 is the district centre's (tier 1): a street halls' threshold of 2 leaves it alone, the centre's takes it
+    await p.settings.update({ by_tier: { 2: { warning_days: 2 } } })
+    try {
+      expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: false })
+      await p.settings.update({ by_tier: { 1: { warning_days: 2 } } })
+      expect(p.settings.get().by_tier).toMatchObject({ 1: { warning_days: 2 }, 2: { warning_days: 2 } })
+      expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: true })
+      // the lists the inspector counts yellow cards from read the same clock
+      const warned = await p.cases.list({ units: ['C'], warning: true, limit: 10 }, AS_OF)
+      expect(warned.map((r) => r.case_id)).toEqual(['c10'])
+      // an item's own threshold goes before the tier's: I3 at 0 working days takes the card away
+      const ref = (rows: object[]) => rows.map((value, i) => ({ row: i + 1, raw: '', value }))
+      await applyReference(p, 'items', ref(items.map((i) => (i.item_code === 'I3' ? { ...i, warning_days: 0 } : i))))
+      try {
+        expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: false })
+      } finally {
+        await applyReference(p, 'items', ref(items))
+        await p.cases.rebuildDaily()
+      }
+    } finally {
+      await p.settings.update({ by_tier: { 1: { warning_days: null }, 2: { warning_days: null } } })
+    }
+    expect(p.settings.get().by_tier).toEqual({})
+    expect(await p.cases.get('c10', AS_OF)).toMatchObject({ warning: false })
+  })
 })
 
 describe('ratios are ratios of sums', () => {

@@ -2,7 +2,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { caseStateEventsType } from './migrations.ts'
-import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode } from './clock.ts'
+import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode, type WarningThresholds } from './clock.ts'
 import { createHash } from 'node:crypto'
 import { type Calendar, CalendarMissingError } from './calendar.ts'
 import type { ReferenceData } from './reference.ts'
@@ -185,7 +185,7 @@ export class CaseStore {
     /** The items whose limits the daily aggregate's figures depend on. */
     private readonly reference: Pick<ReferenceData, 'items' | 'itemsVersion'>,
     /** Warning (黄牌) threshold in working days where an item sets none (a setting). */
-    private readonly warningDays: () => number = () => 1,
+    private readonly warningDays: () => WarningThresholds = () => ({ days: 1, units: {} }),
   ) {}
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */

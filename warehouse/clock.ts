@@ -14,7 +14,12 @@ export interface CalendarParams {
 export interface ClockParams extends CalendarParams {
   as_of: string
   warn_days: number
+  /** The warning threshold of each unit whose tier has its own (settings' by_tier). */
+  warn_units: Record<string, number>
 }
+
+/** The warning (黄牌) thresholds: the district's, and those of the units whose tier sets its own. */
+export interface WarningThresholds { days: number; units: Record<string, number> }
 
 /**
  * The calendar's bound parameters for a question about the moment `asOfMs`: the W() arrays reach
@@ -26,8 +31,8 @@ export function calendarParams(calendar: Calendar, asOfMs: number, tz: string): 
 }
 
 /** Bound parameters of the clock for the moment `asOfMs`. */
-export function clockParams(calendar: Calendar, asOfMs: number, warningDays: number, tz: string): ClockParams {
-  return { as_of: epochSeconds(asOfMs), ...calendarParams(calendar, asOfMs, tz), warn_days: warningDays }
+export function clockParams(calendar: Calendar, asOfMs: number, warning: WarningThresholds, tz: string): ClockParams {
+  return { as_of: epochSeconds(asOfMs), ...calendarParams(calendar, asOfMs, tz), warn_days: warning.days, warn_units: warning.units }
 }
 
 /**
@@ -246,7 +251,9 @@ FROM (
     accepted_at IS NOT NULL AS clock_started,
     it.promised_days AS limit_days,
     it.statutory_days AS statutory_days,
-    coalesce(it.warning_days, it.warning_share * it.promised_days, {warn_days:Float64}) AS warn_threshold,
+    -- the item's own threshold, else the unit's tier's, else the district's
+    coalesce(it.warning_days, it.warning_share * it.promised_days,
+      if(mapContains({warn_units:Map(String, Float64)}, c.unit_id), {warn_units:Map(String, Float64)}[c.unit_id], {warn_days:Float64})) AS warn_threshold,
     if(clock_started, ${W('toDate(accepted_at)')}, 0) AS w_start,
     if(clock_started, ${W('toDate(end_at)')}, 0) AS w_end,
     -- a stretch of standing still that has not ended (or ends after the clock stops) ends with the clock

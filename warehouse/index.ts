@@ -52,7 +52,7 @@ export async function openPlatform(
     const reference = new ReferenceData(warehouse)
     const keys = new KeyStore(warehouse, reference)
     const settings = new SettingsStore(warehouse)
-    const cases = new CaseStore(warehouse, calendar, reference, () => settings.get().warning_days)
+    const cases = new CaseStore(warehouse, calendar, reference, () => settings.warnings(reference.units.values()))
     const queue = new QueueStore(warehouse)
     const changes = new ChangeLog(warehouse)
     const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs

@@ -223,8 +223,12 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
             propertyNames: { enum: ['1', '2', '3'] },
             additionalProperties: {
               type: 'object',
-              propertyNames: { enum: Object.keys(LIMIT_SCHEMAS) },
-              properties: Object.fromEntries(Object.entries(LIMIT_SCHEMAS).map(([k, v]) => [k, { ...v, type: ['integer', 'null'] }])),
+              propertyNames: { enum: [...Object.keys(LIMIT_SCHEMAS), 'warning_days'] },
+              properties: {
+                ...Object.fromEntries(Object.entries(LIMIT_SCHEMAS).map(([k, v]) => [k, { ...v, type: ['integer', 'null'] }])),
+                // a tier's own warning (黄牌) threshold: not versioned, it is about the cases open now
+                warning_days: { type: ['number', 'null'], minimum: 0, maximum: 30 },
+              },
             },
           },
         },

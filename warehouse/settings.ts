@@ -29,7 +29,8 @@ export interface TunableSettings {
 /** The limits a tier may set for itself; each versioned by the day it takes effect. */
 export const TIER_LIMITS = ['verification_limit_days', 'rectification_limit_days', 'revisit_limit_days', 'complaint_limit_days', 'complaint_response_limit_days'] as const
 export type TierLimit = (typeof TIER_LIMITS)[number]
-export type TierLimits = Partial<Record<TierLimit, number>>
+/** A tier's own limits and warning threshold (the warning is not versioned: it is about cases open now). */
+export type TierLimits = Partial<Record<TierLimit | 'warning_days', number>>
 export type TierKey = '1' | '2' | '3'
 const TIERS: TierKey[] = ['1', '2', '3']
 
@@ -40,7 +41,7 @@ export const DEFAULT_SETTINGS: TunableSettings = {
 
 /** A change: district settings, and per tier limits (null takes a tier's own limit away), from `effective_from` (default: today). */
 export type SettingsChange = Partial<Record<'warning_days' | TierLimit, number>> & {
-  by_tier?: Partial<Record<TierKey, Partial<Record<TierLimit, number | null>>>>
+  by_tier?: Partial<Record<TierKey, Partial<Record<TierLimit | 'warning_days', number | null>>>>
   /** The day the limits changed here take effect (YYYY-MM-DD): records of earlier days keep the limits they had. */
   effective_from?: string
 }
@@ -80,6 +81,7 @@ const versionKey = (v: Omit<LimitVersion, 'value'>) => `${v.scope === '0' ? 'dis
 
 export class SettingsStore {
   private warningDays = DEFAULT_SETTINGS.warning_days
+  private tierWarnings: Partial<Record<TierKey, number>> = {}
   private limitVersions: LimitVersion[] = []
 
   constructor(private readonly warehouse: Warehouse) {}
@@ -87,11 +89,16 @@ export class SettingsStore {
   async load(): Promise<void> {
     const rows = await queryRows<{ key: string; value: string }>(this.warehouse, 'SELECT key, value FROM settings FINAL')
     this.warningDays = DEFAULT_SETTINGS.warning_days
+    this.tierWarnings = {}
     const versions: LimitVersion[] = []
     const isLimit = (name: string): name is TierLimit => (TIER_LIMITS as readonly string[]).includes(name)
     for (const r of rows) {
       const versioned = VERSION_KEY.exec(r.key)
+      const tierWarning = /^tier:([123]):warning_days$/.exec(r.key)
       if (r.key === 'warning_days') this.warningDays = Number(r.value)
+      else if (tierWarning) {
+        if (r.value !== '') this.tierWarnings[tierWarning[1] as TierKey] = Number(r.value)
+      }
       else if (isLimit(r.key)) versions.push({ name: r.key, scope: '0', from: BEGINNING, value: Number(r.value) })
       else if (versioned && isLimit(versioned[2]!)) {
         const scope = (versioned[1] ?? '0') as LimitVersion['scope']
@@ -102,6 +109,19 @@ export class SettingsStore {
     this.limitVersions = versions.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
   }
 
+  /**
+   * The warning thresholds for the clock: the district's, and each unit's whose tier sets its own
+   * (`tierOf`: the units and their tiers).
+   */
+  warnings(tierOf: Iterable<{ unit_id: string; tier: number }>): { days: number; units: Record<string, number> } {
+    const units: Record<string, number> = {}
+    for (const u of tierOf) {
+      const own = this.tierWarnings[String(u.tier) as TierKey]
+      if (own !== undefined) units[u.unit_id] = own
+    }
+    return { days: this.warningDays, units }
+  }
+
   /** Every version of the handling limits, oldest first. */
   versions(): LimitVersion[] {
     return this.limitVersions.map((v) => ({ ...v }))
@@ -110,6 +130,7 @@ export class SettingsStore {
   /** The settings in effect on `day` (default: today, in the district's time zone). */
   get(day = localDate(Date.now(), this.warehouse.timezone)): TunableSettings {
     const out: TunableSettings = { ...DEFAULT_SETTINGS, warning_days: this.warningDays, by_tier: {} }
+    for (const [t, w] of Object.entries(this.tierWarnings) as Array<[TierKey, number]>) out.by_tier[t] = { warning_days: w }
     for (const name of TIER_LIMITS) {
       const schedule = limitSchedule(this.limitVersions, name)
       const at = (scope: string) => schedule.days[scope]![schedule.from[scope]!.filter((d) => d <= day).length - 1]!
@@ -126,6 +147,10 @@ export class SettingsStore {
     const from = changes.effective_from ?? localDate(Date.now(), this.warehouse.timezone)
     const rows: Array<{ key: string; value: string }> = []
     if (typeof changes.warning_days === 'number') rows.push({ key: 'warning_days', value: String(changes.warning_days) })
+    for (const t of TIERS) {
+      const w = changes.by_tier?.[t]?.warning_days
+      if (w !== undefined) rows.push({ key: `tier:${t}:warning_days`, value: w === null ? '' : String(w) })
+    }
     for (const name of TIER_LIMITS) {
       const v = changes[name]
       if (typeof v === 'number') rows.push({ key: versionKey({ name, scope: '0', from }), value: String(v) })
