@@ -4,7 +4,7 @@ import { CALENDAR_GAP_MARKER, CALENDAR_WITH, dailyLastDay } from '../warehouse/i
 import type { Part } from './catalog.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
-export const GROUPINGS = ['unit', 'tier', 'item', 'channel', 'month', 'quarter', 'year'] as const
+export const GROUPINGS = ['unit', 'tier', 'item', 'channel', 'category', 'month', 'quarter', 'year'] as const
 export type Grouping = (typeof GROUPINGS)[number]
 export const TIME_GROUPINGS: readonly Grouping[] = ['month', 'quarter', 'year']
 
@@ -26,6 +26,8 @@ export function keyExpression(by: InternalGrouping | undefined, dateColumn = 'at
       return `ifNull(item_code, '')`
     case 'channel':
       return `ifNull(channel, '')`
+    case 'category':
+      return `ifNull(category, '')`
     case 'month':
     case 'quarter':
     case 'year':
@@ -35,6 +37,7 @@ export function keyExpression(by: InternalGrouping | undefined, dateColumn = 'at
 
 /** Whether a source has a column for the grouping. */
 export function sourceSupports(source: SourceId, by: InternalGrouping | undefined): boolean {
+  if (by === 'category') return SOURCES[source].category === true
   if (by === 'item') return SOURCES[source].item
   if (by === 'channel') return SOURCES[source].channel
   return true
@@ -60,7 +63,7 @@ GROUP BY key`
 export const DAILY_KIND: Partial<Record<SourceId, 'stopped' | 'accepted'>> = { stopped_cases: 'stopped', accepted_cases: 'accepted' }
 
 /** The groupings the daily aggregate has (it is per day and unit: item and channel take the clock's way). */
-export const dailyGroups = (by: InternalGrouping | undefined) => by !== 'item' && by !== 'channel'
+export const dailyGroups = (by: InternalGrouping | undefined) => by !== 'item' && by !== 'channel' && by !== 'category'
 
 /** The cases of a source that the daily aggregate leaves to the clock as of {as_of} (a case_state filter). */
 export const dailyLeftToClock = (source: SourceId) => `${dailyLastDay(DAILY_KIND[source]!, 'last_at')} >= toDate(as_of)`

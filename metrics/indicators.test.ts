@@ -409,6 +409,22 @@ describe('ratios are ratios of sums', () => {
     await expect(metrics.run('cost_per_case', { ...PERIOD, by: 'item', asOfMs: AS_OF })).rejects.toThrow(/cannot be grouped by item/)
   })
 
+  it("breaks cost per case down by the ledger's categories: each category's cost over all the period's completed cases", async () => {
+    const byCategory = await metrics.run('cost_per_case', { ...PERIOD, by: 'category', asOfMs: AS_OF })
+    const completed = Object.values(cases).map(caseFacts).filter((f) => f.status === 'completed').length
+    const spent = (cat: string) => costs.filter((c) => c.category === cat).reduce((s, c) => s + Number(c.amount), 0)
+    expect(byCategory.rows.map((r) => r.key)).toEqual(['it', 'purchased_service', 'staff'])
+    for (const r of byCategory.rows) {
+      expect(r.numerator, String(r.key)).toBeCloseTo(spent(String(r.key)), 6)
+      expect(r.denominator, String(r.key)).toBe(completed)
+    }
+    // the categories add up to the whole
+    const [all] = (await metrics.run('cost_per_case', { ...PERIOD, asOfMs: AS_OF })).rows
+    expect(byCategory.rows.reduce((s, r) => s + r.value!, 0)).toBeCloseTo(all!.value!, 9)
+    // an indicator with nothing from the ledger has no categories
+    await expect(metrics.run('on_time_rate', { ...PERIOD, by: 'category', asOfMs: AS_OF })).rejects.toThrow(/cannot be grouped by category/)
+  })
+
   it('places open overdue cases in the month whose end they are judged at', async () => {
     const byMonth = await metrics.run('overdue_open', { ...PERIOD, by: 'month', asOfMs: AS_OF })
     // c9 (accepted 3 Nov, 3 working days) is overdue from 7 Nov: at the ends of November and December

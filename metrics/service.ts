@@ -163,7 +163,14 @@ export class MetricsService {
     const to = req.to ?? asOfDate
     const from = req.from ?? `${to.slice(0, 4)}-01-01`
     const partsOf = (i: Indicator) => [i.numerator, i.denominator, i.quantile, i.plusOpenAtEnd].filter((p): p is Part => p !== undefined && p !== null)
-    for (const indicator of indicators) for (const p of partsOf(indicator)) if (!sourceSupports(p.source, req.by)) throw new UnsupportedGroupingError(indicator.id, req.by!)
+    // by category (of costs): an indicator with a part from the ledger takes its other parts whole,
+    // the same for every category (cost per case by category: each category's cost ÷ all completed cases)
+    const whole = (source: SourceId) => req.by === 'category' && !sourceSupports(source, 'category')
+    for (const indicator of indicators) {
+      const ps = partsOf(indicator)
+      const broadcastable = req.by === 'category' && ps.some((p) => sourceSupports(p.source, 'category'))
+      for (const p of ps) if (!sourceSupports(p.source, req.by) && !broadcastable) throw new UnsupportedGroupingError(indicator.id, req.by!)
+    }
     const parts = [...new Set(indicators.flatMap(partsOf))]
 
     // months of the period up to as_of, for per-month averages (staff FTE): one for a row of one month
@@ -194,7 +201,7 @@ export class MetricsService {
           .filter((ms, i, all) => localDate(ms, tz) >= from && all.indexOf(ms) === i)
         if (at.length === 0) continue
       }
-      subqueries.push({ source, parts: sourceParts, moments: Array.isArray(at) ? at : [at], ...this.sourceQuery(source, sourceParts, req, at) })
+      subqueries.push({ source, parts: sourceParts, moments: Array.isArray(at) ? at : [at], ...this.sourceQuery(source, sourceParts, whole(source) ? { ...req, by: undefined } : req, at) })
     }
     // Each source is its own query (one plan each: put side by side in one query they took the
     // engine longer to plan than to run), its rows placed side by side per key here.
@@ -211,7 +218,13 @@ export class MetricsService {
     const needsCalendar = subqueries.some((q) => SOURCES[q.source].clock || SOURCES[q.source].calendar)
     const answers = subqueries.length === 0 ? [] : needsCalendar ? await cases.withCalendarCheck(req.asOfMs, ask) : await ask()
     const byKey = new Map<string, Rows[number]>()
+    // the sources taken whole (by category): their one row, read for every key
+    const wholeRow: Rows[number] = { key: 'all' }
     answers.forEach((rows, i) => {
+      if (whole(subqueries[i]!.source)) {
+        for (const values of rows) for (const [j] of subqueries[i]!.parts.entries()) wholeRow[`s${i}_v${j}`] = values[`v${j}`] ?? null
+        return
+      }
       for (const values of rows) {
         const key = String(values.key)
         const row: Rows[number] = byKey.get(key) ?? { key }
@@ -229,10 +242,11 @@ export class MetricsService {
       const value = (row: Record<string, string | number | null>, p: Part | null | undefined) => {
         if (!p) return 0
         const i = sourceIndex(p)
-        return i < 0 ? 0 : Number(row[`s${i}_v${subqueries[i]!.parts.indexOf(p)}`] ?? 0)
+        if (i < 0) return 0
+        return Number((whole(subqueries[i]!.source) ? wholeRow : row)[`s${i}_v${subqueries[i]!.parts.indexOf(p)}`] ?? 0)
       }
       // the keys this indicator's own sources have (the others' keys are not its rows)
-      const own = [...new Set(partsOf(indicator).map(sourceIndex).filter((i) => i >= 0))]
+      const own = [...new Set(partsOf(indicator).map(sourceIndex).filter((i) => i >= 0 && !whole(subqueries[i]!.source)))]
       const totals: Totals = new Map()
       for (const row of found) {
         if (!own.some((i) => Number(row[`s${i}_p`]) === 1)) continue

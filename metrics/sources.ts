@@ -13,6 +13,11 @@ export interface SourceDefinition {
   /** Groupings besides unit, tier and time that this source has a column for. */
   item: boolean
   channel: boolean
+  /**
+   * Has a cost category (by=category): the cost ledger. Asked by category, an indicator's parts
+   * from other sources (the completed cases of cost per case) are taken whole, for every category.
+   */
+  category?: boolean
   /** Needs the case clock relation (its SQL is passed in as `clock`). */
   clock: boolean
   /** Needs the calendar bound (CALENDAR_WITH) for working-day limits. */
@@ -194,6 +199,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     date: { zh: '成本所属月份', en: 'the month the cost belongs to' },
     item: false,
     channel: false,
+    category: true,
     clock: false,
     calendar: false,
     // (entry_id and note: what the list of cost entries shows, GET /api/v1/cost-entries)
