@@ -16,7 +16,7 @@ import cookie from '@fastify/cookie'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
+import { backupRoutes, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { authenticateBeforeBody, checkSameOrigin } from './warehouse/http.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
@@ -50,6 +50,8 @@ export interface AppOptions {
   timeouts?: Partial<Timeouts>
   /** When load is shed (@fastify/under-pressure); 0 turns a check off. */
   pressure?: Partial<Pressure>
+  /** TIERSCOPE_BACKUP_DIR: where POST /api/v1/backups may write. */
+  backupDir?: string
 }
 
 export interface Timeouts {
@@ -240,6 +242,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(recordRoutes, { platform })
   await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
+  await app.register(backupRoutes, { platform, backupDir: options.backupDir })
   return { app, ingest, metrics }
 }
 

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn',
     publicUrl: settings.publicUrl,
     trustProxy: settings.trustProxy,
+    backupDir: settings.backupDir,
   })
   // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
   await ingest.dropLeftoverStages()
