@@ -22,6 +22,7 @@ import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 import { reportRoutes } from './reports/index.ts'
+import { Monitoring } from './monitoring/index.ts'
 
 /** The largest body of a JSON route that is not ingest or reference data. */
 export const JSON_BODY_LIMIT = 64 * 1024
@@ -52,6 +53,8 @@ export interface AppOptions {
   pressure?: Partial<Pressure>
   /** TIERSCOPE_BACKUP_DIR: where POST /api/v1/backups may write. */
   backupDir?: string
+  /** TIERSCOPE_METRICS_ADDR: a separate listener for GET /metrics without a key. */
+  metricsAddr?: string
 }
 
 export interface Timeouts {
@@ -92,7 +95,7 @@ function defaultPressure(): Pressure {
   }
 }
 
-export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<{ app: FastifyInstance; ingest: IngestService; metrics: MetricsService }> {
+export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<{ app: FastifyInstance; ingest: IngestService; metrics: MetricsService; monitoring: Monitoring }> {
   const bodyLimit = options.bodyLimit ?? 256 * 1024 * 1024
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   const app = Fastify({
@@ -112,6 +115,9 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.decorate('publicOrigin', options.publicUrl)
   const ingest = new IngestService(platform)
   const metrics = new MetricsService(platform)
+  // GET /metrics and the hooks that count every request (monitoring/README.md)
+  const monitoring = new Monitoring(platform)
+  monitoring.install(app, { metricsAddr: options.metricsAddr })
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err)
@@ -243,7 +249,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
   await app.register(backupRoutes, { platform, backupDir: options.backupDir })
-  return { app, ingest, metrics }
+  return { app, ingest, metrics, monitoring }
 }
 
 function limitOf(p: Pressure, type: string): number | undefined {

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     publicUrl: settings.publicUrl,
     trustProxy: settings.trustProxy,
     backupDir: settings.backupDir,
+    metricsAddr: settings.metricsAddr,
   })
   // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
   await ingest.dropLeftoverStages()
