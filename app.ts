@@ -22,7 +22,7 @@ import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 import { reportRoutes } from './reports/index.ts'
-import { Monitoring } from './monitoring/index.ts'
+import { Monitoring, type ReadinessOptions } from './monitoring/index.ts'
 
 /** The largest body of a JSON route that is not ingest or reference data. */
 export const JSON_BODY_LIMIT = 64 * 1024
@@ -55,6 +55,8 @@ export interface AppOptions {
   backupDir?: string
   /** TIERSCOPE_METRICS_ADDR: a separate listener for GET /metrics without a key. */
   metricsAddr?: string
+  /** What GET /api/v1/health/ready requires. */
+  readiness?: Partial<ReadinessOptions>
 }
 
 export interface Timeouts {
@@ -117,7 +119,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const metrics = new MetricsService(platform)
   // GET /metrics and the hooks that count every request (monitoring/README.md)
   const monitoring = new Monitoring(platform)
-  monitoring.install(app, { metricsAddr: options.metricsAddr })
+  monitoring.install(app, { metricsAddr: options.metricsAddr, readiness: options.readiness })
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err)

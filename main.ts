@@ -5,6 +5,7 @@ import { loadDemoDistrict } from './ingest/demo/index.ts'
 import { ensureDashboardBuilt } from './dashboard/index.ts'
 import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role, type UserRole } from './warehouse/index.ts'
 import { adminTokenProblem } from './warehouse/config.ts'
+import { startingServer } from './monitoring/index.ts'
 
 const demo = process.argv.includes('--demo')
 
@@ -13,7 +14,11 @@ async function main(): Promise<void> {
   // start-up checks: refused before anything is opened, with the reason
   const tokenProblem = adminTokenProblem(settings.adminToken)
   if (tokenProblem) throw new Error(tokenProblem)
+  // until the app listens, the port answers liveness 200 and readiness 503 (monitoring/starting.ts)
+  const starting = await startingServer(settings.host, settings.port)
+  starting.phase = 'building the dashboard'
   await ensureDashboardBuilt(console.log)
+  starting.phase = 'migrations and start-up repairs'
   const platform = await openPlatform(settings)
   const { app, ingest } = await buildApp(platform, {
     logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn',
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
     await ensureDemoKeys(platform)
   }
 
+  await starting.close()
   await app.listen({ host: settings.host, port: settings.port })
   console.log(`tierscope is serving on http://${settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${settings.port} (warehouse: ${platform.warehouse.kind}${platform.warehouse.dataDir ? ` in ${platform.warehouse.dataDir}` : ''})`)
 

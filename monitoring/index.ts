@@ -1,2 +1,4 @@
 // monitoring: the platform's own figures for Prometheus (GET /metrics), and readiness.
 export { Monitoring, listenAddress, type MonitoringOptions } from './monitoring.ts'
+export { readiness, DEFAULT_READINESS, type Readiness, type ReadinessOptions } from './readiness.ts'
+export { startingServer, type StartingServer } from './starting.ts'

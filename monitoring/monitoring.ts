@@ -4,11 +4,14 @@
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { DEFAULT_READINESS, readiness, type ReadinessOptions } from './readiness.ts'
 import { derivedBacklog, HttpError, lastBackupAt, localDate, principalOf, requireRole, type Platform } from '../warehouse/index.ts'
 
 export interface MonitoringOptions {
   /** TIERSCOPE_METRICS_ADDR: `host:port` (or a port) of a listener that serves /metrics to anyone who can reach it. */
   metricsAddr?: string
+  /** What readiness requires (free disk space). */
+  readiness?: Partial<ReadinessOptions>
 }
 
 const INGEST_ROUTE = '/api/v1/ingest/:stream'
@@ -122,6 +125,13 @@ export class Monitoring {
     app.get(METRICS_ROUTE, { schema: { tags: ['system'], summary: 'The platform\'s figures in the Prometheus text format (admin key; or TIERSCOPE_METRICS_ADDR without one)' } }, async (request, reply) => {
       requireRole(request, this.platform.keys, ['admin'])
       return reply.type(this.registry.contentType).send(await this.render())
+    })
+    const ready = { ...DEFAULT_READINESS, ...options.readiness }
+    app.get('/api/v1/health/ready', {
+      schema: { tags: ['system'], summary: 'Readiness: 200 when the server can serve and store; 503 while it starts (migrations, repairs) or when the warehouse cannot take writes, saying why', security: [] },
+    }, async (_request, reply) => {
+      const r = await readiness(this.platform, ready)
+      return reply.code(r.ready ? 200 : 503).header('cache-control', 'no-store').send({ ...r, status: r.ready ? 'ready' : 'not_ready' })
     })
     if (options.metricsAddr) {
       const { host, port } = listenAddress(options.metricsAddr)
