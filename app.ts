@@ -9,7 +9,7 @@
 // @fastify/rate-limit (429) and throttled per account and address (warehouse/users.ts).
 import { totalmem } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import cookie from '@fastify/cookie'
@@ -22,7 +22,7 @@ import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 import { reportRoutes } from './reports/index.ts'
-import { Monitoring, type ReadinessOptions } from './monitoring/index.ts'
+import { acceptableRequestId, installRequestLog, Monitoring, newRequestId, REQUEST_ID_HEADER, type ReadinessOptions } from './monitoring/index.ts'
 
 /** The largest body of a JSON route that is not ingest or reference data. */
 export const JSON_BODY_LIMIT = 64 * 1024
@@ -101,7 +101,14 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const bodyLimit = options.bodyLimit ?? 256 * 1024 * 1024
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'warn', ...(options.logStream ? { stream: options.logStream } : {}) },
+    logger: { level: options.logLevel ?? 'warn', redact: ['req.headers.authorization', 'req.headers.cookie'], ...(options.logStream ? { stream: options.logStream } : {}) },
+    // one access line per request, with its caller and route (monitoring/request-log.ts); the id a
+    // trusted proxy sends in X-Request-ID (nginx's $request_id), else a new UUID
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const given = req.headers[REQUEST_ID_HEADER]
+      return options.trustProxy && acceptableRequestId(given) ? given : newRequestId()
+    },
     bodyLimit,
     // a number of hops is accepted at run time (proxy-addr), though fastify's types leave it out
     trustProxy: (options.trustProxy ?? false) as boolean | string | string[],
@@ -120,6 +127,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   // GET /metrics and the hooks that count every request (monitoring/README.md)
   const monitoring = new Monitoring(platform)
   monitoring.install(app, { metricsAddr: options.metricsAddr, readiness: options.readiness })
+  installRequestLog(app, platform)
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err)

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   starting.phase = 'migrations and start-up repairs'
   const platform = await openPlatform(settings)
   const { app, ingest } = await buildApp(platform, {
-    logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn',
+    logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'info',
     publicUrl: settings.publicUrl,
     trustProxy: settings.trustProxy,
     backupDir: settings.backupDir,
