@@ -3,7 +3,7 @@
 import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
 import { ensureDashboardBuilt } from './dashboard/index.ts'
-import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role, type UserRole } from './warehouse/index.ts'
+import { openPlatform, queryRows, settingsFromEnv, startupMessage, type Platform, type Role, type UserRole } from './warehouse/index.ts'
 import { adminTokenProblem } from './warehouse/config.ts'
 import { startingServer } from './monitoring/index.ts'
 
@@ -90,6 +90,7 @@ async function ensureDemoKeys(platform: Platform): Promise<void> {
 const DEMO_PASSWORD = 'tierscope-demo'
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err)
+  // one sentence saying what to check (warehouse/startup.ts); the stack with TIERSCOPE_LOG_LEVEL=debug
+  console.error(`tierscope could not start: ${startupMessage(err)}`)
   process.exit(1)
 })

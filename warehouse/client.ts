@@ -3,11 +3,12 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { Session } from 'chdb'
 import type { Settings } from './config.ts'
 import { migrate } from './migrations.ts'
+import { dataDirProblem, serverProblem } from './startup.ts'
 
 export interface Warehouse {
   client: ClickHouseClient
@@ -32,17 +33,26 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
   let engineSession: Session | undefined
   if (settings.clickhouse) {
     const { url, username, password, database } = settings.clickhouse
-    const bootstrap = createClient({ url, username, password })
+    // the client's own log prints every failed request with its stack; the problem is reported
+    // once, in a sentence (startup.ts), and with TIERSCOPE_LOG_LEVEL=debug the stack with it
+    const log = { level: process.env.TIERSCOPE_LOG_LEVEL === 'debug' ? ClickHouseLogLevel.WARN : ClickHouseLogLevel.OFF }
+    const bootstrap = createClient({ url, username, password, log })
     try {
       await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    } catch (err) {
+      throw serverProblem(err, settings.clickhouse) ?? err
     } finally {
       await bootstrap.close()
     }
-    client = createClient({ url, username, password, database, clickhouse_settings: { date_time_output_format: 'simple' } })
+    client = createClient({ url, username, password, database, log, clickhouse_settings: { date_time_output_format: 'simple' } })
   } else {
     dataDir = resolve(settings.dataDir)
-    mkdirSync(dataDir, { recursive: true })
-    lockDataDir(dataDir)
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      lockDataDir(dataDir)
+    } catch (err) {
+      throw dataDirProblem(err, dataDir) ?? err
+    }
     // The engine's server configuration is given when its data directory is first opened: a
     // session with --config-file, kept open for the warehouse's life, starts the engine, and the
     // client's connection below shares it (same path). The file sets backups.allowed_path, which
@@ -70,7 +80,7 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     await migrate(warehouse)
   } catch (err) {
     await warehouse.close()
-    throw err
+    throw (settings.clickhouse ? serverProblem(err, settings.clickhouse) : dataDir ? dataDirProblem(err, dataDir) : undefined) ?? err
   }
   return warehouse
 }

@@ -28,6 +28,7 @@ export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, off
 export { HttpError, principalOf, requireRole, requireReadableUnit, sendError, SESSION_COOKIE } from './http.ts'
 export { backupWarehouse, restoreWarehouse, readManifest, lastBackupAt, BackupError, RELEASE_SCHEMA_VERSION, MANIFEST_FILE, type BackupManifest, type BackupProgress } from './backup.ts'
 export { backupRoutes } from './backup-routes.ts'
+export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
 export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
