@@ -90,7 +90,10 @@ export async function backupCommand(argv: string[]): Promise<number> {
 async function backupThroughServer(url: string, key: string, out: string, base: string | undefined, onProgress: (p: BackupProgress) => void): Promise<BackupManifest> {
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
   const api = new URL('/api/v1/backups', url).toString()
-  const started = await fetch(api, { method: 'POST', headers, body: JSON.stringify(base ? { out, base } : { out }) })
+  const started = await fetch(api, { method: 'POST', headers, body: JSON.stringify(base ? { out, base } : { out }) }).catch((err: unknown) => {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause
+    throw new Error(`cannot reach the server at ${url} (${cause?.code ?? cause?.message ?? (err as Error).message}): check --url${url.startsWith('https:') ? ', and that Node trusts its certificate (NODE_EXTRA_CA_CERTS=ca.pem for a private CA)' : ''}.`)
+  })
   const job = (await started.json()) as { backup_id: string; message?: string }
   if (started.status !== 202) throw new Error(`the server refused the backup (${started.status}): ${job.message ?? JSON.stringify(job)}`)
   for (;;) {
