@@ -29,14 +29,14 @@ function progressReporter(enabled: boolean): { update(p: BackupProgress): void; 
         phase = p.phase
         const label = p.phase === 'backup' ? 'writing the backup' : p.phase === 'restore' ? 'restoring' : 'running the migrations'
         if (tty && p.phase !== 'migrate') {
-          bar = new SingleBar({ format: `${label} |{bar}| {percentage}% | {done} of {total} MiB`, hideCursor: true, stream: process.stderr })
-          bar.start(Math.max(1, p.total_bytes), 0, { done: '0.0', total: mib(p.total_bytes) })
+          bar = new SingleBar({ format: `${label} |{bar}| {percentage}% | {done} of {size} MiB`, hideCursor: true, stream: process.stderr })
+          bar.start(Math.max(1, p.total_bytes), 0, { done: '0.0', size: mib(p.total_bytes) })
         } else if (enabled) {
           console.error(`${label}…`)
         }
       }
       bar?.setTotal(Math.max(1, p.total_bytes))
-      bar?.update(Math.min(p.done_bytes, Math.max(1, p.total_bytes)), { done: mib(p.done_bytes), total: mib(p.total_bytes) })
+      bar?.update(Math.min(p.done_bytes, Math.max(1, p.total_bytes)), { done: mib(p.done_bytes), size: mib(p.total_bytes) })
     },
     stop() {
       bar?.stop()
