@@ -9,19 +9,20 @@
 // @fastify/rate-limit (429) and throttled per account and address (warehouse/users.ts).
 import { totalmem } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import cookie from '@fastify/cookie'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
+import { backupRoutes, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { authenticateBeforeBody, checkSameOrigin } from './warehouse/http.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
 import { reportRoutes } from './reports/index.ts'
+import { acceptableRequestId, installRequestLog, Monitoring, newRequestId, REQUEST_ID_HEADER, type ReadinessOptions } from './monitoring/index.ts'
 
 /** The largest body of a JSON route that is not ingest or reference data. */
 export const JSON_BODY_LIMIT = 64 * 1024
@@ -50,6 +51,12 @@ export interface AppOptions {
   timeouts?: Partial<Timeouts>
   /** When load is shed (@fastify/under-pressure); 0 turns a check off. */
   pressure?: Partial<Pressure>
+  /** TIERSCOPE_BACKUP_DIR: where POST /api/v1/backups may write. */
+  backupDir?: string
+  /** TIERSCOPE_METRICS_ADDR: a separate listener for GET /metrics without a key. */
+  metricsAddr?: string
+  /** What GET /api/v1/health/ready requires. */
+  readiness?: Partial<ReadinessOptions>
 }
 
 export interface Timeouts {
@@ -90,11 +97,18 @@ function defaultPressure(): Pressure {
   }
 }
 
-export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<{ app: FastifyInstance; ingest: IngestService; metrics: MetricsService }> {
+export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<{ app: FastifyInstance; ingest: IngestService; metrics: MetricsService; monitoring: Monitoring }> {
   const bodyLimit = options.bodyLimit ?? 256 * 1024 * 1024
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'warn', ...(options.logStream ? { stream: options.logStream } : {}) },
+    logger: { level: options.logLevel ?? 'warn', redact: ['req.headers.authorization', 'req.headers.cookie'], ...(options.logStream ? { stream: options.logStream } : {}) },
+    // one access line per request, with its caller and route (monitoring/request-log.ts); the id a
+    // trusted proxy sends in X-Request-ID (nginx's $request_id), else a new UUID
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const given = req.headers[REQUEST_ID_HEADER]
+      return options.trustProxy && acceptableRequestId(given) ? given : newRequestId()
+    },
     bodyLimit,
     // a number of hops is accepted at run time (proxy-addr), though fastify's types leave it out
     trustProxy: (options.trustProxy ?? false) as boolean | string | string[],
@@ -110,6 +124,10 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.decorate('publicOrigin', options.publicUrl)
   const ingest = new IngestService(platform)
   const metrics = new MetricsService(platform)
+  // GET /metrics and the hooks that count every request (monitoring/README.md)
+  const monitoring = new Monitoring(platform)
+  monitoring.install(app, { metricsAddr: options.metricsAddr, readiness: options.readiness })
+  installRequestLog(app, platform)
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err)
@@ -240,7 +258,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(recordRoutes, { platform })
   await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
-  return { app, ingest, metrics }
+  await app.register(backupRoutes, { platform, backupDir: options.backupDir })
+  return { app, ingest, metrics, monitoring }
 }
 
 function limitOf(p: Pressure, type: string): number | undefined {

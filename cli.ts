@@ -2,10 +2,11 @@
 //   ingest --stream S (--url URL --key KEY | --data-dir DIR) [--batch-rows N] FILE...
 //   report --year Y --format F --out DIR [--unit ID] (--url URL --key KEY | --data-dir DIR)
 //   calendar load FILE [--dry-run] | calendar show YEAR (--url URL --key KEY | --data-dir DIR)
+//   backup --out DIR [--base DIR] (--url URL --key KEY | --data-dir DIR); restore --from DIR --data-dir NEW
 import { parseArgs } from 'node:util'
 import { bulkIngest } from './ingest/bulk.ts'
 import { CALENDAR_USAGE, calendarCommand, isStreamName, STREAM_NAMES } from './ingest/index.ts'
-import { settingsFromEnv } from './warehouse/index.ts'
+import { BACKUP_USAGE, backupCommand, restoreCommand, settingsFromEnv } from './warehouse/index.ts'
 import { REPORT_USAGE, reportCommand, reportOptions } from './reports/index.ts'
 
 const usage = `usage:
@@ -18,6 +19,7 @@ const usage = `usage:
   Safe to interrupt (Ctrl-C stops after the body in flight) and to rerun: stored rows count as duplicates.
 ${REPORT_USAGE}
 ${CALENDAR_USAGE}
+${BACKUP_USAGE}
   When the State Council publishes next year's arrangement: save the notice's text as a file and run
   \`tierscope calendar load notice.txt --dry-run\`, check the dates it lists, then run it without --dry-run.`
 
@@ -114,6 +116,10 @@ async function main(argv: string[]): Promise<number> {
       return reportCommandLine(rest)
     case 'calendar':
       return calendarCommandLine(rest)
+    case 'backup':
+      return backupCommand(rest)
+    case 'restore':
+      return restoreCommand(rest)
     case undefined:
     case 'help':
     case '--help':

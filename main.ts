@@ -3,8 +3,9 @@
 import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
 import { ensureDashboardBuilt } from './dashboard/index.ts'
-import { openPlatform, queryRows, settingsFromEnv, type Platform, type Role, type UserRole } from './warehouse/index.ts'
+import { openPlatform, queryRows, settingsFromEnv, startupMessage, type Platform, type Role, type UserRole } from './warehouse/index.ts'
 import { adminTokenProblem } from './warehouse/config.ts'
+import { startingServer } from './monitoring/index.ts'
 
 const demo = process.argv.includes('--demo')
 
@@ -13,12 +14,18 @@ async function main(): Promise<void> {
   // start-up checks: refused before anything is opened, with the reason
   const tokenProblem = adminTokenProblem(settings.adminToken)
   if (tokenProblem) throw new Error(tokenProblem)
+  // until the app listens, the port answers liveness 200 and readiness 503 (monitoring/starting.ts)
+  const starting = await startingServer(settings.host, settings.port)
+  starting.phase = 'building the dashboard'
   await ensureDashboardBuilt(console.log)
+  starting.phase = 'migrations and start-up repairs'
   const platform = await openPlatform(settings)
   const { app, ingest } = await buildApp(platform, {
-    logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'warn',
+    logLevel: (process.env.TIERSCOPE_LOG_LEVEL as 'info' | undefined) ?? 'info',
     publicUrl: settings.publicUrl,
     trustProxy: settings.trustProxy,
+    backupDir: settings.backupDir,
+    metricsAddr: settings.metricsAddr,
   })
   // what a crash left half-done: the case state is repaired by openPlatform, the ingest working tables here
   await ingest.dropLeftoverStages()
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
     await ensureDemoKeys(platform)
   }
 
+  await starting.close()
   await app.listen({ host: settings.host, port: settings.port })
   console.log(`tierscope is serving on http://${settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${settings.port} (warehouse: ${platform.warehouse.kind}${platform.warehouse.dataDir ? ` in ${platform.warehouse.dataDir}` : ''})`)
 
@@ -82,6 +90,7 @@ async function ensureDemoKeys(platform: Platform): Promise<void> {
 const DEMO_PASSWORD = 'tierscope-demo'
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err)
+  // one sentence saying what to check (warehouse/startup.ts); the stack with TIERSCOPE_LOG_LEVEL=debug
+  console.error(`tierscope could not start: ${startupMessage(err)}`)
   process.exit(1)
 })

@@ -2,10 +2,13 @@
 // embedded (chdb, in this process) or a ClickHouse server reached over HTTP.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { tmpdir } from 'node:os'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
+import { Session } from 'chdb'
 import type { Settings } from './config.ts'
 import { migrate } from './migrations.ts'
+import { dataDirProblem, serverProblem } from './startup.ts'
 
 export interface Warehouse {
   client: ClickHouseClient
@@ -17,24 +20,44 @@ export interface Warehouse {
   close(): Promise<void>
 }
 
-export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'>
+export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'backupDir'>>
 
-export async function openWarehouse(settings: WarehouseSettings): Promise<Warehouse> {
+export interface OpenOptions {
+  /** Apply the schema migrations (default). A backup or a restore opens the engine without them (backup.ts). */
+  migrate?: boolean
+}
+
+export async function openWarehouse(settings: WarehouseSettings, options: OpenOptions = {}): Promise<Warehouse> {
   let client: ClickHouseClient
   let dataDir: string | undefined
+  let engineSession: Session | undefined
   if (settings.clickhouse) {
     const { url, username, password, database } = settings.clickhouse
-    const bootstrap = createClient({ url, username, password })
+    // the client's own log prints every failed request with its stack; the problem is reported
+    // once, in a sentence (startup.ts), and with TIERSCOPE_LOG_LEVEL=debug the stack with it
+    const log = { level: process.env.TIERSCOPE_LOG_LEVEL === 'debug' ? ClickHouseLogLevel.WARN : ClickHouseLogLevel.OFF }
+    const bootstrap = createClient({ url, username, password, log })
     try {
       await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    } catch (err) {
+      throw serverProblem(err, settings.clickhouse) ?? err
     } finally {
       await bootstrap.close()
     }
-    client = createClient({ url, username, password, database, clickhouse_settings: { date_time_output_format: 'simple' } })
+    client = createClient({ url, username, password, database, log, clickhouse_settings: { date_time_output_format: 'simple' } })
   } else {
     dataDir = resolve(settings.dataDir)
-    mkdirSync(dataDir, { recursive: true })
-    lockDataDir(dataDir)
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      lockDataDir(dataDir)
+    } catch (err) {
+      throw dataDirProblem(err, dataDir) ?? err
+    }
+    // The engine's server configuration is given when its data directory is first opened: a
+    // session with --config-file, kept open for the warehouse's life, starts the engine, and the
+    // client's connection below shares it (same path). The file sets backups.allowed_path, which
+    // BACKUP … TO File(…) and RESTORE … FROM File(…) need (backup.ts).
+    engineSession = new Session(dataDir, { connectionArgs: [`--config-file=${engineConfigFile(settings.backupDir)}`] })
     // libchdb holds one data directory per process: the second distinct path is refused by chdb itself.
     // chdb types its connection against @clickhouse/client-common, which @clickhouse/client now
     // bundles under its own path: the shapes are the same, the type identities are not.
@@ -48,17 +71,34 @@ export async function openWarehouse(settings: WarehouseSettings): Promise<Wareho
     dataDir,
     close: async () => {
       await client.close()
+      engineSession?.close()
       if (dataDir) unlockDataDir(dataDir)
     },
   }
+  if (options.migrate === false) return warehouse
   try {
     await migrate(warehouse)
   } catch (err) {
     await warehouse.close()
-    throw err
+    throw (settings.clickhouse ? serverProblem(err, settings.clickhouse) : dataDir ? dataDirProblem(err, dataDir) : undefined) ?? err
   }
   return warehouse
 }
+
+/**
+ * The embedded engine's configuration file (written once per process to the system's temporary
+ * directory): backups may be written to and read from `backupDir` and below, or anywhere the
+ * process may write when it is not set.
+ */
+function engineConfigFile(backupDir: string | undefined): string {
+  const allowed = backupDir ? resolve(backupDir) : '/'
+  const file = join(tmpdir(), `tierscope-engine-${process.pid}.xml`)
+  const xml = `<clickhouse><backups><allowed_path>${escapeXml(allowed.endsWith('/') ? allowed : allowed + '/')}</allowed_path></backups></clickhouse>\n`
+  writeFileSync(file, xml)
+  return file
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 /** The warehouse directory is held by another live process (a running server, a CLI load). */
 export class DataDirLockedError extends Error {

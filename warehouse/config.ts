@@ -15,6 +15,10 @@ export interface Settings {
   publicUrl: string | undefined
   /** Which proxies' X-Forwarded-For/-Proto/-Host to believe (TIERSCOPE_TRUST_PROXY), as fastify's `trustProxy` takes it. */
   trustProxy: boolean | number | string[]
+  /** TIERSCOPE_BACKUP_DIR: the only directory (and below) the embedded engine may write backups to and restore from; unset: any. */
+  backupDir?: string | undefined
+  /** TIERSCOPE_METRICS_ADDR: host:port of a separate listener serving GET /metrics without a key. */
+  metricsAddr?: string | undefined
 }
 
 /** The shortest TIERSCOPE_ADMIN_TOKEN accepted at start-up. */
@@ -39,6 +43,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     sessionHours,
     publicUrl: publicUrlOf(env.TIERSCOPE_PUBLIC_URL),
     trustProxy: trustProxyOf(env.TIERSCOPE_TRUST_PROXY),
+    backupDir: env.TIERSCOPE_BACKUP_DIR || undefined,
+    metricsAddr: env.TIERSCOPE_METRICS_ADDR || undefined,
     clickhouse: env.CLICKHOUSE_URL
       ? {
           url: env.CLICKHOUSE_URL,

@@ -12,7 +12,7 @@ import { SettingsStore } from './settings.ts'
 import { DEFAULT_SESSION_POLICY, UserStore, type SessionPolicy } from './users.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
-export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings } from './client.ts'
+export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings, type OpenOptions } from './client.ts'
 export { Calendar, CalendarMissingError, PartialYearError, arrangementYear, officialCalendarFromPackage, type CalendarDay, type CalendarYear, type CalendarChange, type CalendarStatus } from './calendar.ts'
 export { provisionalYear, statutoryHolidays } from './provisional.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
@@ -26,6 +26,11 @@ export { CaseStore, CASE_STATUSES, dailyLastDay, dailyLastEventFloor, type CaseS
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, principalOf, requireRole, requireReadableUnit, sendError, SESSION_COOKIE } from './http.ts'
+export { backupWarehouse, restoreWarehouse, readManifest, lastBackupAt, BackupError, RELEASE_SCHEMA_VERSION, MANIFEST_FILE, type BackupManifest, type BackupProgress } from './backup.ts'
+export { backupRoutes } from './backup-routes.ts'
+export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
+export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
+export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp, visibleUnits, READER_ROLES } from './routes.ts'
 
 /** The opened warehouse with its stores, loaded and repaired: what the rest of the platform uses. */
@@ -43,7 +48,7 @@ export interface Platform {
 }
 
 export async function openPlatform(
-  config: Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'sessionSecret' | 'sessionHours'>>,
+  config: Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'sessionSecret' | 'sessionHours' | 'backupDir'>>,
   sessionPolicy: Partial<SessionPolicy> = {},
 ): Promise<Platform> {
   const warehouse = await openWarehouse(config)

@@ -6,6 +6,7 @@
 // bind it as a parameter, so it is validated (config.ts) and written into the statements.
 import type { Warehouse } from './client.ts'
 import { nowSeconds } from './time.ts'
+import { StartupError } from './startup.ts'
 
 export interface Migration {
   version: number
@@ -361,6 +362,11 @@ export async function migrate(warehouse: Warehouse): Promise<void> {
     (await (await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>())
       .map((r) => Number(r.version)),
   )
+  const known = Math.max(...migrations.map((x) => x.version))
+  const newest = Math.max(0, ...applied)
+  if (newest > known) {
+    throw new StartupError('schema_from_newer_release', `This warehouse's schema is version ${newest}, written by a newer release of tierscope than this one (which knows versions up to ${known}): run that release or a later one, or restore a backup made by this release into a new directory.`)
+  }
   for (const m of migrations) {
     if (applied.has(m.version)) continue
     for (const statement of m.statements(tz)) await client.command({ query: statement })

@@ -43,8 +43,9 @@ export async function startServer(dataDir: string, opts: { port?: number; env?: 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`)
     try {
+      // while it starts, the port answers { status: 'starting' } (monitoring/starting.ts)
       const r = await fetch(`${url}/api/v1/health`)
-      if (r.ok) break
+      if (r.ok && ((await r.json()) as { status?: string }).status === 'ok') break
     } catch {
       // not listening yet
     }
