@@ -6,7 +6,9 @@
 // blocked or memory is nearly gone; a write with the session cookie from a foreign page refused
 // (403); the caller's credentials checked before the body of any write is read (401); JSON bodies
 // of 64 KB at most outside ingest and reference data (413); sign-in limited per address by
-// @fastify/rate-limit (429) and throttled per account and address (warehouse/users.ts).
+// @fastify/rate-limit (429) and throttled per account and address (auth/users.ts). Who may call
+// each route is declared in its config.access and checked by auth's one hook (auth/access.ts);
+// audited routes leave a row in the audit log (auth/audit.ts).
 import { totalmem } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -17,7 +19,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import { HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
-import { authenticateBeforeBody, checkSameOrigin } from './warehouse/http.ts'
+import { ANYONE, authRoutes, guardRoutes } from './auth/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
@@ -200,8 +202,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
 
   // Writes with the session cookie only from the platform's own pages; then, route by route,
   // the caller's credentials before the body, and the size of JSON bodies.
-  app.addHook('onRequest', async (request) => checkSameOrigin(request))
-  authenticateBeforeBody(app, platform.keys)
+  guardRoutes(app, platform)
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path
     if (route.bodyLimit === undefined && !LARGE_BODY_PREFIXES.some((p) => url.startsWith(p))) route.bodyLimit = JSON_BODY_LIMIT
@@ -228,10 +229,11 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
       ...(publicHttps ? { 'upgrade-insecure-requests': [] } : {}),
     },
   })
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  app.get('/api/v1/openapi.json', { config: { access: ANYONE }, schema: { hide: true } }, async () => app.swagger())
 
-  // sessions of the dashboard: signed cookies (the secret is the warehouse's, see warehouse/users.ts)
+  // sessions of the dashboard: signed cookies (the secret is kept in the warehouse, see auth/users.ts)
   await app.register(cookie, { secret: platform.users.secret })
+  await app.register(authRoutes, { platform })
   await app.register(warehouseRoutes, { platform })
   await app.register(ingestRoutes, { platform, service: ingest, bodyLimit })
   const assessment = new AssessmentService(platform, metrics)

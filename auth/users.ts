@@ -4,11 +4,11 @@
 // address, and make the next attempt from there wait longer and longer (never a lock for
 // everyone); at most a few hashes are computed at once, the rest wait in line.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
-import type { Warehouse } from './client.ts'
-import { queryRows } from './client.ts'
-import { hashToken, principalFor, type KeyStore, type Principal, type Role } from './access.ts'
-import type { ReferenceData } from './reference.ts'
-import { epochSeconds, nowSeconds } from './time.ts'
+import type { Warehouse } from '../warehouse/client.ts'
+import { queryRows } from '../warehouse/client.ts'
+import { hashToken, principalFor, type KeyStore, type Principal, type Role } from './keys.ts'
+import type { ReferenceData } from '../warehouse/reference.ts'
+import { epochSeconds, nowSeconds } from '../warehouse/time.ts'
 
 export const USER_ROLES = ['joint_meeting', 'unit_leader', 'inspector', 'admin'] as const satisfies readonly Role[]
 export type UserRole = (typeof USER_ROLES)[number]
@@ -18,6 +18,23 @@ export interface User {
   display_name: string
   role: UserRole
   units: string[]
+}
+
+/** A user as an admin sees them (GET /api/v1/users). */
+export interface UserListing extends User {
+  disabled: boolean
+  /** epoch ms */
+  created_at: number
+}
+
+/** PUT /api/v1/users/{username}: a new user gives role and password; a change gives what changes. */
+export interface UserChange {
+  username: string
+  display_name?: string
+  role?: UserRole
+  units?: string[]
+  password?: string
+  disabled?: boolean
 }
 
 interface StoredUser extends User {
@@ -294,31 +311,64 @@ export class UserStore {
     this.sessions = new Map(sessions.map((s) => [s.token_hash, { username: s.username, expires_at: Number(s.expires_at) }]))
   }
 
-  list(): User[] {
-    return [...this.users.values()].map(publicUser).sort((a, b) => a.username.localeCompare(b.username))
+  /** Every user as an admin sees them: never a password or its hash. */
+  list(): UserListing[] {
+    return [...this.users.values()].map(listedUser).sort((a, b) => a.username.localeCompare(b.username))
   }
 
-  get(username: string): User | undefined {
+  get(username: string): UserListing | undefined {
     const u = this.users.get(username)
-    return u ? publicUser(u) : undefined
+    return u ? listedUser(u) : undefined
   }
 
-  /** Creates a user, or replaces one's role, units and password. */
-  async put(user: User & { password: string }): Promise<User> {
-    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user.username)) throw new UserProblem('username: 1–64 letters, digits, ".", "_", "@" or "-"')
-    if (!USER_ROLES.includes(user.role)) throw new UserProblem(`role: one of ${USER_ROLES.join(', ')}`)
-    if (typeof user.password !== 'string' || user.password.length < 8) throw new UserProblem('password: at least 8 characters')
-    const units = [...new Set(user.units ?? [])]
+  /**
+   * Creates a user (role and password required), or changes one: the fields given replace the
+   * stored ones, the others stay. A new password ends the user's sessions but `keepSession` (the
+   * token hash of the session that made the change, when it is the user's own); disabling ends
+   * them all. Both are stored before the answer, and refused from the next request on.
+   */
+  async put(change: UserChange, keepSession?: string): Promise<{ user: UserListing; sessions_ended: number; changed: string[] }> {
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(change.username)) throw new UserProblem('username: 1–64 letters, digits, ".", "_", "@" or "-"')
+    const previous = this.users.get(change.username)
+    const role = change.role ?? previous?.role
+    if (role === undefined) throw new UserProblem(`role: a new user needs one (${USER_ROLES.join(', ')})`)
+    if (!USER_ROLES.includes(role)) throw new UserProblem(`role: one of ${USER_ROLES.join(', ')}`)
+    if (change.password === undefined && !previous) throw new UserProblem('password: a new user needs one (at least 8 characters)')
+    if (change.password !== undefined && (typeof change.password !== 'string' || change.password.length < 8)) throw new UserProblem('password: at least 8 characters')
+    const units = [...new Set(change.units ?? previous?.units ?? [])]
     for (const u of units) if (!this.reference.units.has(u)) throw new UserProblem(`units: ${JSON.stringify(u)} is not a known unit_id`)
-    if (user.role === 'unit_leader' && units.length === 0) throw new UserProblem('units: a unit_leader needs the unit(s) they lead')
-    const previous = this.users.get(user.username)
+    if (role === 'unit_leader' && units.length === 0) throw new UserProblem('units: a unit_leader needs the unit(s) they lead')
+    const disabled = change.disabled === undefined ? (previous?.disabled ?? 0) : change.disabled ? 1 : 0
     const stored: StoredUser = {
-      username: user.username, display_name: user.display_name || user.username, role: user.role, units,
-      password_hash: await this.hash(user.password), failed_logins: 0, locked_until: 0, disabled: 0,
+      username: change.username,
+      display_name: change.display_name || previous?.display_name || change.username,
+      role, units,
+      password_hash: change.password !== undefined ? await this.hash(change.password) : previous!.password_hash,
+      failed_logins: 0, locked_until: 0, disabled,
       created_at: previous?.created_at ?? Date.now(),
     }
+    const changed = previous
+      ? (['display_name', 'role', 'units', 'disabled'] as const).filter((f) => JSON.stringify(previous[f]) !== JSON.stringify(stored[f]))
+      : ['created']
+    if (change.password !== undefined && previous) changed.push('password')
     await this.write(stored)
-    return publicUser(stored)
+    let sessions_ended = 0
+    if (previous && (disabled || change.password !== undefined)) sessions_ended = await this.endSessionsOf(change.username, disabled ? undefined : keepSession)
+    return { user: listedUser(stored), sessions_ended, changed }
+  }
+
+  /** Ends every session of `username` but `keep` (a token hash): stored as revoked, dropped from memory. */
+  private async endSessionsOf(username: string, keep?: string): Promise<number> {
+    const now = Date.now()
+    const ended = [...this.sessions].filter(([hash, s]) => s.username === username && hash !== keep)
+    if (ended.length === 0) return 0
+    await this.warehouse.client.insert({
+      table: 'sessions',
+      format: 'JSONEachRow',
+      values: ended.map(([hash, s]) => ({ token_hash: hash, username, created_at: epochSeconds(now), expires_at: epochSeconds(s.expires_at), revoked: 1, version: this.nextVersion() })),
+    })
+    for (const [hash] of ended) this.sessions.delete(hash)
+    return ended.length
   }
 
   /** The demo's users: created once, with the password given. */
@@ -429,4 +479,8 @@ export class UserStore {
 
 function publicUser(u: StoredUser): User {
   return { username: u.username, display_name: u.display_name, role: u.role, units: u.units }
+}
+
+function listedUser(u: StoredUser): UserListing {
+  return { ...publicUser(u), disabled: u.disabled !== 0, created_at: u.created_at }
 }

@@ -1,11 +1,11 @@
-// API keys: roles, scopes, hashed storage. A token is shown once, when it is made; only its
+// API keys: roles, scopes, hashed storage (auth/schema.ts: api_keys, api_key_use). A token is shown once, when it is made; only its
 // SHA-256 is stored (tokens are 32 random bytes, so a fast hash is enough: there is nothing
 // to brute-force as there is with a password).
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Warehouse } from './client.ts'
-import { queryRows } from './client.ts'
-import type { ReferenceData } from './reference.ts'
-import { epochSeconds } from './time.ts'
+import type { Warehouse } from '../warehouse/client.ts'
+import { queryRows } from '../warehouse/client.ts'
+import type { ReferenceData } from '../warehouse/reference.ts'
+import { epochSeconds } from '../warehouse/time.ts'
 
 export const ROLES = ['source', 'joint_meeting', 'unit_leader', 'inspector', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -76,7 +76,7 @@ export class KeyStore {
 
   constructor(
     private readonly warehouse: Warehouse,
-    private readonly reference: ReferenceData,
+    readonly reference: ReferenceData,
   ) {}
 
   async load(): Promise<void> {
@@ -115,13 +115,15 @@ export class KeyStore {
       return undefined
     }
     if ([...this.byHash.values()].some((k) => k.role === 'admin')) return undefined
-    return this.create({ name: 'first admin', role: 'admin', units: [] })
+    return (await this.create({ name: 'first admin', role: 'admin', units: [] })).token
   }
 
-  async create(key: { name: string; role: Role; units: string[] }): Promise<string> {
+  /** A new key with a random token: the token is returned here and never again. */
+  async create(key: { name: string; role: Role; units: string[] }): Promise<{ token: string; key_id: string }> {
     const token = `ts_${randomBytes(32).toString('base64url')}`
-    await this.store({ key_id: randomUUID(), ...key }, token)
-    return token
+    const key_id = randomUUID()
+    await this.store({ key_id, ...key }, token)
+    return { token, key_id }
   }
 
   authenticate(token: string): Principal | undefined {
