@@ -111,15 +111,15 @@ export class AuditLog {
       params.before_at = filter.before.at
       params.before_id = filter.before.audit_id
     }
-    const rows = await queryRows<Omit<AuditEntry, 'details' | 'at' | 'status'> & { details: string; at_ms: string; status: number | string }>(
+    const rows = await queryRows<Omit<AuditEntry, 'details' | 'at' | 'status' | 'audit_id'> & { id: string; details: string; at_ms: string; status: number | string }>(
       this.warehouse,
-      `SELECT toString(audit_id) AS audit_id, toUnixTimestamp64Milli(at) AS at_ms, action, status, actor, actor_name, role, address, method, path, target, details, request_id
+      `SELECT toString(audit_id) AS id, toUnixTimestamp64Milli(at) AS at_ms, action, status, actor, actor_name, role, address, method, path, target, details, request_id
        FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY at DESC, audit_id DESC LIMIT {limit:UInt32}`,
       params,
     )
     const tz = this.warehouse.timezone
-    return rows.map((r) => ({ ...r, status: Number(r.status), at_ms: Number(r.at_ms), at: toRfc3339(Number(r.at_ms), tz), details: parseDetails(r.details) }))
+    return rows.map(({ id, ...r }) => ({ ...r, audit_id: id, status: Number(r.status), at_ms: Number(r.at_ms), at: toRfc3339(Number(r.at_ms), tz), details: parseDetails(r.details) }))
   }
 }
 
