@@ -128,8 +128,9 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: 'unsupported_media_type', message: fe.message })
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return reply.code(fe.statusCode).send({ error: fe.code ?? 'bad_request', message: fe.message })
-    request.log.error(err)
-    return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side; the request can be retried. The server log has the details.' })
+    // the engine's text goes to the log under the request id, never to the client
+    request.log.error({ err }, `request ${request.id} failed: ${err.message.split('\n')[0]}`)
+    return reply.code(500).send({ error: 'internal_error', message: `Something went wrong on our side; the request can be retried. The server log has the details under request ${request.id}.`, request_id: request.id })
   })
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` }))
 

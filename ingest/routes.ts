@@ -76,7 +76,7 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
       if (err instanceof BodyFormatError) throw new HttpError(400, err.code, err.message)
       if (err instanceof WarehouseUnavailableError) {
         request.log.warn({ err: err.cause }, 'ingest refused: warehouse unavailable')
-        throw new HttpError(503, err.code, err.message)
+        throw new HttpError(503, err.code, `${err.message} The server log has the details under request ${request.id}.`, { request_id: request.id })
       }
       throw err
     } finally {

@@ -70,11 +70,14 @@ interface PreRejectedRows {
   path?: string
 }
 
-/** The warehouse refused a write: nothing acknowledged, retrying the same body is safe (HTTP 503). */
+/**
+ * The warehouse refused a write: nothing acknowledged, retrying the same body is safe (HTTP 503).
+ * The engine's own text stays in `cause`, for the server log: clients get the plain sentence.
+ */
 export class WarehouseUnavailableError extends Error {
   readonly code = 'warehouse_unavailable'
   constructor(cause: unknown) {
-    super(`The warehouse cannot take writes right now (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}). Nothing from this body was acknowledged; sending it again is safe.`, { cause })
+    super('The warehouse cannot take writes right now. Nothing from this body was acknowledged; sending it again is safe.', { cause })
   }
 }
 
