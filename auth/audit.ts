@@ -131,7 +131,7 @@ function parseDetails(s: string): Record<string, unknown> {
   }
 }
 
-/** The answers recorded for a route with credentials: a request refused before its caller was known (401) is not (a stranger's flood is the rate limits' and the log's). */
+/** Recorded without a known caller: sign-in and sign-out. Elsewhere a request refused before its caller was known (401) is not (a stranger's flood is the rate limits' and the log's). */
 const SIGN_IN_ACTIONS = new Set<AuditAction>(['sign_in', 'sign_out'])
 
 /**
@@ -146,6 +146,9 @@ export function auditTrail(app: FastifyInstance, log: AuditLog): void {
     if (!declared) return payload
     const principal = request.principal as FastifyRequest['principal'] | undefined
     if (!principal && !SIGN_IN_ACTIONS.has(declared)) return payload
+    // refused by the per-address rate limit before anything was read: the limit's log line says so,
+    // and a flood of them costs no warehouse write each
+    if (reply.statusCode === 429) return payload
     const note = request.audit ?? {}
     if (note.skip) return payload
     const action = declared === 'sign_in' && reply.statusCode >= 400 ? 'sign_in_failed' : (note.action ?? declared)
