@@ -219,6 +219,25 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
     await context.close()
   }, 180_000)
 
+  it('lists rows refused as id_owned_by_other_source on the data-quality page, with the system that stored the id first', async () => {
+    const row = JSON.stringify({ event_id: 'owned-by-admin-1', case_id: 'OWNED-1', type: 'submitted', occurred_at: `${YEAR}-03-03T10:00:00+08:00`, unit_id: LEADER_UNIT }) + '\n'
+    const post = (token: string) => fetch(`${server.url}/api/v1/ingest/case-events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: row })
+    expect(((await (await post(server.adminToken)).json()) as { accepted: number }).accepted).toBe(1)
+    const refused = (await (await post('demo-source-dhm')).json()) as { rejected: number; errors: Array<{ code: string }> }
+    expect(refused.errors.map((e) => e.code)).toEqual(['id_owned_by_other_source'])
+    const { context, page } = await newPage()
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await page.goto(`${server.url}/quality`)
+    await settled(page)
+    const section = page.locator('[data-owned-by-other]')
+    await expect.poll(() => section.innerText()).toContain('owned-by-admin-1')
+    const text = await section.innerText()
+    expect(text).toContain('TIERSCOPE_ADMIN_TOKEN') // the key that stored it first, by name
+    expect(text).toContain('demo-source-dhm') // the system whose row was refused
+    await context.close()
+  }, 120_000)
+
   it('keeps a unit named <img src=x onerror=alert(1)> harmless in the heat map tooltip and in every served document', async () => {
     const EVIL = '<img src=x onerror=alert(1)>'
     const admin = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }
