@@ -66,10 +66,11 @@ export function accessControl(app: FastifyInstance, keys: KeyStore): void {
     const roles = access.roles
     prepend(route, 'onRequest', async (request: FastifyRequest) => {
       const principal = principalOf(request, keys)
+      // known before the role is checked: a refusal of a known caller is audited (audit.ts)
+      request.principal = principal
       if (!roles.includes(principal.role)) {
         throw new HttpError(403, 'forbidden', `A ${principal.role} key cannot do this; it needs one of: ${roles.join(', ')}.`)
       }
-      request.principal = principal
     })
     if (access.scope) {
       const [where, name] = access.scope.unit.split('.') as ['query' | 'params', string]

@@ -2,7 +2,8 @@
 // no native add-on to build); a session is a random token in a signed cookie, of which only the
 // SHA-256 is stored. Failed sign-ins are counted in memory per account and address and per
 // address, and make the next attempt from there wait longer and longer (never a lock for
-// everyone); at most a few hashes are computed at once, the rest wait in line.
+// everyone); at most a few hashes are computed at once, the rest wait in line. A disabled user
+// or a new password ends the user's sessions at once (put).
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import type { Warehouse } from '../warehouse/client.ts'
 import { queryRows } from '../warehouse/client.ts'

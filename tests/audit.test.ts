@@ -143,6 +143,27 @@ describe('the audit log', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit' })).statusCode).toBe(401)
   })
 
+  it('records a refusal once the caller is known, and not a stranger or the per-address sign-in limit', async () => {
+    const leader = await makeKey(t.app, 'unit_leader', ['S1'])
+    const refused = await t.app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth(leader), payload: { warning_days: 5 } })
+    expect(refused.statusCode).toBe(403)
+    const row = await latest('settings.change')
+    expect(row).toMatchObject({ status: 403, role: 'unit_leader', details: {} })
+    const before = (await audit('?limit=1000')).rows.length
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth('not-a-key'), payload: { warning_days: 5 } })).statusCode).toBe(401)
+    // over the per-address limit of sign-in requests: 429 from @fastify/rate-limit, before any check
+    const limit = t.platform.users.policy.signInsPerMinute
+    const flood = []
+    for (let i = 0; i < limit + 3; i++) flood.push(await t.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: '198.51.100.99', payload: { username: `guess${i}`, password: 'nope' } }))
+    const limited = flood.filter((r) => r.statusCode === 429).length
+    expect(limited).toBe(3)
+    const after = (await audit('?limit=1000')).rows
+    const fromFlood = after.filter((r) => r.address === '198.51.100.99')
+    expect(fromFlood).toHaveLength(flood.length - limited) // the checked ones, each a failed sign-in
+    expect(new Set(fromFlood.map((r) => r.action))).toEqual(new Set(['sign_in_failed']))
+    expect(after.length - before).toBe(flood.length - limited) // and nothing for the stranger's 401
+  })
+
   it('is described in the OpenAPI document', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json()
     const get = doc.paths['/api/v1/audit'].get
