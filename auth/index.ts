@@ -42,8 +42,45 @@ export async function openAuth(
  * registered): a write with the session cookie from a foreign page refused (403), then, route by
  * route, its declared access (401/403 before the body is read), and after it, its audit row.
  */
-export function guardRoutes(app: FastifyInstance, auth: Auth): void {
+export function guardRoutes(app: FastifyInstance, auth: Auth, sweepMs = SWEEP_MS): void {
   app.addHook('onRequest', async (request: FastifyRequest) => checkSameOrigin(request))
   accessControl(app, auth.keys)
   auditTrail(app, auth.audit)
+  sweepWhileServing(app, auth, sweepMs)
+}
+
+/** How often a server reads what other processes on its warehouse revoked, ended or disabled. */
+export const SWEEP_MS = 2000
+/** How far back each sweep reads: longer than any clock difference between the processes. */
+const SWEEP_LOOKBACK_MS = 60_000
+
+/**
+ * Keys and sessions are looked up in memory; a revoked key, an ended session or a disabled user
+ * is refused at once by the process that made the change, and by every other process on the
+ * same warehouse within `sweepMs` (each sweep is a few small reads; one at a time, never piling up).
+ */
+function sweepWhileServing(app: FastifyInstance, auth: Auth, sweepMs: number): void {
+  let timer: NodeJS.Timeout | undefined
+  let running = false
+  let lastLogged = 0
+  const sweep = async () => {
+    if (running) return
+    running = true
+    const since = Date.now() - SWEEP_LOOKBACK_MS
+    try {
+      await auth.keys.sweep(since)
+      await auth.users.sweep(since)
+    } catch (err) {
+      if (Date.now() - lastLogged > 60_000) {
+        lastLogged = Date.now()
+        app.log.warn({ err }, 'revocations made by other processes could not be read; retrying')
+      }
+    } finally {
+      running = false
+    }
+  }
+  app.addHook('onReady', async () => {
+    if (sweepMs > 0) timer = setInterval(() => void sweep(), sweepMs).unref()
+  })
+  app.addHook('onClose', async () => clearInterval(timer))
 }

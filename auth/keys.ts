@@ -179,6 +179,25 @@ export class KeyStore {
     return this.listing(k)
   }
 
+  /**
+   * Keys revoked by other processes on the same warehouse since `sinceMs` (give a lookback: their
+   * clocks may differ a little) are refused here too. A revocation only ever takes access away,
+   * so applying one twice, or late, is harmless.
+   */
+  async sweep(sinceMs: number): Promise<void> {
+    const revoked = await queryRows<{ key_id: string; token_hash: string; ms: string }>(
+      this.warehouse,
+      `SELECT key_id, token_hash, toUnixTimestamp64Milli(updated_at) AS ms FROM api_keys FINAL
+       WHERE revoked = 1 AND updated_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      { since: sinceMs },
+    )
+    for (const r of revoked) {
+      this.byHash.delete(r.token_hash)
+      const k = this.byId.get(r.key_id)
+      if (k && k.token_hash === r.token_hash && k.revoked_ms === null) k.revoked_ms = Number(r.ms)
+    }
+  }
+
   /** Writes the last use of every key used since its last write (at close). */
   async flushUsage(): Promise<void> {
     const values = [...this.unwritten].map((key_id) => ({ key_id, last_used_at: epochSeconds(this.lastUsed.get(key_id)!) }))

@@ -46,6 +46,8 @@ interface StoredUser extends User {
   locked_until: number
   disabled: number
   created_at: number
+  /** the row's version (the warehouse's ReplacingMergeTree order): a change read from another process applies only when newer */
+  version?: number
 }
 
 interface Session {
@@ -297,13 +299,7 @@ export class UserStore {
       this.secret = row?.value ?? randomBytes(32).toString('base64url')
       if (!row) await this.warehouse.client.insert({ table: 'meta', format: 'JSONEachRow', values: [{ key: 'session_secret', value: this.secret, updated_at: nowSeconds() }] })
     }
-    const users = await queryRows<Omit<StoredUser, 'locked_until' | 'created_at'> & { locked_until: string | null; created_at: string }>(
-      this.warehouse,
-      `SELECT username, display_name, role, units, password_hash, failed_logins,
-         toUnixTimestamp64Milli(locked_until) AS locked_until, disabled, toUnixTimestamp64Milli(created_at) AS created_at
-       FROM users FINAL`,
-    )
-    this.users = new Map(users.map((u) => [u.username, { ...u, failed_logins: Number(u.failed_logins), locked_until: Number(u.locked_until ?? 0), disabled: Number(u.disabled), created_at: Number(u.created_at) }]))
+    this.users = new Map((await this.readUsers()).map((u) => [u.username, u]))
     const sessions = await queryRows<{ token_hash: string; username: string; expires_at: string }>(
       this.warehouse,
       `SELECT token_hash, username, toUnixTimestamp64Milli(expires_at) AS expires_at FROM sessions FINAL
@@ -313,6 +309,36 @@ export class UserStore {
   }
 
   /** Every user as an admin sees them: never a password or its hash. */
+  private async readUsers(minVersion?: number): Promise<StoredUser[]> {
+    const rows = await queryRows<Omit<StoredUser, 'locked_until' | 'created_at' | 'version'> & { locked_until: string | null; created_at: string; version: string }>(
+      this.warehouse,
+      `SELECT username, display_name, role, units, password_hash, failed_logins,
+         toUnixTimestamp64Milli(locked_until) AS locked_until, disabled, toUnixTimestamp64Milli(created_at) AS created_at, version
+       FROM users FINAL ${minVersion === undefined ? '' : 'WHERE version > {min_version:UInt64}'}`,
+      minVersion === undefined ? {} : { min_version: minVersion },
+    )
+    return rows.map((u) => ({ ...u, failed_logins: Number(u.failed_logins), locked_until: Number(u.locked_until ?? 0), disabled: Number(u.disabled), created_at: Number(u.created_at), version: Number(u.version) }))
+  }
+
+  /**
+   * What other processes on the same warehouse changed since `sinceMs` (give a lookback: their
+   * clocks may differ a little): users changed there (disabled, a new password) and sessions ended
+   * there are applied here. Applying a change twice changes nothing, and a user row applies only
+   * when newer than the one held, so a sweep never undoes a later change made here.
+   */
+  async sweep(sinceMs: number): Promise<void> {
+    for (const u of await this.readUsers(sinceMs * 1000)) {
+      const held = this.users.get(u.username)
+      if (!held || (u.version ?? 0) > (held.version ?? 0)) this.users.set(u.username, u)
+    }
+    const ended = await queryRows<{ token_hash: string }>(
+      this.warehouse,
+      `SELECT token_hash FROM sessions FINAL WHERE revoked = 1 AND created_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      { since: sinceMs },
+    )
+    for (const e of ended) this.sessions.delete(e.token_hash)
+  }
+
   list(): UserListing[] {
     return [...this.users.values()].map(listedUser).sort((a, b) => a.username.localeCompare(b.username))
   }
@@ -458,11 +484,12 @@ export class UserStore {
   }
 
   private async write(user: StoredUser): Promise<void> {
+    user.version = this.nextVersion()
     await this.warehouse.client.insert({
       table: 'users',
       format: 'JSONEachRow',
       values: [{
-        ...user, locked_until: user.locked_until ? epochSeconds(user.locked_until) : null, created_at: epochSeconds(user.created_at), version: this.nextVersion(),
+        ...user, locked_until: user.locked_until ? epochSeconds(user.locked_until) : null, created_at: epochSeconds(user.created_at),
       }],
     })
     this.users.set(user.username, user)

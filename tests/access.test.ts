@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../app.ts'
-import { ANYONE } from '../auth/index.ts'
+import { ANYONE, guardRoutes, openAuth } from '../auth/index.ts'
 import { accessControl } from '../auth/access.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
 import { ADMIN, auth, loadSmallDistrict, makeKey, toNdjson } from './support.ts'
@@ -108,6 +108,40 @@ describe('a new password', () => {
     expect(noRole.json().message).toContain('role: a new user needs one')
     expect((await putUser('clerk', {})).statusCode).toBe(400)
     expect((await putUser('clerk', { disabled: 'yes' })).statusCode).toBe(400)
+  })
+})
+
+describe('another process on the same warehouse', () => {
+  it('refuses within moments a key revoked, a session ended and a user disabled by this one, and never undoes its own later change', async () => {
+    const key = await app.inject({ method: 'POST', url: '/api/v1/keys', headers: auth(ADMIN), payload: { name: 'seen elsewhere', role: 'inspector' } })
+    const { token, key_id } = key.json()
+    const cookie = await session('clerk', 'a brand new secret')
+    const sessionToken = cookie.split('=')[1]!.split('.')[0]!
+    // the other process: its own stores on the same tables, sweeping as a server does
+    const other = await openAuth(platform.warehouse, platform.reference)
+    const otherServer = Fastify()
+    guardRoutes(otherServer, other, 100)
+    await otherServer.ready()
+    try {
+      expect(other.keys.authenticate(token)?.key_id).toBe(key_id)
+      expect(other.users.principal(sessionToken)?.user.username).toBe('clerk')
+      expect((await app.inject({ method: 'DELETE', url: `/api/v1/keys/${key_id}`, headers: auth(ADMIN) })).statusCode).toBe(200)
+      expect((await putUser('clerk', { disabled: true })).statusCode).toBe(200)
+      await expect.poll(() => other.keys.authenticate(token), { timeout: 5000 }).toBeUndefined()
+      await expect.poll(() => other.users.principal(sessionToken), { timeout: 5000 }).toBeUndefined()
+      expect(other.users.get('clerk')?.disabled).toBe(true)
+      // enabled again here: the other process lets the user sign in, the ended session stays ended
+      await putUser('clerk', { disabled: false })
+      await expect.poll(() => other.users.get('clerk')?.disabled, { timeout: 5000 }).toBe(false)
+      expect(other.users.principal(sessionToken)).toBeUndefined()
+      // a change the other process makes itself is newer than anything it reads back
+      await other.users.put({ username: 'clerk', disabled: true })
+      await other.users.sweep(Date.now() - 60_000)
+      expect(other.users.get('clerk')?.disabled).toBe(true)
+    } finally {
+      await otherServer.close()
+      await putUser('clerk', { disabled: false })
+    }
   })
 })
 
