@@ -6,7 +6,9 @@
 // blocked or memory is nearly gone; a write with the session cookie from a foreign page refused
 // (403); the caller's credentials checked before the body of any write is read (401); JSON bodies
 // of 64 KB at most outside ingest and reference data (413); sign-in limited per address by
-// @fastify/rate-limit (429) and throttled per account and address (warehouse/users.ts).
+// @fastify/rate-limit (429) and throttled per account and address (auth/users.ts). Who may call
+// each route is declared in its config.access and checked by auth's one hook (auth/access.ts);
+// audited routes leave a row in the audit log (auth/audit.ts).
 import { totalmem } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -17,7 +19,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import { backupRoutes, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
-import { authenticateBeforeBody, checkSameOrigin } from './warehouse/http.ts'
+import { ANYONE, authRoutes, guardRoutes } from './auth/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
@@ -124,7 +126,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.decorate('publicOrigin', options.publicUrl)
   const ingest = new IngestService(platform)
   const metrics = new MetricsService(platform)
-  // GET /metrics and the hooks that count every request (monitoring/README.md)
+  // the hooks that count every request (monitoring/README.md); its routes come after auth's guard
   const monitoring = new Monitoring(platform)
   monitoring.install(app, { metricsAddr: options.metricsAddr, readiness: options.readiness })
   installRequestLog(app, platform)
@@ -144,8 +146,9 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: 'unsupported_media_type', message: fe.message })
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return reply.code(fe.statusCode).send({ error: fe.code ?? 'bad_request', message: fe.message })
-    request.log.error(err)
-    return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side; the request can be retried. The server log has the details.' })
+    // the engine's text goes to the log under the request id, never to the client
+    request.log.error({ err }, `request ${request.id} failed: ${err.message.split('\n')[0]}`)
+    return reply.code(500).send({ error: 'internal_error', message: `Something went wrong on our side; the request can be retried. The server log has the details under request ${request.id}.`, request_id: request.id })
   })
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` }))
 
@@ -218,8 +221,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
 
   // Writes with the session cookie only from the platform's own pages; then, route by route,
   // the caller's credentials before the body, and the size of JSON bodies.
-  app.addHook('onRequest', async (request) => checkSameOrigin(request))
-  authenticateBeforeBody(app, platform.keys)
+  guardRoutes(app, platform)
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path
     if (route.bodyLimit === undefined && !LARGE_BODY_PREFIXES.some((p) => url.startsWith(p))) route.bodyLimit = JSON_BODY_LIMIT
@@ -246,10 +248,11 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
       ...(publicHttps ? { 'upgrade-insecure-requests': [] } : {}),
     },
   })
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  app.get('/api/v1/openapi.json', { config: { access: ANYONE }, schema: { hide: true } }, async () => app.swagger())
 
-  // sessions of the dashboard: signed cookies (the secret is the warehouse's, see warehouse/users.ts)
+  // sessions of the dashboard: signed cookies (the secret is kept in the warehouse, see auth/users.ts)
   await app.register(cookie, { secret: platform.users.secret })
+  await app.register(authRoutes, { platform })
   await app.register(warehouseRoutes, { platform })
   await app.register(ingestRoutes, { platform, service: ingest, bodyLimit })
   const assessment = new AssessmentService(platform, metrics)
@@ -259,6 +262,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(reportRoutes, { platform, assessment })
   await app.register(dashboardRoutes, { platform })
   await app.register(backupRoutes, { platform, backupDir: options.backupDir })
+  monitoring.routes(app, { metricsAddr: options.metricsAddr, readiness: options.readiness })
   return { app, ingest, metrics, monitoring }
 }
 

@@ -3,7 +3,8 @@
 import { buildApp } from './app.ts'
 import { loadDemoDistrict } from './ingest/demo/index.ts'
 import { ensureDashboardBuilt } from './dashboard/index.ts'
-import { openPlatform, queryRows, settingsFromEnv, startupMessage, type Platform, type Role, type UserRole } from './warehouse/index.ts'
+import type { Role, UserRole } from './auth/index.ts'
+import { openPlatform, queryRows, settingsFromEnv, startupMessage, type Platform } from './warehouse/index.ts'
 import { adminTokenProblem } from './warehouse/config.ts'
 import { startingServer } from './monitoring/index.ts'
 

@@ -4,7 +4,8 @@ import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { HttpError, localDate, PartialYearError, requireRole, ROLES, type Platform } from '../warehouse/index.ts'
+import { ADMIN_ONLY, ANYONE, ROLES } from '../auth/index.ts'
+import { HttpError, localDate, PartialYearError, type Platform } from '../warehouse/index.ts'
 import { isStreamName, STREAMS } from './contract.ts'
 import { applyReference, parseReferenceBody, REFERENCE_KINDS, REFERENCE_SPECS, type ReferenceKind } from './reference.ts'
 import { ArrangementMissingError, calendarInputOf, IncompleteArrangementError, loadCalendar } from './calendar.ts'
@@ -47,12 +48,10 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
       summary: 'Send records of one stream (NDJSON, JSON array, CSV or Arrow IPC stream; gzip allowed); answers with a receipt',
       params: { type: 'object', properties: { stream: { type: 'string', description: `one of ${Object.keys(STREAMS).join(', ')}` } } },
     },
-    // the key is checked before the body is read
-    onRequest: async (request) => {
-      requireRole(request, platform.keys, ['source', 'admin'])
-    },
+    // the key is checked before the body is read (auth/access.ts)
+    config: { access: { roles: ['source', 'admin'] } },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    const principal = request.principal
     const { stream } = request.params
     if (!isStreamName(stream)) throw new HttpError(404, 'unknown_stream', `There is no stream ${JSON.stringify(stream)}; the streams are ${Object.keys(STREAMS).join(', ')}.`)
     const type = mediaType(request)
@@ -77,7 +76,7 @@ async function streamRoutes(app: FastifyInstance, opts: IngestRouteOptions): Pro
       if (err instanceof BodyFormatError) throw new HttpError(400, err.code, err.message)
       if (err instanceof WarehouseUnavailableError) {
         request.log.warn({ err: err.cause }, 'ingest refused: warehouse unavailable')
-        throw new HttpError(503, err.code, err.message)
+        throw new HttpError(503, err.code, `${err.message} The server log has the details under request ${request.id}.`, { request_id: request.id })
       }
       throw err
     } finally {
@@ -99,11 +98,10 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
       params: { type: 'object', properties: { kind: { type: 'string', description: `one of ${REFERENCE_KINDS.join(', ')}` } } },
       querystring: { type: 'object', additionalProperties: false, properties: { dry_run: { type: 'boolean', description: 'calendar: answer what would be stored, store nothing' } } },
     },
-    onRequest: async (request) => {
-      requireRole(request, platform.keys, ['admin'])
-    },
+    config: { access: { roles: ADMIN_ONLY }, audit: 'reference.change' },
   }, async (request) => {
     const { kind } = request.params
+    request.audit = { action: kind === 'calendar' ? 'calendar.change' : 'reference.change', target: kind }
     if (!(REFERENCE_KINDS as readonly string[]).includes(kind)) {
       throw new HttpError(404, 'unknown_reference', `There is no reference data ${JSON.stringify(kind)}; it is one of ${REFERENCE_KINDS.join(', ')}.`)
     }
@@ -117,9 +115,19 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
       }
     }
     const type = mediaType(request)
-    if (kind === 'calendar') return putCalendar(platform, type, body, request.query.dry_run === true)
+    if (kind === 'calendar') {
+      const dryRun = request.query.dry_run === true
+      request.audit.skip = dryRun
+      const loaded = await putCalendar(platform, type, body, dryRun)
+      request.audit.details = { year: loaded.year, status: loaded.status, source: loaded.source, years: loaded.years, changes: loaded.changes, content_type: type, bytes: body.length }
+      return loaded
+    }
     const result = await applyReference(platform, kind as Exclude<ReferenceKind, 'calendar'>, parseReferenceBody(type, body, REFERENCE_SPECS[kind as ReferenceKind]))
-    if (!result.ok) throw invalidReference(result.errors)
+    if (!result.ok) {
+      request.audit.details = { problems: result.errors.length, first: result.errors[0]?.message }
+      throw invalidReference(result.errors)
+    }
+    request.audit.details = { stored: result.stored, content_type: type, bytes: body.length }
     return result
   })
 
@@ -129,8 +137,8 @@ async function referenceRoutes(app: FastifyInstance, opts: IngestRouteOptions): 
       summary: 'A year of the working-day calendar: every date, official or provisional, and where it came from; without year, the years and their status',
       querystring: { type: 'object', additionalProperties: false, properties: { year: { type: 'integer', minimum: 1901, maximum: 2099 } } },
     },
+    config: { access: { roles: ROLES } },
   }, async (request) => {
-    requireRole(request, platform.keys, ROLES)
     const { calendar } = platform
     if (request.query.year !== undefined) return calendar.year(request.query.year)
     const loaded = calendar.loadedYears()
@@ -185,8 +193,9 @@ async function logRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promis
         },
       },
     },
+    config: { access: { roles: ['source', 'admin'] } },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    const principal = request.principal
     const q = request.query
     const source = principal.role === 'source' ? principal.key_id : q.source
     let after: { received_ms: number; batch_id: string; row: number } | undefined
@@ -210,15 +219,16 @@ async function logRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promis
 
   app.get<{ Querystring: { source?: string } }>('/api/v1/ingest/log', {
     schema: { tags: ['ingest'], summary: 'Per source and stream: batches, rows accepted, duplicate and rejected, last received', querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', minLength: 1 } } } },
+    config: { access: { roles: ['source', 'admin'] } },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, ['source', 'admin'])
+    const principal = request.principal
     return { rows: await ingestLog(platform, principal.role === 'source' ? principal.key_id : request.query.source) }
   })
 }
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
   const contract = contractDocument()
-  app.get('/api/v1/contract', { schema: { tags: ['ingest'], summary: 'The data-exchange contract as JSON Schema', security: [] } }, async () => contract)
+  app.get('/api/v1/contract', { config: { access: ANYONE }, schema: { tags: ['ingest'], summary: 'The data-exchange contract as JSON Schema', security: [] } }, async () => contract)
   await app.register(streamRoutes, opts)
   await app.register(referenceRoutes, opts)
   await app.register(logRoutes, opts)

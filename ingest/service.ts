@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
-import { ANY_DAY, epochSeconds, queryRows, type Platform, type Principal } from '../warehouse/index.ts'
+import type { Principal } from '../auth/index.ts'
+import { ANY_DAY, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
 import { STREAMS, type RecordKind, type StreamName, type StreamSpec } from './contract.ts'
 import { compileStream, referenceParams, type CompiledStream, type TypedColumn } from './engine-sql.ts'
 import {
@@ -69,11 +70,14 @@ interface PreRejectedRows {
   path?: string
 }
 
-/** The warehouse refused a write: nothing acknowledged, retrying the same body is safe (HTTP 503). */
+/**
+ * The warehouse refused a write: nothing acknowledged, retrying the same body is safe (HTTP 503).
+ * The engine's own text stays in `cause`, for the server log: clients get the plain sentence.
+ */
 export class WarehouseUnavailableError extends Error {
   readonly code = 'warehouse_unavailable'
   constructor(cause: unknown) {
-    super(`The warehouse cannot take writes right now (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}). Nothing from this body was acknowledged; sending it again is safe.`, { cause })
+    super('The warehouse cannot take writes right now. Nothing from this body was acknowledged; sending it again is safe.', { cause })
   }
 }
 

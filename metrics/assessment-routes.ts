@@ -1,7 +1,8 @@
 // HTTP surface of the assessment: the tier assessment, rankings within a tier, a unit's targets,
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, epochSeconds, HttpError, localDate, queryRows, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { ADMIN_ONLY, ANYONE, READER_ROLES } from '../auth/index.ts'
+import { asOfParam, calendarErrorToHttp, epochSeconds, HttpError, localDate, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService, judgeSample, scoreValue, spreadWeights } from './assessment.ts'
 import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
@@ -19,6 +20,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
   const thisYear = () => Number(localDate(Date.now(), tz).slice(0, 4))
 
   app.get<{ Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/assessment', {
+    config: { access: { roles: READER_ROLES } },
     schema: {
       tags: ['assessment'],
       summary: 'The year\'s assessment of every unit of a tier: composite score, grade, rank, points lost per indicator',
@@ -29,7 +31,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       querystring: { type: 'object', additionalProperties: false, required: ['tier'], properties: { year: yearSchema, tier: tierSchema, as_of: { type: 'string' } } },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const q = request.query
     const result = await assessment.tier(q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
     const readable = principal.readableUnits()
@@ -39,6 +41,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
   })
 
   app.get<{ Params: { metric_id: string }; Querystring: { year?: number; tier: 1 | 2 | 3; as_of?: string } }>('/api/v1/rankings/:metric_id', {
+    config: { access: { roles: ['joint_meeting', 'inspector', 'admin'] } },
     schema: {
       tags: ['assessment'],
       summary: 'One indicator ranked within a tier (同级比较) on its values, with sample sizes, 95 % intervals, rank ranges and the funnel plot\'s limits and marks',
@@ -46,12 +49,12 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       querystring: { type: 'object', additionalProperties: false, required: ['tier'], properties: { year: yearSchema, tier: tierSchema, as_of: { type: 'string' } } },
     },
   }, async (request) => {
-    requireRole(request, platform.keys, ['joint_meeting', 'inspector', 'admin'])
     const q = request.query
     return assessment.ranking(request.params.metric_id, q.year ?? thisYear(), q.tier, asOfParam(q.as_of, tz)).catch(metricErrorToHttp)
   })
 
   app.get<{ Querystring: { year?: number; unit_id: string; as_of?: string } }>('/api/v1/targets', {
+    config: { access: { roles: READER_ROLES, scope: { unit: 'query.unit_id' } } },
     schema: {
       tags: ['assessment'],
       summary: 'A unit\'s targets (cascaded district → tier → unit), where it stands, and the year-end projection at the current pace',
@@ -63,13 +66,12 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       querystring: { type: 'object', additionalProperties: false, required: ['unit_id'], properties: { year: yearSchema, unit_id: { type: 'string' }, as_of: { type: 'string' } } },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
     const q = request.query
-    requireReadableUnit(principal, platform.reference.units, q.unit_id)
     return assessment.targets(q.year ?? thisYear(), q.unit_id, asOfParam(q.as_of, tz)).catch(calendarErrorToHttp)
   })
 
   app.get<{ Querystring: { unit_id: string; bad?: string; from?: string; to?: string; as_of?: string; limit?: number } }>('/api/v1/ratings', {
+    config: { access: { roles: READER_ROLES, scope: { unit: 'query.unit_id' } } },
     schema: {
       tags: ['assessment'],
       summary: 'The ratings behind a satisfaction figure: one unit\'s ratings (bad=true: the 1–2 star ones) with their handling',
@@ -83,10 +85,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
     const q = request.query
-    const readable = principal.readableUnits()
-    if (readable && !readable.includes(q.unit_id)) throw new HttpError(403, 'forbidden', 'This key reads only its own units.')
     const rows = await queryRows<Record<string, unknown>>(platform.warehouse, `
       SELECT e.event_id AS event_id, toString(e.unit_id) AS unit_id, e.rating AS rating, e.active AS active, toString(e.channel) AS channel,
         toUnixTimestamp64Milli(e.occurred_at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment,
@@ -111,6 +110,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
 
   // (the year checked: only 2000–2100 can be asked, so the schemes kept for it stay few)
   app.get<{ Querystring: { year?: number } }>('/indicators', {
+    config: { access: ANYONE },
     schema: { hide: true, querystring: { type: 'object', additionalProperties: false, properties: { year: yearSchema } } },
   }, async (request, reply) => {
     const year = request.query.year ?? thisYear()
@@ -118,24 +118,25 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
   })
 
   app.get<{ Querystring: { year?: number } }>('/api/v1/assessment/scheme', {
+    config: { access: { roles: READER_ROLES } },
     schema: {
       tags: ['assessment'],
       summary: 'The year\'s assessment scheme (考核方案): weights, scoring methods, grade bands; stored, or the default',
       querystring: { type: 'object', additionalProperties: false, properties: { year: yearSchema } },
     },
   }, async (request) => {
-    requireRole(request, platform.keys, READER_ROLES)
     const { scheme, stored } = await assessment.scheme(request.query.year ?? thisYear())
     return { ...scheme, source: stored ? 'stored' : 'default' }
   })
 
   app.put<{ Body: unknown }>('/api/v1/assessment/scheme', {
+    config: { access: { roles: ADMIN_ONLY }, audit: 'scheme.change' },
     schema: { tags: ['assessment'], summary: 'Store a year\'s assessment scheme (admin); it replaces that year\'s scheme, checked first' },
   }, async (request) => {
-    requireRole(request, platform.keys, ['admin'])
     const problems = await assessment.storeScheme(request.body)
-    if (problems.length) throw new HttpError(400, 'invalid_scheme', `Nothing was stored: ${problems[0]}`, { problems })
     const body = request.body as { year: number; version: string }
+    request.audit = { target: String(body?.year ?? ''), details: problems.length ? { problems: problems.length, first: problems[0] } : { year: body.year, version: body.version, scheme: body } }
+    if (problems.length) throw new HttpError(400, 'invalid_scheme', `Nothing was stored: ${problems[0]}`, { problems })
     return { stored: true, year: body.year, version: body.version }
   })
 }

@@ -3,9 +3,10 @@
 // a list and the figure it explains count the same records by the same rule, as of the same
 // moment, with the filters, paging and scopes of GET /api/v1/cases.
 import type { FastifyInstance } from 'fastify'
+import { READER_ROLES, visibleUnits } from '../auth/index.ts'
 import {
   asOfParam, CALENDAR_WITH, calendarErrorToHttp, calendarParams, epochSeconds, HttpError, localDate, queryRows,
-  READER_ROLES, requireRole, toRfc3339, visibleUnits, type Platform,
+  toRfc3339, type Platform,
 } from '../warehouse/index.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
@@ -60,6 +61,7 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
   for (const list of LISTS) {
     const source = SOURCES[list.source]
     app.get<{ Querystring: ListQuery }>(list.path, {
+      config: { access: { roles: READER_ROLES } },
       schema: {
         tags: ['records'],
         summary: list.summary,
@@ -73,7 +75,7 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
         },
       },
     }, async (request) => {
-      const principal = requireRole(request, platform.keys, READER_ROLES)
+      const principal = request.principal
       const q = request.query
       const cursor = q.cursor ? decode(q.cursor) : undefined
       const asOfMs = cursor?.as_of ?? asOfParam(q.as_of, tz)

@@ -1,6 +1,7 @@
 // HTTP surface of metrics: GET /api/v1/metrics (the catalogue) and /api/v1/metrics/{id}.
 import type { FastifyInstance } from 'fastify'
-import { asOfParam, calendarErrorToHttp, HttpError, localDate, READER_ROLES, requireRole, requireReadableUnit, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { READER_ROLES } from '../auth/index.ts'
+import { asOfParam, calendarErrorToHttp, HttpError, localDate, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATORS, periodRule } from './catalog.ts'
 import { GROUPINGS, type Grouping } from './compile.ts'
 import { MetricsService, UnknownMetricError, UnsupportedGroupingError } from './service.ts'
@@ -22,8 +23,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
   const { platform, metrics, assessment } = opts
   const tz = platform.warehouse.timezone
 
-  app.get('/api/v1/metrics', { schema: { tags: ['metrics'], summary: 'The indicator catalogue with definitions' } }, async (request) => {
-    requireRole(request, platform.keys, READER_ROLES)
+  app.get('/api/v1/metrics', { config: { access: { roles: READER_ROLES } }, schema: { tags: ['metrics'], summary: 'The indicator catalogue with definitions' } }, async () => {
     return {
       metrics: INDICATORS.map((i) => ({
         id: i.id, name: i.name.zh, name_en: i.name.en, category: i.category, unit: i.unit, direction: i.direction, tiers: i.tiers,
@@ -42,6 +42,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
   app.get<{ Params: { metric_id: string }; Querystring: { from?: string; to?: string; scope?: string; by?: Grouping; as_of?: string } }>(
     '/api/v1/metrics/:metric_id',
     {
+      config: { access: { roles: READER_ROLES } },
       schema: {
         tags: ['metrics'],
         summary: 'One indicator for a period, scope and grouping: rows of value, numerator, denominator',
@@ -59,7 +60,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       },
     },
     async (request) => {
-      const principal = requireRole(request, platform.keys, READER_ROLES)
+      const principal = request.principal
       const q = request.query
       const scope = q.scope ?? 'district'
       let units: string[] | undefined
@@ -106,6 +107,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
     properties: { month: { type: 'string' }, value: { type: ['number', 'null'] }, numerator: { type: 'number' }, denominator: { type: ['number', 'null'] } },
   } as const
   app.get<{ Querystring: { unit_id: string; year?: number; as_of?: string } }>('/api/v1/trend', {
+    config: { access: { roles: READER_ROLES, scope: { unit: 'query.unit_id' } } },
     schema: {
       tags: ['metrics'],
       summary: 'A unit\'s monthly trend of every indicator it has a target for: its value each month of the year to date, its tier\'s median, the target',
@@ -151,9 +153,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { platform: Plat
       },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
     const q = request.query
-    requireReadableUnit(principal, platform.reference.units, q.unit_id)
     const asOfMs = asOfParam(q.as_of, tz)
     const year = q.year ?? Number(localDate(asOfMs, tz).slice(0, 4))
     return unitTrend(platform, metrics, assessment, year, q.unit_id, asOfMs).catch(calendarErrorToHttp)

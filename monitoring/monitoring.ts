@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { DEFAULT_READINESS, readiness, type ReadinessOptions } from './readiness.ts'
-import { derivedBacklog, HttpError, lastBackupAt, localDate, principalOf, requireRole, type Platform } from '../warehouse/index.ts'
+import { derivedBacklog, lastBackupAt, localDate, type Platform } from '../warehouse/index.ts'
+import { ADMIN_ONLY, ANYONE } from '../auth/index.ts'
 
 export interface MonitoringOptions {
   /** TIERSCOPE_METRICS_ADDR: `host:port` (or a port) of a listener that serves /metrics to anyone who can reach it. */
@@ -122,12 +123,19 @@ export class Monitoring {
       this.requests.inc(labels)
       this.latency.observe(labels, reply.elapsedTime / 1000)
     })
-    app.get(METRICS_ROUTE, { schema: { tags: ['system'], summary: 'The platform\'s figures in the Prometheus text format (admin key; or TIERSCOPE_METRICS_ADDR without one)' } }, async (request, reply) => {
-      requireRole(request, this.platform.keys, ['admin'])
+  }
+
+  /**
+   * GET /metrics and GET /api/v1/health/ready: registered after auth's guard (app.ts), which
+   * checks the access each declares.
+   */
+  routes(app: FastifyInstance, options: MonitoringOptions): void {
+    app.get(METRICS_ROUTE, { config: { access: { roles: ADMIN_ONLY } }, schema: { tags: ['system'], summary: 'The platform\'s figures in the Prometheus text format (admin key; or TIERSCOPE_METRICS_ADDR without one)' } }, async (_request, reply) => {
       return reply.type(this.registry.contentType).send(await this.render())
     })
     const ready = { ...DEFAULT_READINESS, ...options.readiness }
     app.get('/api/v1/health/ready', {
+      config: { access: ANYONE },
       schema: { tags: ['system'], summary: 'Readiness: 200 when the server can serve and store; 503 while it starts (migrations, repairs) or when the warehouse cannot take writes, saying why', security: [] },
     }, async (_request, reply) => {
       const r = await readiness(this.platform, ready)
@@ -169,12 +177,8 @@ export class Monitoring {
       if (reply.statusCode !== 401) this.refused.inc({ target: stream, reason: errorCode(payload) })
       return
     }
-    let source = 'unknown'
-    try {
-      source = principalOf(request, this.platform.keys).name
-    } catch (err) {
-      if (!(err instanceof HttpError)) throw err
-    }
+    // (the caller auth's hook found: an ingest route declares who may call it)
+    const source = request.principal?.name ?? 'unknown'
     const receipt = parsed(payload) as { received?: number; accepted?: number; duplicates?: number; rejected?: number } | undefined
     if (!receipt) return
     for (const [outcome, n] of [['received', receipt.received], ['accepted', receipt.accepted], ['duplicate', receipt.duplicates], ['rejected', receipt.rejected]] as const) {

@@ -5,7 +5,8 @@
 // report of an error finds its lines.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { HttpError, principalOf, type Platform } from '../warehouse/index.ts'
+import { HttpError, type Platform } from '../warehouse/index.ts'
+import { principalOf } from '../auth/index.ts'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
 
@@ -21,10 +22,20 @@ export function installRequestLog(app: FastifyInstance, platform: Platform): voi
   })
   // preParsing runs after every onRequest hook (the cookie plugin's included) and before the
   // body is read: from here on, every line of the request names its caller
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const caller = callerOf(request, platform)
+  const named = new WeakSet<FastifyRequest>()
+  const name = (request: FastifyRequest) => {
+    const caller = request.principal ? { name: request.principal.name, role: request.principal.role } : callerOf(request, platform)
     request.log = request.log.child({ route: request.routeOptions.url ?? 'unmatched', ...(caller ? { key: caller.name, role: caller.role } : {}) })
+    named.add(request)
+  }
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    name(request)
     return payload
+  })
+  // a request refused before its body (auth's access check answers 401 or 403 in onRequest)
+  // never reaches preParsing: its lines are named when it is answered
+  app.addHook('onError', async (request) => {
+    if (!named.has(request)) name(request)
   })
   app.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode < 400 || typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('json')) return payload
@@ -39,6 +50,7 @@ export function installRequestLog(app: FastifyInstance, platform: Platform): voi
     return payload
   })
   app.addHook('onResponse', async (request, reply) => {
+    if (!named.has(request)) name(request)
     const status = reply.statusCode
     const line = { method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime * 10) / 10 }
     if (status >= 500) request.log.error(line, 'request answered')

@@ -3,7 +3,8 @@
 import { create as createDisposition } from 'content-disposition'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AssessmentService } from '../metrics/index.ts'
-import { calendarErrorToHttp, HttpError, READER_ROLES, requireRole, type Platform, type Principal } from '../warehouse/index.ts'
+import { READER_ROLES, type Principal } from '../auth/index.ts'
+import { calendarErrorToHttp, HttpError, type Platform } from '../warehouse/index.ts'
 import { PdfUnavailableError } from './pdf.ts'
 import { NotPublishedError, YearNotOverError } from './publication.ts'
 import { DRAFT_FORMATS, FORMATS, NoDraftError, ReportService, UnknownUnitError, type ReportDocument, type ReportFormat } from './service.ts'
@@ -46,6 +47,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
   const whoPublished = (p: Principal) => `${p.name} (${p.role}, ${p.key_id})`
 
   app.post<{ Params: { year: number }; Body: { note?: string } | undefined }>('/api/v1/reports/:year/publish', {
+    config: { access: { roles: ['joint_meeting', 'admin'] }, audit: 'report.publish' },
     schema: {
       tags: ['reports'],
       summary: 'Publish a year\'s assessment (joint meeting, admin): its figures are frozen; publishing again makes a new version',
@@ -53,7 +55,8 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
       params: yearParam,
     },
   }, async (request, reply) => {
-    const principal = requireRole(request, platform.keys, ['joint_meeting', 'admin'])
+    const principal = request.principal
+    request.audit = { target: String(request.params.year) }
     const body: unknown = request.body
     if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'note'))) {
       throw new HttpError(400, 'invalid_body', 'The body is optional; when sent it is { "note": "…" } and nothing else.')
@@ -61,18 +64,21 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
     const note = (body as { note?: unknown } | undefined)?.note
     if (note !== undefined && (typeof note !== 'string' || note.length > 2000)) throw new HttpError(400, 'invalid_body', 'note: expected text of at most 2000 characters.')
     const info = await service.publish(request.params.year, whoPublished(principal), note ?? '').catch(reportErrorToHttp)
+    request.audit.details = { year: info.year, version: info.version, publication_id: info.publication_id, note: note ?? '' }
     return reply.code(201).send({ ...info, links: links(info.year) })
   })
 
   app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/api/v1/reports/:year', {
+    config: { access: { roles: READER_ROLES } },
     schema: { tags: ['reports'], summary: 'Whether a year is published, its versions, and the unit reports there are (of the latest version, or of ?version=)', params: yearParam, querystring: versionQuery },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const status = await service.status(request.params.year, principal.readableUnits(), request.query.version).catch(reportErrorToHttp)
     return { ...status, links: { ...(status.published ? links(status.year) : {}), ...(status.draft.available ? draftLinks(status.year) : {}) } }
   })
 
   app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/api/v1/reports/:year/restatement', {
+    config: { access: { roles: READER_ROLES } },
     schema: {
       tags: ['reports'],
       summary: 'Published versus current figures, per unit and indicator: only what late data has changed since the publication',
@@ -80,7 +86,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
       querystring: versionQuery,
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const { restatement } = await service.restatement(request.params.year, request.query.version).catch(reportErrorToHttp)
     const readable = principal.readableUnits()
     if (readable) {
@@ -92,14 +98,15 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
   })
 
   app.get<{ Params: { year: number }; Querystring: { version?: number } }>('/reports/:year/restatement.html', {
+    config: { access: { roles: DISTRICT_ROLES }, audit: 'document.download' },
     schema: { tags: ['reports'], summary: 'The restatement as a document', params: yearParam, querystring: versionQuery },
   }, async (request, reply) => {
-    requireRole(request, platform.keys, DISTRICT_ROLES)
     const { restatement, report } = await service.restatement(request.params.year, request.query.version).catch(reportErrorToHttp)
     return reply.type('text/html; charset=utf-8').send(service.restatementHtml(restatement, report))
   })
 
   app.get<{ Params: { year: number; format: string }; Querystring: { version?: number } }>('/reports/:year/district.:format', {
+    config: { access: { roles: DISTRICT_ROLES }, audit: 'document.download' },
     schema: {
       tags: ['reports'],
       summary: 'The published district report (.html, .pdf) or the score table of every unit (.csv, .xlsx)',
@@ -107,13 +114,13 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
       querystring: versionQuery,
     },
   }, async (request, reply) => {
-    requireRole(request, platform.keys, DISTRICT_ROLES)
     const format = parseFormat(request.params.format, FORMATS)
     const doc = await service.document(request.params.year, format, { version: request.query.version }).catch(reportErrorToHttp)
     return send(reply, doc, format)
   })
 
   app.get<{ Params: { year: number; file: string }; Querystring: { version?: number } }>('/reports/:year/units/:file', {
+    config: { access: { roles: READER_ROLES }, audit: 'document.download' },
     schema: {
       tags: ['reports'],
       summary: 'One unit\'s published report: /reports/{year}/units/{unit_id}.html or .pdf, its rows of the score table as .csv or .xlsx (a unit leader: its own units)',
@@ -121,7 +128,7 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
       querystring: versionQuery,
     },
   }, async (request, reply) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const { unitId, format } = unitDocumentOf(principal, request.params.file, `/reports/${request.params.year}/units`, FORMATS)
     const doc = await service.document(request.params.year, format, { unitId, version: request.query.version }).catch(reportErrorToHttp)
     return send(reply, doc, format)
@@ -130,26 +137,27 @@ export async function reportRoutes(app: FastifyInstance, opts: { platform: Platf
   // ── the draft for comment (征求意见稿): the assessment as it stands, for a year not published
 
   app.get<{ Params: { year: number; format: string } }>('/reports/:year/draft/district.:format', {
+    config: { access: { roles: DISTRICT_ROLES }, audit: 'document.download' },
     schema: {
       tags: ['reports'],
       summary: 'The draft for comment (征求意见稿) of the district report (.html, .pdf): the assessment as it stands now, for a year not published; marked as a draft on every page',
       params: { type: 'object', required: ['year', 'format'], properties: { year: yearParam.properties.year, format: { type: 'string' } } },
     },
   }, async (request, reply) => {
-    requireRole(request, platform.keys, DISTRICT_ROLES)
     const format = parseFormat(request.params.format, DRAFT_FORMATS) as (typeof DRAFT_FORMATS)[number]
     const doc = await service.draftDocument(request.params.year, format).catch(reportErrorToHttp)
     return send(reply, doc, format)
   })
 
   app.get<{ Params: { year: number; file: string } }>('/reports/:year/draft/units/:file', {
+    config: { access: { roles: READER_ROLES }, audit: 'document.download' },
     schema: {
       tags: ['reports'],
       summary: 'The draft for comment (征求意见稿) of one unit\'s report: /reports/{year}/draft/units/{unit_id}.html or .pdf (a unit leader: its own units)',
       params: { type: 'object', required: ['year', 'file'], properties: { year: yearParam.properties.year, file: { type: 'string' } } },
     },
   }, async (request, reply) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const { unitId, format } = unitDocumentOf(principal, request.params.file, `/reports/${request.params.year}/draft/units`, DRAFT_FORMATS)
     const doc = await service.draftDocument(request.params.year, format, { unitId }).catch(reportErrorToHttp)
     return send(reply, doc, format)

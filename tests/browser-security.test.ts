@@ -97,7 +97,7 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
 
     const views = [
       '/meeting?tier=2', `/unit/${LEADER_UNIT}`, '/inspect', '/inspect?kind=warning', `/case/${encodeURIComponent(caseId)}`,
-      '/quality', `/reports?year=${YEAR}`, '/calendar?year=2026',
+      '/quality', `/reports?year=${YEAR}`, '/calendar?year=2026', '/access', '/audit', '/audit?action=sign_in',
     ]
     for (const view of views) {
       await page.goto(`${server.url}${view}`)
@@ -182,6 +182,118 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
     expect(report.headers.get('x-content-type-options')).toBe('nosniff')
     expect(report.headers.get('x-frame-options')).toBe('SAMEORIGIN')
   })
+
+  it('lets an admin revoke a key and disable and enable a user from the keys and users page, and lists it all in the audit log', async () => {
+    const admin = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }
+    const made = await (await fetch(`${server.url}/api/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'to be revoked', role: 'inspector' }) })).json() as { token: string; key_id: string }
+    const { context, page } = await newPage()
+    page.on('dialog', (d) => void d.accept()) // the confirmations
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await page.goto(`${server.url}/access`)
+    await settled(page)
+    const keysText = await page.locator('[data-keys]').innerText()
+    expect(keysText).toContain('to be revoked')
+    expect(await page.content()).not.toContain(made.token)
+    await page.click(`[data-revoke="${made.key_id}"]`)
+    await expect.poll(() => page.locator(`[data-key="${made.key_id}"]`).innerText()).toContain('已吊销')
+    expect((await fetch(`${server.url}/api/v1/session`, { headers: { authorization: `Bearer ${made.token}` } })).status).toBe(401)
+
+    // the inspector signed in elsewhere is signed out the moment the admin disables them
+    const other = await newPage()
+    await signIn(other.page, 'inspector')
+    await other.page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await page.click('[data-disable="inspector"]')
+    await expect.poll(() => page.locator('[data-user-row="inspector"]').innerText()).toContain('已停用')
+    expect(await other.page.evaluate(async () => (await fetch('/api/v1/session')).status)).toBe(401)
+    await page.click('[data-enable="inspector"]')
+    await expect.poll(() => page.locator('[data-user-row="inspector"]').innerText()).toContain('有效')
+
+    await page.goto(`${server.url}/audit?action=key.revoke`)
+    await settled(page)
+    expect(await page.locator('[data-audit]').innerText()).toContain(made.key_id)
+    await page.goto(`${server.url}/audit?action=user.change`)
+    await settled(page)
+    expect(await page.locator('[data-audit] tbody tr').count()).toBeGreaterThanOrEqual(2)
+    await other.context.close()
+    await context.close()
+  }, 180_000)
+
+  it('lists rows refused as id_owned_by_other_source on the data-quality page, with the system that stored the id first', async () => {
+    const row = JSON.stringify({ event_id: 'owned-by-admin-1', case_id: 'OWNED-1', type: 'submitted', occurred_at: `${YEAR}-03-03T10:00:00+08:00`, unit_id: LEADER_UNIT }) + '\n'
+    const post = (token: string) => fetch(`${server.url}/api/v1/ingest/case-events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: row })
+    expect(((await (await post(server.adminToken)).json()) as { accepted: number }).accepted).toBe(1)
+    const refused = (await (await post('demo-source-dhm')).json()) as { rejected: number; errors: Array<{ code: string }> }
+    expect(refused.errors.map((e) => e.code)).toEqual(['id_owned_by_other_source'])
+    const { context, page } = await newPage()
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await page.goto(`${server.url}/quality`)
+    await settled(page)
+    const section = page.locator('[data-owned-by-other]')
+    await expect.poll(() => section.innerText()).toContain('owned-by-admin-1')
+    const text = await section.innerText()
+    expect(text).toContain('TIERSCOPE_ADMIN_TOKEN') // the key that stored it first, by name
+    expect(text).toContain('demo-source-dhm') // the system whose row was refused
+    await context.close()
+  }, 120_000)
+
+  it('keeps a unit named <img src=x onerror=alert(1)> harmless in the heat map tooltip and in every served document', async () => {
+    const EVIL = '<img src=x onerror=alert(1)>'
+    const admin = { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }
+    // a street hall (with records, so it is in the heat map and the reports) is renamed
+    const units = (await (await fetch(`${server.url}/api/v1/units`, { headers: admin })).json() as { units: Array<Record<string, unknown> & { unit_id: string; tier: number }> }).units
+    const hall = units.find((u) => u.tier === 2 && u.unit_id !== LEADER_UNIT)!
+    const renamed = await fetch(`${server.url}/api/v1/reference/units`, { method: 'PUT', headers: admin, body: JSON.stringify([{ ...hall, name: EVIL }]) })
+    expect(renamed.status, await renamed.text()).toBe(200)
+    // published again, so the published documents carry the new name too
+    const published = await fetch(`${server.url}/api/v1/reports/${YEAR}/publish`, { method: 'POST', headers: admin, body: '{}' })
+    expect(published.status, await published.text()).toBe(201)
+
+    const { context, page } = await newPage()
+    const dialogs: string[] = []
+    page.on('dialog', (d) => {
+      dialogs.push(d.message())
+      void d.dismiss()
+    })
+    await signIn(page, 'admin')
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    const injected = () => page.evaluate(() => document.querySelectorAll('img[src="x"], img[src$="/x"]').length)
+
+    await page.goto(`${server.url}/meeting?tier=2&year=${YEAR}`)
+    await settled(page)
+    const heat = page.locator('[data-chart="单位 × 指标得分"]')
+    await heat.locator('svg').waitFor()
+    // the hall's row: its axis label, and the cells level with it
+    const label = heat.locator('svg text', { hasText: EVIL }).first()
+    const labelBox = (await label.boundingBox())!
+    const heatBox = (await heat.boundingBox())!
+    let shown = ''
+    for (let x = labelBox.x + labelBox.width + 20; x < heatBox.x + heatBox.width - 10 && !shown.includes(EVIL); x += 25) {
+      await page.mouse.move(x, labelBox.y + labelBox.height / 2)
+      await page.waitForTimeout(150)
+      shown = await heat.evaluate((el) => [...el.querySelectorAll('div')].map((d) => d.textContent ?? '').join(' | '))
+    }
+    expect(shown, 'the tooltip shows the name as text').toContain(EVIL)
+    expect(await injected()).toBe(0)
+
+    const documents = [
+      `/reports/${YEAR}/district.html`, `/reports/${YEAR}/units/${hall.unit_id}.html`, `/reports/${YEAR}/restatement.html`,
+      `/reports/${YEAR + 1}/draft/district.html`, `/reports/${YEAR + 1}/draft/units/${hall.unit_id}.html`,
+    ]
+    for (const doc of documents) {
+      const source = await fetch(`${server.url}${doc}`, { headers: admin })
+      expect(source.status, doc).toBe(200)
+      const html = await source.text()
+      expect(html, doc).not.toContain(EVIL)
+      if (!doc.includes('restatement')) expect(html, doc).toContain('&lt;img src=x onerror=alert(1)&gt;')
+      await page.goto(`${server.url}${doc}`)
+      await page.waitForLoadState('load')
+      expect(await injected(), doc).toBe(0)
+    }
+    expect(dialogs).toEqual([])
+    await context.close()
+  }, 300_000)
 
   it('ran without errors in the pages', () => {
     expect(problems).toEqual([])

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.ts'
 import { STREAMS, type StreamName } from '../ingest/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
-import type { SessionPolicy } from '../warehouse/index.ts'
+import type { SessionPolicy } from '../auth/index.ts'
 
 export const ADMIN = 'admin-test-token'
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` })

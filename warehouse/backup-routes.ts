@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { backupWarehouse, BackupError, checkBackupTarget, lastBackupAt, type BackupManifest, type BackupProgress } from './backup.ts'
-import { HttpError, requireRole } from './http.ts'
+import { ADMIN_ONLY } from '../auth/index.ts'
+import { HttpError } from './http.ts'
 import type { Platform } from './index.ts'
 
 interface Job {
@@ -17,7 +18,6 @@ interface Job {
   error?: { code: string; message: string }
 }
 
-const ADMIN = ['admin'] as const
 
 export async function backupRoutes(app: FastifyInstance, opts: { platform: Platform; backupDir?: string }): Promise<void> {
   const { platform } = opts
@@ -25,6 +25,7 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
   let running: Job | undefined
 
   app.post<{ Body: { out: string; base?: string } }>('/api/v1/backups', {
+    config: { access: { roles: ADMIN_ONLY }, audit: 'backup.start' },
     schema: {
       description: 'Starts a backup of the warehouse by its engine (BACKUP … TO File) into a new or empty directory on the server\'s machine, incremental on `base` when given. Admin only. Answers at once; GET /api/v1/backups/{backup_id} follows it.',
       body: {
@@ -33,7 +34,6 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
       },
     },
   }, async (request, reply) => {
-    requireRole(request, platform.keys, ADMIN)
     if (running) throw new HttpError(409, 'backup_running', `A backup is being written (${running.backup_id} to ${running.out}); wait for it to finish.`)
     if (platform.warehouse.kind !== 'embedded') {
       throw new HttpError(409, 'backup_on_server', 'The warehouse is a ClickHouse server: back it up with the server\'s own BACKUP to a disk or an object store (warehouse/README.md "Backups").')
@@ -69,18 +69,18 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/backups/:id', {
+    config: { access: { roles: ADMIN_ONLY } },
     schema: { description: 'A backup started by POST /api/v1/backups: running, done (with its manifest) or failed (with why). Admin only.' },
   }, async (request) => {
-    requireRole(request, platform.keys, ADMIN)
     const job = jobs.get(request.params.id)
     if (!job) throw new HttpError(404, 'unknown_backup', `No backup ${request.params.id} was started by this server process.`)
     return job
   })
 
   app.get('/api/v1/backups', {
+    config: { access: { roles: ADMIN_ONLY } },
     schema: { description: 'When the last backup succeeded, and the one being written, if any. Admin only.' },
   }, async (request) => {
-    requireRole(request, platform.keys, ADMIN)
     const last = await lastBackupAt(platform.warehouse)
     return { last_backup_at: last === undefined ? null : new Date(last).toISOString(), running: running ?? null }
   })

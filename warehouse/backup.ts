@@ -214,8 +214,9 @@ export async function restoreWarehouse(opts: RestoreOptions): Promise<RestoreRes
   }
 }
 
+/** The warehouse's schema version: its newest migration of the warehouse's own block (auth's are numbered from 1001). */
 async function schemaVersionOf(warehouse: Warehouse): Promise<number> {
-  const [row] = await queryRows<{ v: number }>(warehouse, 'SELECT max(version) AS v FROM schema_migrations')
+  const [row] = await queryRows<{ v: number }>(warehouse, 'SELECT max(version) AS v FROM schema_migrations WHERE version < 1000')
   return Number(row?.v ?? 0)
 }
 

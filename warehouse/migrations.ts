@@ -72,10 +72,7 @@ export const migrations: Migration[] = [
       `CREATE TABLE IF NOT EXISTS targets (
         year UInt16, metric_id LowCardinality(String), scope String, value Float64, updated_at DateTime64(3, '${tz}'))
         ENGINE = ReplacingMergeTree(updated_at) ORDER BY (year, metric_id, scope)`,
-      `CREATE TABLE IF NOT EXISTS api_keys (
-        key_id String, name String, role LowCardinality(String), units Array(String), token_hash String,
-        revoked UInt8, created_at DateTime64(3, '${tz}'), updated_at DateTime64(3, '${tz}'))
-        ENGINE = ReplacingMergeTree(updated_at) ORDER BY key_id`,
+      // api_keys was made here too: its SQL is auth's now (auth/schema.ts, migration 1001)
       `CREATE TABLE IF NOT EXISTS settings (key String, value String, updated_at DateTime64(3, '${tz}'))
         ENGINE = ReplacingMergeTree(updated_at) ORDER BY key`,
     ],
@@ -195,18 +192,8 @@ export const migrations: Migration[] = [
   {
     version: 6,
     name: 'dashboard users and their sign-in sessions',
-    statements: (tz) => [
-      // one row version per change (sign-in failures, lock-out, password): version orders them
-      `CREATE TABLE IF NOT EXISTS users (
-        username String, display_name String, role LowCardinality(String), units Array(String), password_hash String,
-        failed_logins UInt16, locked_until Nullable(DateTime64(3, '${tz}')), disabled UInt8,
-        created_at DateTime64(3, '${tz}'), version UInt64)
-        ENGINE = ReplacingMergeTree(version) ORDER BY username`,
-      // only the SHA-256 of a session token is stored: the token itself lives in the visitor's cookie
-      `CREATE TABLE IF NOT EXISTS sessions (
-        token_hash String, username String, created_at DateTime64(3, '${tz}'), expires_at DateTime64(3, '${tz}'),
-        revoked UInt8, version UInt64)
-        ENGINE = ReplacingMergeTree(version) ORDER BY token_hash TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    statements: () => [
+      // users and sessions were made here: their SQL is auth's now (auth/schema.ts, migration 1001)
     ],
   },
   {
@@ -326,9 +313,7 @@ export const migrations: Migration[] = [
         `ALTER TABLE ${table} MATERIALIZE PROJECTION by_id_source SETTINGS mutations_sync = 1`,
         `ALTER TABLE ${table} DROP PROJECTION IF EXISTS ${old} SETTINGS mutations_sync = 1`,
       ]),
-      // last use of each key, written through from memory at most once a minute per key (access.ts)
-      `CREATE TABLE IF NOT EXISTS api_key_use (key_id String, last_used_at DateTime64(3, '${tz}'))
-        ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
+      // api_key_use was made here too: its SQL is auth's now (auth/schema.ts, migration 1001)
     ],
   },
   {
@@ -353,6 +338,15 @@ export const migrations: Migration[] = [
 ]
 
 export async function migrate(warehouse: Warehouse): Promise<void> {
+  await applyMigrations(warehouse, migrations)
+  await checkTimeZone(warehouse)
+}
+
+/**
+ * Applies the migrations of `list` not yet recorded in schema_migrations, in order. Modules that
+ * own tables (auth/schema.ts) keep their SQL and apply it through this, with numbers of their own.
+ */
+export async function applyMigrations(warehouse: Warehouse, list: Migration[]): Promise<void> {
   const { client, timezone: tz } = warehouse
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
@@ -362,12 +356,15 @@ export async function migrate(warehouse: Warehouse): Promise<void> {
     (await (await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>())
       .map((r) => Number(r.version)),
   )
-  const known = Math.max(...migrations.map((x) => x.version))
-  const newest = Math.max(0, ...applied)
+  // each list numbers its migrations in a block of its own (the warehouse's below 1000, auth's from
+  // 1001): a version past the newest of the list's block was written by a newer release
+  const block = (v: number) => Math.floor(v / 1000)
+  const known = Math.max(...list.map((x) => x.version))
+  const newest = Math.max(0, ...[...applied].filter((v) => block(v) === block(known)))
   if (newest > known) {
     throw new StartupError('schema_from_newer_release', `This warehouse's schema is version ${newest}, written by a newer release of tierscope than this one (which knows versions up to ${known}): run that release or a later one, or restore a backup made by this release into a new directory.`)
   }
-  for (const m of migrations) {
+  for (const m of list) {
     if (applied.has(m.version)) continue
     for (const statement of m.statements(tz)) await client.command({ query: statement })
     await client.insert({
@@ -376,7 +373,11 @@ export async function migrate(warehouse: Warehouse): Promise<void> {
       format: 'JSONEachRow',
     })
   }
-  // The time zone is baked into the column types: a warehouse made for one zone refuses another.
+}
+
+/** The time zone is baked into the column types: a warehouse made for one zone refuses another. */
+async function checkTimeZone(warehouse: Warehouse): Promise<void> {
+  const { client, timezone: tz } = warehouse
   const [stored] = await (await client.query({ query: `SELECT value FROM meta FINAL WHERE key = 'timezone'`, format: 'JSONEachRow' })).json<{ value: string }>()
   if (!stored) {
     await client.insert({ table: 'meta', values: [{ key: 'timezone', value: tz, updated_at: nowSeconds() }], format: 'JSONEachRow' })

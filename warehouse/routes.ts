@@ -1,16 +1,14 @@
-// HTTP surface of the warehouse: health, keys, and the case read API of CONTRACT.md.
+// HTTP surface of the warehouse: health, units, items, settings and the case read API of
+// CONTRACT.md. Who may call each route is in its config.access (auth/access.ts checks it).
 import type { FastifyInstance } from 'fastify'
-import { sessionRoutes } from './session-routes.ts'
-import { LastAdminKeyError, ROLES, type KeyListing, type Principal, type Role } from './access.ts'
+import { ADMIN_ONLY, ANYONE, READER_ROLES, visibleUnits, type Principal } from '../auth/index.ts'
 import { CASE_STATUSES, type CaseFilter, type CaseStatus } from './cases.ts'
 import { CalendarMissingError } from './calendar.ts'
-import { HttpError, requireRole } from './http.ts'
+import { HttpError } from './http.ts'
 import type { Platform } from './index.ts'
 import type { SettingsChange } from './settings.ts'
 import { localDate, parseTimestamp, toRfc3339 } from './time.ts'
 import { deadlineOf } from './deadline.ts'
-
-export const READER_ROLES: readonly Role[] = ['joint_meeting', 'unit_leader', 'inspector', 'admin']
 
 /** ?as_of= as epoch ms (now when absent), or a 400 that says what was expected. */
 export function asOfParam(value: string | undefined, tz: string): number {
@@ -18,15 +16,6 @@ export function asOfParam(value: string | undefined, tz: string): number {
   const ms = parseTimestamp(value, tz)
   if (ms === undefined) throw new HttpError(400, 'invalid_parameter', `as_of: expected an RFC 3339 timestamp such as 2025-06-30T23:59:59+08:00, got ${JSON.stringify(value)}`)
   return ms
-}
-
-/** Units a reader may see, narrowed by a requested set; undefined = all. */
-export function visibleUnits(principal: Principal, requested?: string[]): string[] | undefined {
-  const allowed = principal.readableUnits()
-  if (allowed === undefined) return requested
-  if (requested === undefined) return allowed
-  const set = new Set(allowed)
-  return requested.filter((u) => set.has(u))
 }
 
 export function calendarErrorToHttp(err: unknown): never {
@@ -74,7 +63,6 @@ const caseFilterProperties = {
 export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts
   const tz = platform.warehouse.timezone
-  await app.register(sessionRoutes, { platform })
 
   // a year counted on the provisional calendar is said in the log at start and once a day after,
   // where an operator's log watch sees it
@@ -89,7 +77,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   })
   app.addHook('onClose', async () => clearInterval(calendarWatch))
 
-  app.get('/api/v1/health', { schema: { tags: ['system'], summary: 'Engine, time zone, calendar coverage and whether a year is counted on the provisional calendar', security: [] } }, async () => {
+  app.get('/api/v1/health', { config: { access: ANYONE }, schema: { tags: ['system'], summary: 'Engine, time zone, calendar coverage and whether a year is counted on the provisional calendar', security: [] } }, async () => {
     const years = platform.calendar.loadedYears()
     await platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())
     return {
@@ -107,82 +95,14 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     }
   })
 
-  app.post<{ Body: { name: string; role: Role; units?: string[] } }>('/api/v1/keys', {
-    schema: {
-      tags: ['keys'],
-      summary: 'Make an API key (admin); the token is shown once',
-      body: {
-        type: 'object',
-        required: ['name', 'role'],
-        additionalProperties: false,
-        properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200 },
-          role: { type: 'string', enum: [...ROLES] },
-          units: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 1000 },
-        },
-      },
-    },
-  }, async (request, reply) => {
-    requireRole(request, platform.keys, ['admin'])
-    const { name, role } = request.body
-    const units = request.body.units ?? []
-    const unknown = units.filter((u) => !platform.reference.units.has(u))
-    if (unknown.length) throw new HttpError(400, 'unknown_unit', `units: ${unknown.slice(0, 5).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a known unit_id`)
-    if ((role === 'unit_leader' || role === 'source') && units.length === 0) {
-      throw new HttpError(400, 'invalid_parameter', `units: a ${role} key needs at least one unit (it covers those units and the units below them)`)
-    }
-    const token = await platform.keys.create({ name, role, units })
-    return reply.code(201).send({ token, name, role, units })
-  })
-
-  // keys as an admin sees them: never a token or its hash; times in the district's zone
-  const keyListing = (k: KeyListing) => ({
-    key_id: k.key_id, name: k.name, role: k.role, units: k.units,
-    created_at: toRfc3339(k.created_at, tz), last_used_at: k.last_used_at === null ? null : toRfc3339(k.last_used_at, tz),
-    revoked: k.revoked, revoked_at: k.revoked_at === null ? null : toRfc3339(k.revoked_at, tz),
-  })
-
-  app.get('/api/v1/keys', {
-    schema: { tags: ['keys'], summary: 'The API keys (admin): key_id, name, role, units, created, last used, revoked; never a token' },
-  }, async (request) => {
-    requireRole(request, platform.keys, ['admin'])
-    return { keys: platform.keys.list().map(keyListing) }
-  })
-
-  app.delete<{ Params: { key_id: string } }>('/api/v1/keys/:key_id', {
-    schema: {
-      tags: ['keys'],
-      summary: 'Revoke an API key (admin): refused from its next request on; the last admin key cannot be revoked',
-      params: { type: 'object', properties: { key_id: { type: 'string', minLength: 1, maxLength: 200 } } },
-    },
-  }, async (request) => {
-    requireRole(request, platform.keys, ['admin'])
-    let revoked: KeyListing | undefined
-    try {
-      revoked = await platform.keys.revoke(request.params.key_id)
-    } catch (err) {
-      if (err instanceof LastAdminKeyError) throw new HttpError(409, err.code, err.message)
-      throw err
-    }
-    if (!revoked) throw new HttpError(404, 'not_found', `There is no key ${JSON.stringify(request.params.key_id)}; GET /api/v1/keys lists them.`)
-    return keyListing(revoked)
-  })
-
-  // a key's last use is kept in memory and written through at most once a minute: the rest at close
-  app.addHook('onClose', async () => {
-    await platform.keys.flushUsage().catch((err: unknown) => app.log.warn({ err }, 'the last use of keys could not be written'))
-  })
-
   // the district's structure and items, for names and drill-downs; a unit leader sees its own units
-  app.get('/api/v1/units', { schema: { tags: ['reference'], summary: 'The units (a unit leader: its own and those under them)' } }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
-    const readable = principal.readableUnits()
+  app.get('/api/v1/units', { config: { access: { roles: READER_ROLES } }, schema: { tags: ['reference'], summary: 'The units (a unit leader: its own and those under them)' } }, async (request) => {
+    const readable = request.principal.readableUnits()
     const units = [...platform.reference.units.values()].filter((u) => !readable || readable.includes(u.unit_id))
     return { units: units.sort((a, b) => a.tier - b.tier || a.unit_id.localeCompare(b.unit_id)) }
   })
 
-  app.get('/api/v1/items', { schema: { tags: ['reference'], summary: 'The service items with their time limits' } }, async (request) => {
-    requireRole(request, platform.keys, READER_ROLES)
+  app.get('/api/v1/items', { config: { access: { roles: READER_ROLES } }, schema: { tags: ['reference'], summary: 'The service items with their time limits' } }, async (request) => {
     return { items: [...platform.reference.items.values()].sort((a, b) => a.item_code.localeCompare(b.item_code)) }
   })
 
@@ -195,13 +115,13 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
     complaint_response_limit_days: { type: 'integer', minimum: 1, maximum: 120 },
   }
 
-  app.get('/api/v1/settings', { schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning threshold, rectification and complaint limits' } }, async (request) => {
-    requireRole(request, platform.keys, READER_ROLES)
+  app.get('/api/v1/settings', { config: { access: { roles: READER_ROLES } }, schema: { tags: ['system'], summary: 'The district\'s tunable settings: warning thresholds and handling limits, by tier, with every version of the limits' } }, async () => {
     // what is in effect today, and every version of the handling limits with the day it took effect
     return { ...platform.settings.get(), limit_versions: platform.settings.versions() }
   })
 
   app.put<{ Body: SettingsChange }>('/api/v1/settings', {
+    config: { access: { roles: ADMIN_ONLY }, audit: 'settings.change' },
     schema: {
       tags: ['system'],
       summary: 'Change settings (admin)',
@@ -235,15 +155,18 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
       },
     },
   }, async (request) => {
-    requireRole(request, platform.keys, ['admin'])
-    const updated = await platform.settings.update(request.body)
-    return { ...updated, limit_versions: platform.settings.versions() }
+    const current = platform.settings.get()
+    const before = Object.fromEntries(Object.keys(request.body).map((k) => [k, (current as unknown as Record<string, unknown>)[k]]))
+    const after = await platform.settings.update(request.body)
+    request.audit = { details: { before, after: request.body } }
+    return { ...after, limit_versions: platform.settings.versions() }
   })
 
   app.get<{ Params: { case_id: string }; Querystring: { as_of?: string } }>('/api/v1/cases/:case_id', {
+    config: { access: { roles: READER_ROLES } },
     schema: { tags: ['cases'], summary: 'One case with its clock and timeline, as of a moment', params: { type: 'object', properties: { case_id: { type: 'string' } } }, querystring: { type: 'object', properties: { as_of: { type: 'string' } } } },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const asOf = asOfParam(request.query.as_of, tz)
     const found = await platform.cases.get(request.params.case_id, asOf).catch(calendarErrorToHttp)
     const allowed = visibleUnits(principal)
@@ -290,6 +213,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   }
 
   app.get<{ Querystring: CaseQuery & { by: 'tier' | 'unit' | 'item' } }>('/api/v1/cases/counts', {
+    config: { access: { roles: READER_ROLES } },
     schema: {
       tags: ['cases'],
       summary: 'How many cases match the list filters, per tier, unit or item (the drill-down of red and yellow cards)',
@@ -301,7 +225,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
       },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const q = request.query
     const asOf = asOfParam(q.as_of, tz)
     const counted = await platform.cases.count(caseFilterOf(q, principal), q.by === 'item' ? 'item' : 'unit', asOf).catch(calendarErrorToHttp)
@@ -315,6 +239,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
   })
 
   app.get<{ Querystring: CaseQuery & { limit?: number; cursor?: string; order?: 'case_id' | 'days_over' } }>('/api/v1/cases', {
+    config: { access: { roles: READER_ROLES } },
     schema: {
       tags: ['cases'],
       summary: 'Cases with the clock: filters of the contract, cursor paging',
@@ -330,7 +255,7 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
       },
     },
   }, async (request) => {
-    const principal = requireRole(request, platform.keys, READER_ROLES)
+    const principal = request.principal
     const q = request.query
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined
     const asOf = cursor?.as_of ?? asOfParam(q.as_of, tz)

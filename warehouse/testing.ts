@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openPlatform, type Platform, type SessionPolicy } from './index.ts'
+import type { SessionPolicy } from '../auth/index.ts'
+import { openPlatform, type Platform } from './index.ts'
 
 export async function openTestPlatform(timezone = 'Asia/Shanghai', sessionPolicy: Partial<SessionPolicy> = {}): Promise<Platform & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tierscope-test-'))

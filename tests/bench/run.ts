@@ -1,6 +1,7 @@
 // npm run bench: the demo district's case events (10M+ by default) ingested over HTTP into a real
 // server process, as NDJSON and as Arrow, next to the embedded engine's own bulk insert of the
-// same files; the server's peak memory; and the latency of the case and indicator queries.
+// same files; the server's peak memory; the latency of the case and indicator queries; and the
+// server's peak memory for gzip bodies of bad rows next to as many good ones (bad-rows.ts).
 // Figures, not assertions: nothing here fails on a slow machine.
 //
 // TIERSCOPE_BENCH_DATA_DIR=<dir> keeps the NDJSON server's data directory there (with the other
@@ -18,6 +19,7 @@ import { timeReports } from './reports.ts'
 import { fmt, timeRepeated } from './stats.ts'
 import { timeDashboardViews } from './views.ts'
 import { gradeSpread } from './grades.ts'
+import { badRowMemory } from './bad-rows.ts'
 import { STREAM_NAMES } from '../../ingest/contract.ts'
 
 const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
@@ -241,6 +243,8 @@ async function main(): Promise<void> {
   } finally {
     await b.stop()
   }
+  report('')
+  await badRowMemory(report)
 }
 
 main()

@@ -50,6 +50,16 @@ const zh = {
   calendarProvisional: '{year} 年按暂定日历计算：国务院放假安排尚未载入。',
   provisionalMark: '暂定日历', provisionalTip: '该数字计入了尚未载入国务院放假安排的年份中的日子，按暂定日历（由法定节假日推算）计算，载入安排后可能变化。',
   draft: '征求意见稿', draftNotice: '本年度尚未发布：以下为征求意见稿，按当前数据计算，数据截至打开时，随数据到达而变化，以联席会议正式发布为准。请核对本单位的得分及所依据的记录。', draftDistrict: '全区报告（征求意见稿）', draftUnit: '单位报告（征求意见稿）',
+  access: '密钥与用户', audit: '审计日志', apiKeys: 'API 密钥', users: '用户', keyName: '名称', role: '角色', units: '单位', created: '创建时间', lastUsed: '最近使用',
+  revoked: '已吊销', active: '有效', revoke: '吊销', revokeConfirm: '吊销密钥“{name}”？使用它的系统从下一个请求起被拒绝，无法恢复。', disabled: '已停用',
+  disable: '停用', enable: '启用', disableConfirm: '停用用户“{name}”？其所有登录立即失效，且不能再登录，直到重新启用。', never: '从未', actions: '操作',
+  role_source: '数据来源系统', role_joint_meeting: '联席会议', role_unit_leader: '单位负责人', role_inspector: '效能监察', role_admin: '管理员',
+  auditWhen: '时间', auditActor: '操作者', auditAction: '操作', auditAddress: '来源地址', auditTarget: '对象', auditDetails: '变更内容', auditStatus: '结果',
+  auditAllActions: '全部操作', auditFrom: '从', auditTo: '到', filter: '筛选',
+  action_sign_in: '登录', action_sign_in_failed: '登录失败', action_sign_out: '退出', 'action_key.create': '创建密钥', 'action_key.revoke': '吊销密钥',
+  'action_user.change': '用户变更', 'action_settings.change': '设置变更', 'action_scheme.change': '考核方案变更', 'action_reference.change': '基础数据变更',
+  'action_calendar.change': '节假日安排变更', 'action_report.publish': '发布考核', 'action_document.download': '下载文件',
+  ownedByOther: '被其他来源系统占用的编号', ownedByOtherHelp: '这些记录的编号已由另一来源系统先行存入，未被计入。请与两个系统核实：若先存入的一方有误，由其更正后，本系统重新发送这些记录。', firstStoredBy: '先存入者',
 }
 type Key = keyof typeof zh
 
@@ -102,6 +112,16 @@ const en: Record<Key, string> = {
   calendarProvisional: '{year} uses a provisional calendar: the State Council arrangement is not loaded yet.',
   provisionalMark: 'provisional calendar', provisionalTip: 'This figure counts days of a year whose State Council arrangement is not loaded yet: it uses a provisional calendar worked out from the statutory holidays and may change once the arrangement is loaded.',
   draft: 'Draft for comment', draftNotice: 'This year is not published: below is the draft for comment, computed from the data as it stands when opened; it changes as data arrives, and the joint meeting\'s publication is what counts. Check your unit\'s scores and the records behind them.', draftDistrict: 'District report (draft for comment)', draftUnit: 'Unit report (draft for comment)',
+  access: 'Keys and users', audit: 'Audit log', apiKeys: 'API keys', users: 'Users', keyName: 'Name', role: 'Role', units: 'Units', created: 'Created', lastUsed: 'Last used',
+  revoked: 'revoked', active: 'active', revoke: 'Revoke', revokeConfirm: 'Revoke the key "{name}"? The system using it is refused from its next request on; this cannot be undone.', disabled: 'disabled',
+  disable: 'Disable', enable: 'Enable', disableConfirm: 'Disable the user "{name}"? Their sessions end at once and they cannot sign in until enabled again.', never: 'never', actions: 'Actions',
+  role_source: 'source system', role_joint_meeting: 'joint meeting', role_unit_leader: 'unit leader', role_inspector: 'inspector', role_admin: 'admin',
+  auditWhen: 'When', auditActor: 'Who', auditAction: 'Action', auditAddress: 'From', auditTarget: 'On', auditDetails: 'What changed', auditStatus: 'Answer',
+  auditAllActions: 'All actions', auditFrom: 'From', auditTo: 'To', filter: 'Filter',
+  action_sign_in: 'sign-in', action_sign_in_failed: 'failed sign-in', action_sign_out: 'sign-out', 'action_key.create': 'key created', 'action_key.revoke': 'key revoked',
+  'action_user.change': 'user changed', 'action_settings.change': 'settings changed', 'action_scheme.change': 'scheme changed', 'action_reference.change': 'reference data changed',
+  'action_calendar.change': 'calendar changed', 'action_report.publish': 'assessment published', 'action_document.download': 'document downloaded',
+  ownedByOther: 'Ids taken by another source system', ownedByOtherHelp: 'These rows carry an id another source system stored first, and were not counted. Check with both systems: if the first one was wrong, it corrects its record and this system sends the rows again.', firstStoredBy: 'First stored by',
 }
 
 function initialLang(): Lang {

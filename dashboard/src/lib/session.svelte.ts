@@ -54,11 +54,11 @@ export function homeOf(user: SessionUser): string {
 }
 
 /** The views each role may open (the API checks the data itself). */
-export function viewsOf(user: SessionUser): Array<'meeting' | 'unit' | 'inspect' | 'quality' | 'reports' | 'calendar'> {
+export function viewsOf(user: SessionUser): Array<'meeting' | 'unit' | 'inspect' | 'quality' | 'reports' | 'calendar' | 'access' | 'audit'> {
   switch (user.role) {
     case 'joint_meeting': return ['meeting', 'inspect', 'reports']
     case 'unit_leader': return ['unit', 'reports']
     case 'inspector': return ['inspect']
-    case 'admin': return ['meeting', 'inspect', 'reports', 'quality', 'calendar']
+    case 'admin': return ['meeting', 'inspect', 'reports', 'quality', 'calendar', 'access', 'audit']
   }
 }

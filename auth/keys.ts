@@ -1,11 +1,11 @@
-// API keys: roles, scopes, hashed storage. A token is shown once, when it is made; only its
+// API keys: roles, scopes, hashed storage (auth/schema.ts: api_keys, api_key_use). A token is shown once, when it is made; only its
 // SHA-256 is stored (tokens are 32 random bytes, so a fast hash is enough: there is nothing
 // to brute-force as there is with a password).
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Warehouse } from './client.ts'
-import { queryRows } from './client.ts'
-import type { ReferenceData } from './reference.ts'
-import { epochSeconds } from './time.ts'
+import type { Warehouse } from '../warehouse/client.ts'
+import { queryRows } from '../warehouse/client.ts'
+import type { ReferenceData } from '../warehouse/reference.ts'
+import { epochSeconds } from '../warehouse/time.ts'
 
 export const ROLES = ['source', 'joint_meeting', 'unit_leader', 'inspector', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -76,7 +76,7 @@ export class KeyStore {
 
   constructor(
     private readonly warehouse: Warehouse,
-    private readonly reference: ReferenceData,
+    readonly reference: ReferenceData,
   ) {}
 
   async load(): Promise<void> {
@@ -115,13 +115,15 @@ export class KeyStore {
       return undefined
     }
     if ([...this.byHash.values()].some((k) => k.role === 'admin')) return undefined
-    return this.create({ name: 'first admin', role: 'admin', units: [] })
+    return (await this.create({ name: 'first admin', role: 'admin', units: [] })).token
   }
 
-  async create(key: { name: string; role: Role; units: string[] }): Promise<string> {
+  /** A new key with a random token: the token is returned here and never again. */
+  async create(key: { name: string; role: Role; units: string[] }): Promise<{ token: string; key_id: string }> {
     const token = `ts_${randomBytes(32).toString('base64url')}`
-    await this.store({ key_id: randomUUID(), ...key }, token)
-    return token
+    const key_id = randomUUID()
+    await this.store({ key_id, ...key }, token)
+    return { token, key_id }
   }
 
   authenticate(token: string): Principal | undefined {
@@ -175,6 +177,25 @@ export class KeyStore {
     this.byHash.delete(k.token_hash)
     k.revoked_ms = at
     return this.listing(k)
+  }
+
+  /**
+   * Keys revoked by other processes on the same warehouse since `sinceMs` (give a lookback: their
+   * clocks may differ a little) are refused here too. A revocation only ever takes access away,
+   * so applying one twice, or late, is harmless.
+   */
+  async sweep(sinceMs: number): Promise<void> {
+    const revoked = await queryRows<{ key_id: string; token_hash: string; ms: string }>(
+      this.warehouse,
+      `SELECT key_id, token_hash, toUnixTimestamp64Milli(updated_at) AS ms FROM api_keys FINAL
+       WHERE revoked = 1 AND updated_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      { since: sinceMs },
+    )
+    for (const r of revoked) {
+      this.byHash.delete(r.token_hash)
+      const k = this.byId.get(r.key_id)
+      if (k && k.token_hash === r.token_hash && k.revoked_ms === null) k.revoked_ms = Number(r.ms)
+    }
   }
 
   /** Writes the last use of every key used since its last write (at close). */

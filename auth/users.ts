@@ -2,13 +2,14 @@
 // no native add-on to build); a session is a random token in a signed cookie, of which only the
 // SHA-256 is stored. Failed sign-ins are counted in memory per account and address and per
 // address, and make the next attempt from there wait longer and longer (never a lock for
-// everyone); at most a few hashes are computed at once, the rest wait in line.
+// everyone); at most a few hashes are computed at once, the rest wait in line. A disabled user
+// or a new password ends the user's sessions at once (put).
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
-import type { Warehouse } from './client.ts'
-import { queryRows } from './client.ts'
-import { hashToken, principalFor, type KeyStore, type Principal, type Role } from './access.ts'
-import type { ReferenceData } from './reference.ts'
-import { epochSeconds, nowSeconds } from './time.ts'
+import type { Warehouse } from '../warehouse/client.ts'
+import { queryRows } from '../warehouse/client.ts'
+import { hashToken, principalFor, type KeyStore, type Principal, type Role } from './keys.ts'
+import type { ReferenceData } from '../warehouse/reference.ts'
+import { epochSeconds, nowSeconds } from '../warehouse/time.ts'
 
 export const USER_ROLES = ['joint_meeting', 'unit_leader', 'inspector', 'admin'] as const satisfies readonly Role[]
 export type UserRole = (typeof USER_ROLES)[number]
@@ -20,6 +21,23 @@ export interface User {
   units: string[]
 }
 
+/** A user as an admin sees them (GET /api/v1/users). */
+export interface UserListing extends User {
+  disabled: boolean
+  /** epoch ms */
+  created_at: number
+}
+
+/** PUT /api/v1/users/{username}: a new user gives role and password; a change gives what changes. */
+export interface UserChange {
+  username: string
+  display_name?: string
+  role?: UserRole
+  units?: string[]
+  password?: string
+  disabled?: boolean
+}
+
 interface StoredUser extends User {
   password_hash: string
   /** Kept in the table's shape (migration 6); failures are counted in memory now (SignInThrottle), so these stay 0. */
@@ -28,6 +46,8 @@ interface StoredUser extends User {
   locked_until: number
   disabled: number
   created_at: number
+  /** the row's version (the warehouse's ReplacingMergeTree order): a change read from another process applies only when newer */
+  version?: number
 }
 
 interface Session {
@@ -279,13 +299,7 @@ export class UserStore {
       this.secret = row?.value ?? randomBytes(32).toString('base64url')
       if (!row) await this.warehouse.client.insert({ table: 'meta', format: 'JSONEachRow', values: [{ key: 'session_secret', value: this.secret, updated_at: nowSeconds() }] })
     }
-    const users = await queryRows<Omit<StoredUser, 'locked_until' | 'created_at'> & { locked_until: string | null; created_at: string }>(
-      this.warehouse,
-      `SELECT username, display_name, role, units, password_hash, failed_logins,
-         toUnixTimestamp64Milli(locked_until) AS locked_until, disabled, toUnixTimestamp64Milli(created_at) AS created_at
-       FROM users FINAL`,
-    )
-    this.users = new Map(users.map((u) => [u.username, { ...u, failed_logins: Number(u.failed_logins), locked_until: Number(u.locked_until ?? 0), disabled: Number(u.disabled), created_at: Number(u.created_at) }]))
+    this.users = new Map((await this.readUsers()).map((u) => [u.username, u]))
     const sessions = await queryRows<{ token_hash: string; username: string; expires_at: string }>(
       this.warehouse,
       `SELECT token_hash, username, toUnixTimestamp64Milli(expires_at) AS expires_at FROM sessions FINAL
@@ -294,31 +308,94 @@ export class UserStore {
     this.sessions = new Map(sessions.map((s) => [s.token_hash, { username: s.username, expires_at: Number(s.expires_at) }]))
   }
 
-  list(): User[] {
-    return [...this.users.values()].map(publicUser).sort((a, b) => a.username.localeCompare(b.username))
+  /** Every user as an admin sees them: never a password or its hash. */
+  private async readUsers(minVersion?: number): Promise<StoredUser[]> {
+    const rows = await queryRows<Omit<StoredUser, 'locked_until' | 'created_at' | 'version'> & { locked_until: string | null; created_at: string; version: string }>(
+      this.warehouse,
+      `SELECT username, display_name, role, units, password_hash, failed_logins,
+         toUnixTimestamp64Milli(locked_until) AS locked_until, disabled, toUnixTimestamp64Milli(created_at) AS created_at, version
+       FROM users FINAL ${minVersion === undefined ? '' : 'WHERE version > {min_version:UInt64}'}`,
+      minVersion === undefined ? {} : { min_version: minVersion },
+    )
+    return rows.map((u) => ({ ...u, failed_logins: Number(u.failed_logins), locked_until: Number(u.locked_until ?? 0), disabled: Number(u.disabled), created_at: Number(u.created_at), version: Number(u.version) }))
   }
 
-  get(username: string): User | undefined {
+  /**
+   * What other processes on the same warehouse changed since `sinceMs` (give a lookback: their
+   * clocks may differ a little): users changed there (disabled, a new password) and sessions ended
+   * there are applied here. Applying a change twice changes nothing, and a user row applies only
+   * when newer than the one held, so a sweep never undoes a later change made here.
+   */
+  async sweep(sinceMs: number): Promise<void> {
+    for (const u of await this.readUsers(sinceMs * 1000)) {
+      const held = this.users.get(u.username)
+      if (!held || (u.version ?? 0) > (held.version ?? 0)) this.users.set(u.username, u)
+    }
+    const ended = await queryRows<{ token_hash: string }>(
+      this.warehouse,
+      `SELECT token_hash FROM sessions FINAL WHERE revoked = 1 AND created_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      { since: sinceMs },
+    )
+    for (const e of ended) this.sessions.delete(e.token_hash)
+  }
+
+  list(): UserListing[] {
+    return [...this.users.values()].map(listedUser).sort((a, b) => a.username.localeCompare(b.username))
+  }
+
+  get(username: string): UserListing | undefined {
     const u = this.users.get(username)
-    return u ? publicUser(u) : undefined
+    return u ? listedUser(u) : undefined
   }
 
-  /** Creates a user, or replaces one's role, units and password. */
-  async put(user: User & { password: string }): Promise<User> {
-    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user.username)) throw new UserProblem('username: 1–64 letters, digits, ".", "_", "@" or "-"')
-    if (!USER_ROLES.includes(user.role)) throw new UserProblem(`role: one of ${USER_ROLES.join(', ')}`)
-    if (typeof user.password !== 'string' || user.password.length < 8) throw new UserProblem('password: at least 8 characters')
-    const units = [...new Set(user.units ?? [])]
+  /**
+   * Creates a user (role and password required), or changes one: the fields given replace the
+   * stored ones, the others stay. A new password ends the user's sessions but `keepSession` (the
+   * token hash of the session that made the change, when it is the user's own); disabling ends
+   * them all. Both are stored before the answer, and refused from the next request on.
+   */
+  async put(change: UserChange, keepSession?: string): Promise<{ user: UserListing; sessions_ended: number; changed: string[] }> {
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(change.username)) throw new UserProblem('username: 1–64 letters, digits, ".", "_", "@" or "-"')
+    const previous = this.users.get(change.username)
+    const role = change.role ?? previous?.role
+    if (role === undefined) throw new UserProblem(`role: a new user needs one (${USER_ROLES.join(', ')})`)
+    if (!USER_ROLES.includes(role)) throw new UserProblem(`role: one of ${USER_ROLES.join(', ')}`)
+    if (change.password === undefined && !previous) throw new UserProblem('password: a new user needs one (at least 8 characters)')
+    if (change.password !== undefined && (typeof change.password !== 'string' || change.password.length < 8)) throw new UserProblem('password: at least 8 characters')
+    const units = [...new Set(change.units ?? previous?.units ?? [])]
     for (const u of units) if (!this.reference.units.has(u)) throw new UserProblem(`units: ${JSON.stringify(u)} is not a known unit_id`)
-    if (user.role === 'unit_leader' && units.length === 0) throw new UserProblem('units: a unit_leader needs the unit(s) they lead')
-    const previous = this.users.get(user.username)
+    if (role === 'unit_leader' && units.length === 0) throw new UserProblem('units: a unit_leader needs the unit(s) they lead')
+    const disabled = change.disabled === undefined ? (previous?.disabled ?? 0) : change.disabled ? 1 : 0
     const stored: StoredUser = {
-      username: user.username, display_name: user.display_name || user.username, role: user.role, units,
-      password_hash: await this.hash(user.password), failed_logins: 0, locked_until: 0, disabled: 0,
+      username: change.username,
+      display_name: change.display_name || previous?.display_name || change.username,
+      role, units,
+      password_hash: change.password !== undefined ? await this.hash(change.password) : previous!.password_hash,
+      failed_logins: 0, locked_until: 0, disabled,
       created_at: previous?.created_at ?? Date.now(),
     }
+    const changed = previous
+      ? (['display_name', 'role', 'units', 'disabled'] as const).filter((f) => JSON.stringify(previous[f]) !== JSON.stringify(stored[f]))
+      : ['created']
+    if (change.password !== undefined && previous) changed.push('password')
     await this.write(stored)
-    return publicUser(stored)
+    let sessions_ended = 0
+    if (previous && (disabled || change.password !== undefined)) sessions_ended = await this.endSessionsOf(change.username, disabled ? undefined : keepSession)
+    return { user: listedUser(stored), sessions_ended, changed }
+  }
+
+  /** Ends every session of `username` but `keep` (a token hash): stored as revoked, dropped from memory. */
+  private async endSessionsOf(username: string, keep?: string): Promise<number> {
+    const now = Date.now()
+    const ended = [...this.sessions].filter(([hash, s]) => s.username === username && hash !== keep)
+    if (ended.length === 0) return 0
+    await this.warehouse.client.insert({
+      table: 'sessions',
+      format: 'JSONEachRow',
+      values: ended.map(([hash, s]) => ({ token_hash: hash, username, created_at: epochSeconds(now), expires_at: epochSeconds(s.expires_at), revoked: 1, version: this.nextVersion() })),
+    })
+    for (const [hash] of ended) this.sessions.delete(hash)
+    return ended.length
   }
 
   /** The demo's users: created once, with the password given. */
@@ -407,11 +484,12 @@ export class UserStore {
   }
 
   private async write(user: StoredUser): Promise<void> {
+    user.version = this.nextVersion()
     await this.warehouse.client.insert({
       table: 'users',
       format: 'JSONEachRow',
       values: [{
-        ...user, locked_until: user.locked_until ? epochSeconds(user.locked_until) : null, created_at: epochSeconds(user.created_at), version: this.nextVersion(),
+        ...user, locked_until: user.locked_until ? epochSeconds(user.locked_until) : null, created_at: epochSeconds(user.created_at),
       }],
     })
     this.users.set(user.username, user)
@@ -429,4 +507,8 @@ export class UserStore {
 
 function publicUser(u: StoredUser): User {
   return { username: u.username, display_name: u.display_name, role: u.role, units: u.units }
+}
+
+function listedUser(u: StoredUser): UserListing {
+  return { ...publicUser(u), disabled: u.disabled !== 0, created_at: u.created_at }
 }
