@@ -74,3 +74,30 @@ describe('readiness while the server starts', () => {
     }
   }, 150_000)
 })
+
+describe('liveness', () => {
+  it('answers within about a second while the engine is occupied by a long statement, saying it is busy', async () => {
+    const platform = await openTestPlatform()
+    try {
+      const { app } = await buildApp(platform)
+      expect((await app.inject({ method: 'GET', url: '/api/v1/health' })).json()).toMatchObject({ status: 'ok', engine: 'ok' })
+      // a statement of about 3 s (an ingest's longest, say) holds the embedded engine
+      const long = platform.warehouse.client.query({ query: 'SELECT sleepEachRow(0.75) FROM numbers(4) SETTINGS max_block_size = 1', format: 'JSONEachRow' }).then((r) => r.json())
+      await new Promise((r) => setTimeout(r, 100))
+      const started = performance.now()
+      const health = await app.inject({ method: 'GET', url: '/api/v1/health' })
+      const took = performance.now() - started
+      await long
+      expect(health.statusCode).toBe(200)
+      expect(health.json()).toMatchObject({ status: 'ok', engine: 'busy' })
+      // (not a timing assertion: only that it did not wait for the statement, which took ~3 s)
+      expect(took).toBeLessThan(2500)
+      // and once the statement is done the engine answers again (after the busy answer's probe)
+      expect((await app.inject({ method: 'GET', url: '/api/v1/health' })).json()).toMatchObject({ engine: 'ok' })
+      await app.close()
+    } finally {
+      // (last in this file: the abandoned probe may still hold the engine's session as it closes)
+      await platform.close()
+    }
+  })
+})

@@ -60,6 +60,9 @@ const caseFilterProperties = {
   as_of: { type: 'string' },
 } as const
 
+/** How long liveness waits for the engine before answering that it is busy. */
+const HEALTH_PROBE_MS = 1000
+
 export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts
   const tz = platform.warehouse.timezone
@@ -79,9 +82,17 @@ export async function warehouseRoutes(app: FastifyInstance, opts: { platform: Pl
 
   app.get('/api/v1/health', { config: { access: ANYONE }, schema: { tags: ['system'], summary: 'Engine, time zone, calendar coverage and whether a year is counted on the provisional calendar', security: [] } }, async () => {
     const years = platform.calendar.loadedYears()
-    await platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())
+    // liveness stays cheap: the embedded engine runs one query at a time, so behind a long ingest
+    // statement `SELECT 1` waits; after a second the answer is `engine: busy` (alive, occupied),
+    // not a stalled probe. An engine that fails is still an error; readiness (/health/ready) looks deeper.
+    const probe = platform.warehouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json()).then(() => 'ok' as const)
+    let timer: NodeJS.Timeout | undefined
+    const engine = await Promise.race([probe, new Promise<'busy'>((resolve) => (timer = setTimeout(() => resolve('busy'), HEALTH_PROBE_MS)))])
+    clearTimeout(timer)
+    if (engine === 'busy') probe.catch(() => undefined)
     return {
       status: 'ok',
+      engine,
       warehouse: platform.warehouse.kind,
       timezone: tz,
       // years: the official arrangements loaded; provisional_years: those counted (from the first
