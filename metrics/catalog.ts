@@ -151,6 +151,19 @@ export const INDICATORS: Indicator[] = [
     denominator: part('costs', "sumIf(staff_fte, category = 'staff') / {months:Float64}", '月均在岗人员（全时当量）', 'staff FTE per month, averaged over the period'),
     definition: { zh: '办结件数 ÷ 期间月均人员全时当量（人员经费台账的 staff_fte）。', en: 'Completed cases ÷ average monthly staff FTE of the period (staff_fte of staff cost entries).' },
   },
+  // ── 代办 (下沉): items a station accepts on a hall's behalf and transfers to it
+  {
+    id: 'proxy_rate', name: { zh: '代办率', en: 'Share handled on behalf of a hall (代办)' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [3],
+    numerator: part('proxy_cases', 'countIf(to_hall)', '受理后转交上级大厅办理的件数（代办件）', 'cases accepted here and transferred to a hall'),
+    denominator: part('proxy_cases', 'count()', '本单位受理件数', 'cases accepted here'),
+    definition: { zh: '本单位（社区、政务服务站）受理后转交街道或区级大厅办理的件数 ÷ 本单位受理件数；按受理单位计，不论办件现属哪个单位。', en: 'Cases a station accepted and transferred to a street or district hall ÷ cases it accepted; counted at the accepting unit, wherever the case is now.' },
+  },
+  {
+    id: 'proxy_on_time_rate', name: { zh: '代办按时办结率', en: 'Cases handled on behalf of a hall, on time' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [3],
+    numerator: part('proxy_cases', 'countIf(to_hall AND on_time = true)', '按时办结的代办件数', 'cases handled on behalf of a hall, on time'),
+    denominator: part('proxy_cases', 'countIf(to_hall AND on_time IS NOT NULL)', '有时限判定的代办件数', 'cases handled on behalf of a hall with an on-time verdict'),
+    definition: { zh: '代办件中按时办结的比例，时限自本单位受理起算（转交不重新起算）；按受理日期计入期间。', en: 'Of the cases handled on behalf of a hall, the share completed on time, the clock running from the station\'s acceptance (a transfer does not restart it); placed by the acceptance date.' },
+  },
   // ── cost
   {
     id: 'cost_per_case', name: { zh: '件均成本', en: 'Cost per case' }, category: 'cost', unit: 'yuan', direction: 'lower_is_better', tiers: [1, 2, 3],

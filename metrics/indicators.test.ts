@@ -41,6 +41,9 @@ const cases: Record<string, { unit: string; item: string; channel: string; event
   c9: { unit: 'S1', item: 'I3', channel: 'window', events: [['accepted', '2025-11-03']] },
   c10: { unit: 'C', item: 'I3', channel: 'online', events: [['accepted', '2025-12-30']] },
   c11: { unit: 'S1', item: 'I3', channel: 'window', events: [['accepted', '2025-07-01'], ['transferred', '2025-07-02', { to_unit_id: 'S2' }], ['completed', '2025-07-03']] },
+  // 代办: accepted at the station S1A and transferred to its street hall, one on time and one late
+  c12: { unit: 'S1A', item: 'I3', channel: 'window', events: [['accepted', '2025-08-04'], ['transferred', '2025-08-05', { to_unit_id: 'S1' }], ['completed', '2025-08-06']] },
+  c13: { unit: 'S1A', item: 'I3', channel: 'window', events: [['accepted', '2025-09-01'], ['transferred', '2025-09-02', { to_unit_id: 'S1' }], ['completed', '2025-09-15']] },
 }
 const evaluations = [
   { event_id: 'e1', unit_id: 'S1', rating: 5, occurred_at: t('2025-03-06'), channel: 'web', case_id: 'c1' },
@@ -205,6 +208,15 @@ function expected(id: string): Figures {
       const d = sum(w, (f) => limits[f.item]!.statutory!)
       return { n, d, v: d === 0 ? null : 1 - n / d }
     })
+    case 'proxy_rate':
+    case 'proxy_on_time_rate': {
+      const tierOf = (u: string) => units.find((x) => x.unit_id === u)!.tier
+      const accepted = Object.values(cases).map((c) => ({ c, f: caseFacts(c) }))
+        .map(({ c, f }) => ({ unit: c.unit, f, toHall: c.events.some(([type, , extra]) => type === 'transferred' && tierOf(String(extra!.to_unit_id)) < tierOf(c.unit)) }))
+      return id === 'proxy_rate'
+        ? perUnit(accepted, (a) => a.unit, (r) => ratio(count(r, (a) => a.toHall), r.length))
+        : perUnit(accepted, (a) => a.unit, (r) => ratio(count(r, (a) => a.toHall && a.f.onTime === true), count(r, (a) => a.toHall && a.f.onTime !== null)))
+    }
     case 'complaint_resolved_on_time_rate': return perUnit(complaintRows, (c) => c.unit, (r) => ratio(count(r, (c) => c.passed && c.inTime), count(r, (c) => c.passed)))
     case 'queue_wait_avg': return perUnit(waits, (q) => q.unit, (r) => ratio(sum(r, (q) => q.wait ?? 0), count(r, (q) => q.wait !== null)))
     case 'queue_wait_p90': return perUnit(waits, (q) => q.unit, (r) => {

@@ -313,9 +313,10 @@ export class MetricsService {
       daily ? dailyLeftToClock(source) : '',
       // (stopped or accepted by as_of: the case's first stop or acceptance, the stored one, was by then)
       source === 'stopped_cases' ? 'toDate(f_stopped_at) BETWEEN {from:Date} AND {to:Date} AND f_stopped_at <= as_of' : '',
-      source === 'accepted_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date} AND f_accepted_at <= as_of' : '',
+      source === 'accepted_cases' || source === 'proxy_cases' ? 'toDate(f_accepted_at) BETWEEN {from:Date} AND {to:Date} AND f_accepted_at <= as_of' : '',
       source === 'open_cases' ? 'ifNull(f_stopped_at > as_of, true) AND ifNull(f_withdrawn_at > as_of, true)' : '',
-      mode === 'facts' && req.units !== undefined && SOURCES[source].clock ? 'f_unit_id IN {units:Array(String)}' : '',
+      // (代办 is counted at the unit that accepted a case, not the one it belongs to now)
+      mode === 'facts' && req.units !== undefined && SOURCES[source].clock && source !== 'proxy_cases' ? 'f_unit_id IN {units:Array(String)}' : '',
     ].filter(Boolean)
     const filter = narrow.length ? narrow.join(' AND ') : undefined
     // the clock's parameters are the same for every source (calendar, as_of) but for the list of

@@ -4,7 +4,7 @@
 // happened by then counts.
 import { CALENDAR_GAP_MARKER, limitSchedule, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
 
-export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
+export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'proxy_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
 
 export interface SourceDefinition {
@@ -111,6 +111,34 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     clock: true,
     calendar: false,
     sql: (_tz, clock) => `SELECT *, accepted_at AS at, accepted_channel AS channel FROM (${clock}) WHERE accepted_at IS NOT NULL`,
+  },
+  proxy_cases: {
+    date: { zh: '受理日期', en: 'the acceptance date' },
+    item: true,
+    channel: true,
+    clock: true,
+    calendar: false,
+    // 代办 (下沉): one row per case accepted in the period, placed at the unit that accepted it (a
+    // station) whatever unit it belongs to now, with whether it was transferred to a hall (a unit
+    // of a higher tier than the one that accepted it) by as_of and the clock's verdict, counted
+    // from the station's acceptance.
+    // The acceptances are read from the events from the period's first day on (a case accepted in
+    // the period has all its events since).
+    sql: (tz, clock) => `SELECT c.case_id AS case_id, a.unit_id AS unit_id, c.accepted_at AS at, a.to_hall AS to_hall, c.on_time AS on_time,
+        c.status AS status, c.item_code AS item_code, c.accepted_channel AS channel
+      FROM (${clock}) AS c
+      INNER JOIN (
+        -- transferred to a unit of a higher level than the one that accepted it (tier 1 is the highest)
+        SELECT case_id, unit_id, arrayExists(t -> t > 0 AND t < {unit_tier:Map(String, UInt8)}[unit_id], to_tiers) AS to_hall
+        FROM (
+          SELECT case_id, toString(argMinIf(unit_id, occurred_at, type = 'accepted')) AS unit_id,
+            groupArrayIf({unit_tier:Map(String, UInt8)}[ifNull(to_unit_id, '')], type = 'transferred') AS to_tiers
+          FROM case_events
+          WHERE toDate(occurred_at) >= {from:Date} AND occurred_at <= ${asOf(tz)}
+          GROUP BY case_id HAVING countIf(type = 'accepted') > 0
+        )
+      ) AS a ON a.case_id = c.case_id
+      WHERE c.accepted_at IS NOT NULL`,
   },
   open_cases: {
     date: { zh: '期末时点', en: 'the end of the period (cases open then)' },
