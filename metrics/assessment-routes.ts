@@ -8,6 +8,7 @@ import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import { gradeOf, schemeEntries, type Scheme } from './scheme.ts'
 import { sampleOf } from './samples.ts'
+import { countedRatings } from './sources.ts'
 import { funnelMethodOf } from './ranking.ts'
 
 const yearSchema = { type: 'integer', minimum: 2000, maximum: 2100 } as const
@@ -86,23 +87,34 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     },
   }, async (request) => {
     const q = request.query
+    // the ratings as the indicators count them (一事一评: `counted`; bad=true: the counted bad
+    // ratings, as the 差评 figures count them), each first rating with the case's 追评 beside it
     const rows = await queryRows<Record<string, unknown>>(platform.warehouse, `
-      SELECT e.event_id AS event_id, toString(e.unit_id) AS unit_id, e.rating AS rating, e.active AS active, toString(e.channel) AS channel,
-        toUnixTimestamp64Milli(e.occurred_at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment,
-        arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling
-      FROM evaluations AS e
+      SELECT e.event_id AS event_id, e.unit_id AS unit_id, e.rating AS rating, e.active AS active, e.channel AS channel,
+        toUnixTimestamp64Milli(e.at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment, e.follow_up AS follow_up, e.counted AS counted,
+        arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling,
+        any(z.rating) AS follow_up_rating, any(z.ms) AS follow_up_ms
+      FROM (${countedRatings(tz)}) AS e
       LEFT JOIN (SELECT * FROM evaluation_followups WHERE occurred_at <= {as_of:DateTime64(3)}) AS f ON f.evaluation_id = e.event_id
-      WHERE e.unit_id = {unit_id:String} AND e.occurred_at <= {as_of:DateTime64(3)}
-        AND ({bad:UInt8} = 0 OR (e.active AND e.rating <= 2))
-        AND ({from:Nullable(Date)} IS NULL OR toDate(e.occurred_at) >= {from:Nullable(Date)})
-        AND ({to:Nullable(Date)} IS NULL OR toDate(e.occurred_at) <= {to:Nullable(Date)})
-      GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment
-      ORDER BY occurred_ms DESC LIMIT {limit:UInt32}`,
+      LEFT JOIN (
+        SELECT assumeNotNull(case_id) AS case_id, argMax(rating, at) AS rating, toUnixTimestamp64Milli(max(at)) AS ms
+        FROM (${countedRatings(tz)}) WHERE follow_up AND case_id IS NOT NULL GROUP BY case_id
+      ) AS z ON z.case_id = ifNull(e.case_id, '') AND e.counted
+      WHERE e.unit_id = {unit_id:String}
+        AND ({bad:UInt8} = 0 OR (e.counted AND e.active AND e.rating <= 2))
+        AND ({from:Nullable(Date)} IS NULL OR toDate(e.at) >= {from:Nullable(Date)})
+        AND ({to:Nullable(Date)} IS NULL OR toDate(e.at) <= {to:Nullable(Date)})
+      GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment, follow_up, counted
+      ORDER BY occurred_ms DESC LIMIT {limit:UInt32}
+      SETTINGS join_use_nulls = 1`,
     { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100, as_of: epochSeconds(asOfParam(q.as_of, tz)) })
     return {
       rows: rows.map((r) => ({
         event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,
         occurred_at: toRfc3339(Number(r.occurred_ms), tz),
+        // a 追评 is the citizen's verdict on the handling, not a second rating (counted: false)
+        follow_up: Boolean(r.follow_up), counted: Boolean(r.counted),
+        follow_up_rating: r.follow_up_rating === null ? null : { rating: Number(r.follow_up_rating), occurred_at: toRfc3339(Number(r.follow_up_ms), tz) },
         handling: (r.handling as Array<[string, number, string | null]>).map(([type, ms, note]) => ({ type, occurred_at: toRfc3339(Number(ms), tz), note })),
       })),
     }

@@ -87,7 +87,7 @@ const response = (tz: string) => handledWithin(tz, 'responded_at', 'response_lim
  * default one — or per visit (a rating without a case); a 追评 (follow_up) is never a second
  * rating, and neither is a case's other ratings.
  */
-const countedRatings = (tz: string) => `SELECT *,
+export const countedRatings = (tz: string) => `SELECT *,
     NOT follow_up AND row_number() OVER (PARTITION BY follow_up, ifNull(case_id, event_id) ORDER BY active DESC, at, event_id) = 1 AS counted
   FROM (
     SELECT event_id, toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up,

@@ -96,6 +96,25 @@ describe('the records behind a figure', () => {
     expect((await get('/api/v1/cost-entries?from=2025-04-01&to=2025-03-01')).status).toBe(400)
   })
 
+  it('lists ratings as the figures count them: one per case (一事一评), the 追评 beside the first, not a second rating', async () => {
+    await ingest('evaluations', [
+      { event_id: 'r1', unit_id: 'S2', rating: 1, occurred_at: '2025-04-01T10:00:00+08:00', channel: 'app', case_id: 'RC1' },
+      { event_id: 'r2', unit_id: 'S2', rating: 2, occurred_at: '2025-04-02T10:00:00+08:00', channel: 'web', case_id: 'RC1' },
+      { event_id: 'r3', unit_id: 'S2', rating: 5, follow_up: true, occurred_at: '2025-04-20T10:00:00+08:00', channel: 'sms', case_id: 'RC1' },
+    ])
+    const all = await get('/api/v1/ratings?unit_id=S2&from=2025-04-01&to=2025-04-30')
+    expect(all.status, JSON.stringify(all.body)).toBe(200)
+    const byId = new Map((all.body.rows as Array<{ event_id: string; counted: boolean; follow_up: boolean; follow_up_rating: { rating: number } | null }>).map((r) => [r.event_id, r]))
+    expect(byId.get('r1')).toMatchObject({ counted: true, follow_up: false, follow_up_rating: { rating: 5 } })
+    expect(byId.get('r2')).toMatchObject({ counted: false, follow_up: false, follow_up_rating: null })
+    expect(byId.get('r3')).toMatchObject({ counted: false, follow_up: true, follow_up_rating: null })
+    // the bad ratings listed are those the 差评 figures count: r1 alone
+    const bad = await get('/api/v1/ratings?unit_id=S2&bad=true&from=2025-04-01&to=2025-04-30')
+    expect(bad.body.rows.map((r: { event_id: string }) => r.event_id)).toEqual(['r1'])
+    const rate = await get('/api/v1/metrics/bad_review_rate?scope=unit:S2&from=2025-04-01&to=2025-04-30')
+    expect(rate.body.rows[0]).toMatchObject({ numerator: 1, denominator: 1 })
+  })
+
   it('links every indicator that has records to its list, for the year and moment assessed, and every link answers', async () => {
     const at = '2026-01-15T12:00:00+08:00'
     const a = await get(`/api/v1/assessment?year=2025&tier=2&as_of=${encodeURIComponent(at)}`)
