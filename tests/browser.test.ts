@@ -126,6 +126,15 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     for (const m of marks) expect(m.trim()).toMatch(/^(在控制限内|高于 95% 限|高于 99\.8% 限|低于 95% 限|低于 99\.8% 限|—)$/)
     expect(marks.filter((m) => m.trim() !== '—').length).toBeGreaterThan(0)
     await funnel.screenshot({ path: join(SHOTS, 'meeting-funnel.png') })
+    // the hotline's three rates are among the rates the joint meeting compares: the response rate's funnel
+    const choices = await funnel.locator('select[name=funnel] option').allTextContents()
+    expect(choices).toEqual(expect.arrayContaining(['响应率', '解决率', '满意率', '代办率']))
+    await page.selectOption('select[name=funnel]', 'complaint_response_rate')
+    await page.waitForURL(/funnel=complaint_response_rate/)
+    await settled(page)
+    await expect.poll(() => funnel.locator('[data-chart="funnel"] svg').count()).toBe(1)
+    expect(await funnel.locator('table tbody tr').count()).toBe(17)
+    await funnel.screenshot({ path: join(SHOTS, 'meeting-funnel-hotline.png') })
 
     // a filter is part of the address: changing it changes the URL, and the URL restores it
     await page.selectOption('select[name=tier]', '1')
