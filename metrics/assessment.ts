@@ -89,21 +89,22 @@ export function projectYearEnd(ind: Pick<Indicator, 'unit' | 'denominator' | 'nu
   if (value === null) return null
   const basis = projectionBasis(ind)
   if (basis === 'as_is' || basis === 'stock') return value
-  const span = part ?? { from: `${year}-01-01`, to: `${year}-12-31` }
-  const start = Date.parse(span.from)
-  const elapsed = (Date.parse(to < span.to ? to : span.to) - start) / 86_400_000 + 1
+  const span = part ?? wholeYear(year)
+  const elapsed = daysIn(span.from, to < span.to ? to : span.to)
   if (!(elapsed > 0)) return value
-  const days = (Date.parse(span.to) - start) / 86_400_000 + 1
+  const days = daysIn(span.from, span.to)
   const flow = basis === 'pace_and_stock' ? value - stock : value
   return (flow * days) / elapsed + (basis === 'pace_and_stock' ? stock : 0)
 }
 
 /** The share of the year's days in a part of it (a unit's time in service; null: the whole year). */
 export function shareOfYear(part: { from: string; to: string } | null, year: number): number {
-  if (!part) return 1
-  const day = 86_400_000
-  return ((Date.parse(part.to) - Date.parse(part.from)) / day + 1) / ((Date.parse(`${year}-12-31`) - Date.parse(`${year}-01-01`)) / day + 1)
+  return part ? daysIn(part.from, part.to) / daysIn(wholeYear(year).from, wholeYear(year).to) : 1
 }
+
+/** Calendar days from one date to another, both counted. */
+const daysIn = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1
+const wholeYear = (year: number) => ({ from: `${year}-01-01`, to: `${year}-12-31` })
 
 /**
  * A unit's target for the part of the year it was in service: a target for a count of what

@@ -20,6 +20,9 @@ const REFERENCE_ROUTE = '/api/v1/reference/:kind'
 const SIGN_IN_ROUTE = '/api/v1/session'
 const METRICS_ROUTE = '/metrics'
 
+/** Marks a client whose calls are timed already (Monitoring.instrumentEngine). */
+const TIMED = Symbol('tierscope.timed')
+
 export class Monitoring {
   readonly registry = new Registry()
   readonly requests = new Counter({ name: 'tierscope_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [this.registry] })
@@ -92,11 +95,19 @@ export class Monitoring {
 
   /** Times every call the platform makes through the shared client. */
   private instrumentEngine(): void {
-    const client = this.platform.warehouse.client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const client = this.platform.warehouse.client as unknown as Record<string | symbol, unknown> & Record<string, (...args: unknown[]) => Promise<unknown>>
+    // wrapped once per client: a later Monitoring (another app on the same platform) takes over the timing
+    const timed = client[TIMED] as { current: Monitoring } | undefined
+    if (timed) {
+      timed.current = this
+      return
+    }
+    const holder = { current: this as Monitoring }
+    client[TIMED] = holder
     for (const kind of ['query', 'command', 'insert', 'exec'] as const) {
       const original = client[kind]!.bind(client)
       client[kind] = async (...args: unknown[]) => {
-        const end = this.engine.startTimer({ kind })
+        const end = holder.current.engine.startTimer({ kind })
         try {
           const result = await original(...args)
           end({ outcome: 'ok' })

@@ -5,7 +5,8 @@
 import type { Scheme, ScoringMethod } from '../metrics/index.ts'
 import { barsChart, comparisonChart, distributionChart, gradesChart } from './charts.ts'
 import { CATEGORY_ZH, change, chineseDate, dateTime, esc, figure, figureWithUnit, grouped, score, TIER_SHORT, TIER_ZH, type FigureUnit } from './format.ts'
-import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, Restatement, ScoringRule } from './publication.ts'
+import type { CatalogEntry, FrozenIndicator, FrozenReport, FrozenUnit, Publication, PublishedSettings, Restatement, ScoringRule } from './publication.ts'
+import { TIER_LIMITS, type TierLimit } from '../warehouse/index.ts'
 import { emptyRecords, LISTED, type UnitRecords } from './records.ts'
 
 export const ISSUER = '东城区政务服务三级体系联席会议'
@@ -66,16 +67,22 @@ code { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt; word-break: 
 /** A numerator or denominator as it was counted: whole numbers whole, sums of money or days with two decimals. */
 const part = (v: number | null) => (v === null ? '—' : Number.isInteger(v) ? grouped(v, 0) : grouped(v, 2))
 
-const LIMIT_ZH: Record<string, string> = { rectification_limit_days: '差评整改期限', complaint_response_limit_days: '投诉响应期限', complaint_limit_days: '投诉办理期限' }
+const LIMIT_ZH: Record<TierLimit, string> = {
+  verification_limit_days: '差评核实期限', rectification_limit_days: '差评整改期限', revisit_limit_days: '差评回访期限',
+  complaint_response_limit_days: '投诉响应期限', complaint_limit_days: '投诉办理期限',
+}
+
+/** A handling limit of a tier as published: the tier's own, else the district's. */
+const limitOf = (s: PublishedSettings, name: TierLimit, tier?: number): number | undefined =>
+  (tier === undefined ? undefined : s.by_tier?.[String(tier) as '1']?.[name]) ?? s[name]
 
 /** The handling limits a year was judged by, in words: the district's, each tier's own, and the changes made in the year. */
-function limitsText(settings: Publication['settings'], year: number): string {
-  const s = settings as Publication['settings'] & { complaint_response_limit_days?: number; by_tier?: Record<string, Record<string, number>>; limit_versions?: Array<{ name: string; scope: string; from: string; value: number | null }> }
-  const names = Object.keys(LIMIT_ZH).filter((n) => typeof (s as unknown as Record<string, unknown>)[n] === 'number')
-  const district = names.map((n) => `${LIMIT_ZH[n]} ${(s as unknown as Record<string, number>)[n]} 个工作日`).join('，')
-  const tiers = Object.entries(s.by_tier ?? {}).flatMap(([t, l]) => Object.entries(l).map(([n, v]) => `${TIER_SHORT[Number(t)] ?? t}${LIMIT_ZH[n] ?? n} ${v} 个工作日`))
+function limitsText(s: PublishedSettings, year: number): string {
+  const names = TIER_LIMITS.filter((n) => typeof s[n] === 'number')
+  const district = names.map((n) => `${LIMIT_ZH[n]} ${s[n]} 个工作日`).join('，')
+  const tiers = Object.entries(s.by_tier ?? {}).flatMap(([t, l]) => names.filter((n) => typeof l?.[n] === 'number').map((n) => `${TIER_SHORT[Number(t)] ?? t}${LIMIT_ZH[n]} ${l![n]} 个工作日`))
   const changed = (s.limit_versions ?? []).filter((v) => v.from.startsWith(`${year}-`) && v.from !== `${year}-01-01`)
-    .map((v) => `${v.from} 起${v.scope === '0' ? '全区' : TIER_SHORT[Number(v.scope)] ?? v.scope}${LIMIT_ZH[v.name] ?? v.name}${v.value === null ? '改按全区期限' : ` ${v.value} 个工作日`}`)
+    .map((v) => `${v.from} 起${v.scope === '0' ? '全区' : TIER_SHORT[Number(v.scope)] ?? v.scope}${LIMIT_ZH[v.name]}${v.value === null ? '改按全区期限' : ` ${v.value} 个工作日`}`)
   return esc(`${district}${tiers.length ? `；${tiers.join('，')}` : ''}${changed.length ? `。年内调整：${changed.join('；')}` : ''}`)
 }
 
@@ -514,13 +521,13 @@ ${lowest.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${esc(score(u.comp
   }).join('\n')
 
   const worstBad = [...report.units].filter((u) => u.records.bad.listed_of > 0).sort((a, b) => b.records.bad.listed_of - a.records.bad.listed_of || (a.unit_id < b.unit_id ? -1 : 1)).slice(0, 15)
-  const badRatings = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${badRatingsSummary(sumRecords(units).bad, p.settings.rectification_limit_days)}`).join('\n') +
+  const badRatings = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${badRatingsSummary(sumRecords(units).bad, limitOf(p.settings, 'rectification_limit_days', tier)!)}`).join('\n') +
     `\n<h3>超期整改和逾期未整改差评最多的单位</h3>\n${worstBad.length ? `<table><thead><tr><th>单位</th><th>差评数</th><th>超期或逾期未整改</th><th>按期整改率</th></tr></thead><tbody>
 ${worstBad.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.records.bad.total}</td><td class="n">${u.records.bad.listed_of}</td><td class="n">${rate(u.records.bad.rectified_in_time, u.records.bad.limit_passed)}</td></tr>`).join('\n')}
 </tbody></table>` : '<p>无。</p>'}`
 
   const worstComplaints = [...report.units].filter((u) => u.records.complaints.received > 0).sort((a, b) => b.records.complaints.received - a.records.complaints.received || (a.unit_id < b.unit_id ? -1 : 1)).slice(0, 15)
-  const complaints = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${complaintsSummary(sumRecords(units).complaints, p.settings.complaint_limit_days)}`).join('\n') +
+  const complaints = groups.map(([tier, units]) => `<h3>${esc(TIER_ZH[tier] ?? tier)}</h3>\n${complaintsSummary(sumRecords(units).complaints, limitOf(p.settings, 'complaint_limit_days', tier)!)}`).join('\n') +
     `\n<h3>投诉最多的单位</h3>\n${worstComplaints.length ? `<table><thead><tr><th>单位</th><th>受理投诉</th><th>查实</th><th>超期或逾期未办结</th><th>按期办结率</th></tr></thead><tbody>
 ${worstComplaints.map((u) => `<tr><td>${esc(u.name)}</td><td class="n">${u.records.complaints.received}</td><td class="n">${u.records.complaints.substantiated}</td><td class="n">${u.records.complaints.listed_of}</td><td class="n">${rate(u.records.complaints.resolved_in_time, u.records.complaints.limit_passed)}</td></tr>`).join('\n')}
 </tbody></table>` : '<p>无。</p>'}`
@@ -614,8 +621,8 @@ ${lost.map((i) => `<tr><td>${esc(name(i.id))}</td><td class="n">${esc(score(i.po
     section('indicators', '二、指标完成情况（与目标、上年比较）', indicators, true),
     section('charts', '三、图示', charts),
     section('points_lost', '四、失分及原因', pointsLost),
-    section('bad_ratings', '五、差评处理记录', badRatingsBlock(u.records.bad, p.settings.rectification_limit_days) + (u.records.bad.listed_of > LISTED ? `<p class="note">全部差评及其处理：<code>/api/v1/ratings?unit_id=${esc(encodeURIComponent(u.unit_id))}&amp;bad=true</code></p>` : '')),
-    section('complaints', '六、投诉情况', complaintsBlock(u.records.complaints, p.settings.complaint_limit_days)),
+    section('bad_ratings', '五、差评处理记录', badRatingsBlock(u.records.bad, limitOf(p.settings, 'rectification_limit_days', u.tier)!) + (u.records.bad.listed_of > LISTED ? `<p class="note">全部差评及其处理：<code>/api/v1/ratings?unit_id=${esc(encodeURIComponent(u.unit_id))}&amp;bad=true</code></p>` : '')),
+    section('complaints', '六、投诉情况', complaintsBlock(u.records.complaints, limitOf(p.settings, 'complaint_limit_days', u.tier)!)),
     section('scheme', '七、考核方案', schemeSection(p, [u.tier], u.rule)),
     closingSection(p, tz),
     section('appendix', '附录：指标定义', appendixSection(p)),

@@ -59,10 +59,16 @@ export interface Previous {
   as_of: string | null
 }
 
+/**
+ * The settings a publication was judged by (settingsOfYear). Publications made before limits had
+ * tiers and versions lack `by_tier`, `limit_versions` and the newer limits.
+ */
+export type PublishedSettings = Pick<TunableSettings, 'warning_days' | 'rectification_limit_days' | 'complaint_limit_days'> & Partial<TunableSettings> & { limit_versions?: LimitVersion[] }
+
 export interface Publication extends PublicationInfo {
   scheme: Scheme
   catalog: CatalogEntry[]
-  settings: TunableSettings
+  settings: PublishedSettings
   previous: Previous
 }
 
@@ -224,7 +230,7 @@ function frozenFromRows(info: PublicationInfo, pub: Assembled['publication'], un
       ...info,
       scheme,
       catalog: JSON.parse(pub.catalog) as CatalogEntry[],
-      settings: JSON.parse(pub.settings) as TunableSettings,
+      settings: JSON.parse(pub.settings) as PublishedSettings,
       previous: JSON.parse(pub.previous) as Previous,
     },
     units: units.map((u) => {
@@ -317,7 +323,7 @@ export class PublicationStore {
    * The settings a year was judged by: those in effect at its end (or now, for a year under way),
    * with every version of the limits, so a limit changed in the year is seen with its day.
    */
-  private settingsOfYear(year: number, nowMs: number): TunableSettings & { limit_versions: LimitVersion[] } {
+  private settingsOfYear(year: number, nowMs: number): PublishedSettings {
     const today = localDate(nowMs, this.platform.warehouse.timezone)
     const end = `${year}-12-31`
     return { ...this.platform.settings.get(end < today ? end : today), limit_versions: this.platform.settings.versions() }

@@ -51,6 +51,7 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
     }
     jobs.set(job.backup_id, job)
     running = job
+    request.audit = { target: target.out, details: { backup_id: job.backup_id, base: target.base ?? null } }
     backupWarehouse(platform.warehouse, { out: target.out, base: target.base, backupDir: opts.backupDir, onProgress: (p) => (job.progress = p) }).then(
       (manifest) => {
         job.status = 'done'

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { openWarehouse, queryRows, type Warehouse, type WarehouseSettings } from './client.ts'
-import { migrate, migrations } from './migrations.ts'
+import { AUTH_MIGRATIONS_FROM, migrate, migrations } from './migrations.ts'
 import { nowSeconds } from './time.ts'
 
 export const MANIFEST_FILE = 'tierscope-backup.json'
@@ -216,7 +216,7 @@ export async function restoreWarehouse(opts: RestoreOptions): Promise<RestoreRes
 
 /** The warehouse's schema version: its newest migration of the warehouse's own block (auth's are numbered from 1001). */
 async function schemaVersionOf(warehouse: Warehouse): Promise<number> {
-  const [row] = await queryRows<{ v: number }>(warehouse, 'SELECT max(version) AS v FROM schema_migrations WHERE version < 1000')
+  const [row] = await queryRows<{ v: number }>(warehouse, 'SELECT max(version) AS v FROM schema_migrations WHERE version < {auth_from:UInt32}', { auth_from: AUTH_MIGRATIONS_FROM })
   return Number(row?.v ?? 0)
 }
 

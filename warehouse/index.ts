@@ -17,7 +17,7 @@ export { Calendar, CalendarMissingError, PartialYearError, arrangementYear, offi
 export { provisionalYear, statutoryHolidays } from './provisional.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetween, calendarParams, CALENDAR_GAP_MARKER } from './clock.ts'
-export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion } from './settings.ts'
+export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion, type TierLimit } from './settings.ts'
 export { QueueStore } from './queue.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
 export { CaseStore, CASE_STATUSES, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'

@@ -337,6 +337,9 @@ export const migrations: Migration[] = [
   },
 ]
 
+/** Where the numbers of auth's migrations begin (auth/schema.ts): the warehouse's own are below. */
+export const AUTH_MIGRATIONS_FROM = 1001
+
 export async function migrate(warehouse: Warehouse): Promise<void> {
   await applyMigrations(warehouse, migrations)
   await checkTimeZone(warehouse)
@@ -356,9 +359,10 @@ export async function applyMigrations(warehouse: Warehouse, list: Migration[]): 
     (await (await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>())
       .map((r) => Number(r.version)),
   )
-  // each list numbers its migrations in a block of its own (the warehouse's below 1000, auth's from
-  // 1001): a version past the newest of the list's block was written by a newer release
-  const block = (v: number) => Math.floor(v / 1000)
+  // each list numbers its migrations in a block of its own (the warehouse's below
+  // AUTH_MIGRATIONS_FROM, auth's from it): a version past the newest of the list's block was
+  // written by a newer release
+  const block = (v: number) => (v >= AUTH_MIGRATIONS_FROM ? 1 : 0)
   const known = Math.max(...list.map((x) => x.version))
   const newest = Math.max(0, ...[...applied].filter((v) => block(v) === block(known)))
   if (newest > known) {
