@@ -18,7 +18,7 @@ import cookie from '@fastify/cookie'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import { backupRoutes, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
+import { backupRoutes, DerivedStateError, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
 import { ANYONE, authRoutes, guardRoutes } from './auth/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
@@ -133,6 +133,10 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err)
+    if (err instanceof DerivedStateError) {
+      request.log.error({ err: err.cause }, `request ${request.id}: ${err.message}`)
+      return reply.code(503).header('retry-after', '5').send({ error: err.code, message: err.message, request_id: request.id })
+    }
     const fe = err as FastifyError
     if (fe.validation) return reply.code(400).send({ error: 'invalid_parameter', message: `${fe.validationContext ?? 'request'} ${fe.message.replace(/^(querystring|body|params)\/?/, '')}`.trim() })
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -180,21 +180,29 @@ export class KeyStore {
   }
 
   /**
-   * Keys revoked by other processes on the same warehouse since `sinceMs` (give a lookback: their
-   * clocks may differ a little) are refused here too. A revocation only ever takes access away,
-   * so applying one twice, or late, is harmless.
+   * Keys made or revoked by other processes on the same warehouse since `sinceMs` (give a
+   * lookback: their clocks may differ a little) are taken or refused here too. A revocation only
+   * ever takes access away, so applying one twice, or late, is harmless; a key revoked here is
+   * never taken back from an older row.
    */
   async sweep(sinceMs: number): Promise<void> {
-    const revoked = await queryRows<{ key_id: string; token_hash: string; ms: string }>(
+    const changed = await queryRows<ApiKey & { token_hash: string; revoked: number; created_ms: string; ms: string }>(
       this.warehouse,
-      `SELECT key_id, token_hash, toUnixTimestamp64Milli(updated_at) AS ms FROM api_keys FINAL
-       WHERE revoked = 1 AND updated_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      `SELECT key_id, name, role, units, token_hash, revoked, toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS ms
+       FROM api_keys FINAL WHERE updated_at >= fromUnixTimestamp64Milli({since:Int64})`,
       { since: sinceMs },
     )
-    for (const r of revoked) {
-      this.byHash.delete(r.token_hash)
+    for (const r of changed) {
       const k = this.byId.get(r.key_id)
-      if (k && k.token_hash === r.token_hash && k.revoked_ms === null) k.revoked_ms = Number(r.ms)
+      if (Number(r.revoked) !== 0) {
+        this.byHash.delete(r.token_hash)
+        if (k && k.token_hash === r.token_hash && k.revoked_ms === null) k.revoked_ms = Number(r.ms)
+      } else if (!k) {
+        // a key made by another process: known here from this sweep on (never one revoked here)
+        const key: ApiKey = { key_id: r.key_id, name: r.name, role: r.role, units: r.units }
+        this.byId.set(r.key_id, { ...key, token_hash: r.token_hash, created_ms: Number(r.created_ms), revoked_ms: null })
+        this.byHash.set(r.token_hash, key)
+      }
     }
   }
 

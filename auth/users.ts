@@ -322,8 +322,8 @@ export class UserStore {
 
   /**
    * What other processes on the same warehouse changed since `sinceMs` (give a lookback: their
-   * clocks may differ a little): users changed there (disabled, a new password) and sessions ended
-   * there are applied here. Applying a change twice changes nothing, and a user row applies only
+   * clocks may differ a little): users changed there (disabled, a new password), sessions begun
+   * and sessions ended there are applied here. Applying a change twice changes nothing, and a user row applies only
    * when newer than the one held, so a sweep never undoes a later change made here.
    */
   async sweep(sinceMs: number): Promise<void> {
@@ -331,12 +331,21 @@ export class UserStore {
       const held = this.users.get(u.username)
       if (!held || (u.version ?? 0) > (held.version ?? 0)) this.users.set(u.username, u)
     }
-    const ended = await queryRows<{ token_hash: string }>(
+    const changed = await queryRows<{ token_hash: string; username: string; expires_at: string; revoked: number }>(
       this.warehouse,
-      `SELECT token_hash FROM sessions FINAL WHERE revoked = 1 AND created_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      // (an ended session's row is written when it ends: its created_at is that moment)
+      `SELECT token_hash, username, toUnixTimestamp64Milli(expires_at) AS expires_at, revoked FROM sessions FINAL
+       WHERE created_at >= fromUnixTimestamp64Milli({since:Int64})`,
       { since: sinceMs },
     )
-    for (const e of ended) this.sessions.delete(e.token_hash)
+    for (const c of changed) {
+      if (Number(c.revoked) !== 0) {
+        this.sessions.delete(c.token_hash)
+      } else if (!this.sessions.has(c.token_hash) && Number(c.expires_at) > Date.now()) {
+        // a sign-in on another process: its cookie is good here too from this sweep on
+        this.sessions.set(c.token_hash, { username: c.username, expires_at: Number(c.expires_at) })
+      }
+    }
   }
 
   list(): UserListing[] {

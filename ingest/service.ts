@@ -5,9 +5,12 @@
 // quarantine with their reasons. JavaScript handles only the batch: no row passes through it, and
 // memory does not grow with rejected rows (only valid ones are staged).
 //
-// Exactly-once rests on three facts (see README.md): the duplicate lookup reads the stored rows
-// themselves (through each table's id projection, written atomically with each part); writes of
-// one stream are serialised in this process; and a receipt is sent only after the insert returns.
+// Exactly-once (see README.md): the duplicate lookup reads the stored rows themselves (through
+// each table's id projection, written atomically with each part); a receipt is sent only after
+// the insert returns; writes of one stream are serialised in this process, and across processes
+// the same new rows make the same insert_deduplication_token (stored once by the engine) while
+// the reads count an id once whatever is stored. The receipt does not wait for the derived
+// state (warehouse/derived.ts): every read of it waits instead.
 import { randomUUID } from 'node:crypto'
 import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +18,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import type { Principal } from '../auth/index.ts'
-import { ANY_DAY, epochSeconds, queryRows, type Platform } from '../warehouse/index.ts'
+import { ANY_DAY, epochSeconds, queryRows, sqlString, type Platform } from '../warehouse/index.ts'
 import { STREAMS, type RecordKind, type StreamName, type StreamSpec } from './contract.ts'
 import { compileStream, referenceParams, type CompiledStream, type TypedColumn } from './engine-sql.ts'
 import {
@@ -310,6 +313,8 @@ export class IngestService {
       // 3b. Links to other records (a complaint's case and rating) must name stored ones: a row
       //     that names none is rejected (unknown_case, unknown_rating), the rest stand.
       if (spec.links?.length) {
+        // (the stored records' current state counts every batch acknowledged before this one)
+        await this.platform.derived.settled()
         const fresh = `SELECT * FROM ${stage} WHERE row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`
         const missing = spec.links.map((l) => [
           `isNotNull(${l.field}) AND assumeNotNull(${l.field}) NOT IN (SELECT record FROM (${currentUnitSql(l.kind, `SELECT assumeNotNull(${l.field}) FROM ${stage} WHERE isNotNull(${l.field})`)}))`,
@@ -336,6 +341,7 @@ export class IngestService {
       const foreignRecords = writable !== undefined ? foreignRecordsSql(spec, stage) : undefined
       if (foreignRecords && accepted > 0) {
         t0 = performance.now()
+        await this.platform.derived.settled()
         const refused = await rows<{ row: string; unit: string; record: string; record_unit: string; total: string }>(foreignRecords, { writable })
         trace?.('record scope', t0)
         if (refused.length > 0) {
@@ -358,10 +364,17 @@ export class IngestService {
       }
       const columns = this.compile(spec.name).columns
       if (accepted > 0) {
+        const newRows = `FROM ${stage} WHERE row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`
+        // The same new rows sent through two processes at once make the same token, and the
+        // engine stores the block once (non_replicated_deduplication_window, migration 17; a
+        // replicated table by itself): the token is the set of the rows' ids and contents.
+        const [set] = await rows<{ n: string; x: string; s: string }>(
+          `SELECT count() AS n, toString(groupBitXor(cityHash64(record_id, content_hash))) AS x, toString(sum(cityHash64(content_hash, record_id))) AS s ${newRows}`)
+        const token = `${spec.name}:${set?.n}:${set?.x}:${set?.s}`
+        const settings = compiled.settings ? `${compiled.settings}, insert_deduplication_token = ${sqlString(token)}` : `SETTINGS insert_deduplication_token = ${sqlString(token)}`
         await run(`INSERT INTO ${spec.table} (${columns.join(', ')}, content_hash, batch_id, source_key, ingested_at)
           SELECT ${columns.join(', ')}, content_hash, {batch:UUID}, {source_key:String}, {now:DateTime64(3)}
-          FROM ${stage}
-          WHERE row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID})`)
+          ${newRows}`, settings)
       }
 
       // 6. Quarantine every rejected row with its reasons, streamed from the body (bounded
@@ -431,11 +444,14 @@ export class IngestService {
       }
 
       trace?.('receipt errors', t0)
-      t0 = performance.now()
-      if (spec.name === 'case-events' && valid > 0) await this.platform.cases.refreshBatch(batch)
-      trace?.('case state refresh', t0)
-      if (spec.name === 'queue-tickets' && accepted > 0) await this.platform.queue.refreshBatch(batch)
-      if (change) {
+      // 7. The derived state is brought up to date off the receipt path (warehouse/derived.ts):
+      //    every read waits for it, so answers count these rows from the moment of the receipt.
+      //    The refresher ends the change once it is refreshed.
+      const derived = spec.name === 'case-events' && valid > 0 ? 'cases' : spec.name === 'queue-tickets' && accepted > 0 ? 'queue' : undefined
+      if (derived) {
+        await this.platform.derived.stored(batch, derived, change)
+        if (change) change.ended = true
+      } else if (change) {
         await this.platform.changes.ended(batch, change.earliest)
         change.ended = true
       }

@@ -14,6 +14,8 @@ let p: Awaited<ReturnType<typeof openTestPlatform>>
 let metrics: MetricsService
 const principal = { key_id: 'test', name: 'test', writableUnits: () => undefined }
 const asParsed = (records: object[]) => records.map((value, i) => ({ row: i + 1, raw: '', value }))
+/** The derived tables read directly, once the refresher has caught up with every receipt (warehouse/derived.ts). */
+const settledRows = async <T,>(...args: Parameters<typeof queryRows>) => (await p.derived.settled(), queryRows<T>(...args))
 const PERIOD = { from: '2025-01-01', to: '2025-06-30' }
 const MOMENTS = ['2025-06-30T23:59:59+08:00', '2025-03-31T23:59:59+08:00', '2025-05-15T12:00:00+08:00']
 const ON_DAILY = INDICATORS.filter((i) => [i.numerator, i.denominator].some((part) => part?.daily)).map((i) => i.id)
@@ -111,14 +113,14 @@ describe('the daily aggregate after late events', () => {
   })
 
   it('holds each (kind, day, unit) once, and a refresh run again changes no figure', async () => {
-    const [before] = await queryRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
-    const [{ batch_id }] = (await queryRows<{ batch_id: string }>(p.warehouse, 'SELECT batch_id FROM case_refresh_done ORDER BY done_at DESC LIMIT 1')) as [{ batch_id: string }]
+    const [before] = await settledRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
+    const [{ batch_id }] = (await settledRows<{ batch_id: string }>(p.warehouse, 'SELECT batch_id FROM case_refresh_done ORDER BY done_at DESC LIMIT 1')) as [{ batch_id: string }]
     await p.cases.refreshBatch(batch_id)
-    const [after] = await queryRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
+    const [after] = await settledRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
     expect(after).toEqual(before)
-    const [cases] = await queryRows<{ stopped: string; accepted: string }>(p.warehouse,
+    const [cases] = await settledRows<{ stopped: string; accepted: string }>(p.warehouse,
       `SELECT countIf(f_status IN ('completed', 'rejected')) AS stopped, countIf(f_accepted_at IS NOT NULL) AS accepted FROM case_state FINAL`)
-    const [daily] = await queryRows<{ stopped: string; accepted: string }>(p.warehouse,
+    const [daily] = await settledRows<{ stopped: string; accepted: string }>(p.warehouse,
       `SELECT sumIf(n, kind = 'stopped') AS stopped, sumIf(n, kind = 'accepted') AS accepted FROM case_daily FINAL`)
     expect(daily).toEqual(cases)
     const { viaDaily, viaClock } = await bothWays('on_time_rate', { ...PERIOD, by: 'unit', asOfMs: Date.parse(MOMENTS[0]!) })
@@ -138,7 +140,7 @@ describe('the daily aggregate after late events', () => {
     expect(fromCopy.open.length).toBeGreaterThan(50)
     expect(fromCopy.overdue.length).toBeGreaterThan(0)
     // and every case that stopped in a later batch left it: case_open's newest rows say which are open
-    const [rows] = await queryRows<{ open: string; stale: string }>(p.warehouse, `SELECT countIf(f_status = 'open') AS open, countIf(f_status != 'open') AS stale FROM case_open FINAL`)
+    const [rows] = await settledRows<{ open: string; stale: string }>(p.warehouse, `SELECT countIf(f_status = 'open') AS open, countIf(f_status != 'open') AS stale FROM case_open FINAL`)
     expect(Number(rows!.open)).toBe(fromCopy.open.length)
     expect(Number(rows!.stale)).toBeGreaterThan(0)
   })
@@ -154,10 +156,10 @@ describe('the daily aggregate after late events', () => {
     const compare = async (moments: string[]) => {
       for (const at of moments.map((m) => Date.parse(m))) await sameWithout('useRecentCopy', () => ask(at))
     }
-    const held = async () => Number((await queryRows<{ n: string }>(p.warehouse, 'SELECT count() AS n FROM case_recent FINAL WHERE last_at >= {from:DateTime64(3)}', { from: Date.parse('2025-06-01T00:00:00+08:00') / 1000 }))[0]!.n)
+    const held = async () => Number((await settledRows<{ n: string }>(p.warehouse, 'SELECT count() AS n FROM case_recent FINAL WHERE last_at >= {from:DateTime64(3)}', { from: Date.parse('2025-06-01T00:00:00+08:00') / 1000 }))[0]!.n)
     // moved back to May: the cases with events since then are copied in, and read for moments since
     await p.cases.moveRecentHorizon(Date.parse('2025-05-01T00:00:00+08:00'))
-    const [copied] = await queryRows<{ copy: string; state: string }>(p.warehouse, `SELECT
+    const [copied] = await settledRows<{ copy: string; state: string }>(p.warehouse, `SELECT
       (SELECT count() FROM case_recent FINAL) AS copy, (SELECT count() FROM case_state FINAL WHERE last_at >= '2025-05-01 00:00:00') AS state`)
     expect(Number(copied!.copy)).toBeGreaterThan(500)
     expect(copied!.copy).toBe(copied!.state)
@@ -167,7 +169,7 @@ describe('the daily aggregate after late events', () => {
     await p.cases.moveRecentHorizon(Date.parse('2025-06-01T00:00:00+08:00'))
     expect(await held()).toBe(inJune)
     // and a case whose last event was before the horizon gets one after it: the refresh copies it in
-    const [quiet] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
+    const [quiet] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
       WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-05-01 00:00:00' ORDER BY case_id LIMIT 1`)
     const receipt = await new IngestService(p).ingest('case-events', asParsed([{ event_id: 'recent-stop', case_id: quiet!.case_id, type: 'completed', occurred_at: '2025-06-12T10:00:00+08:00', unit_id: quiet!.unit_id }]), principal)
     expect(receipt.accepted).toBe(1)
@@ -184,16 +186,16 @@ describe('the daily aggregate after late events', () => {
       return answers
     }
     const compare = () => sameWithout('useMonthEndCopy', ask)
-    const held = async () => (await queryRows<{ case_id: string }>(p.warehouse, 'SELECT case_id FROM case_month_end FINAL ORDER BY case_id')).map((r) => r.case_id)
+    const held = async () => (await settledRows<{ case_id: string }>(p.warehouse, 'SELECT case_id FROM case_month_end FINAL ORDER BY case_id')).map((r) => r.case_id)
     await p.cases.moveMonthEnd(end)
-    const [expected] = await queryRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_state FINAL WHERE first_at <= '2025-05-31 23:59:59.999' AND last_at > '2025-05-31 23:59:59.999'`)
+    const [expected] = await settledRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_state FINAL WHERE first_at <= '2025-05-31 23:59:59.999' AND last_at > '2025-05-31 23:59:59.999'`)
     expect((await held()).length).toBe(Number(expected!.n))
     expect((await held()).length).toBeGreaterThan(50)
     await compare()
     // a late event before the month end for a case held, and a first event after it for one not held
-    const [heldCase] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_month_end FINAL
+    const [heldCase] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_month_end FINAL
       WHERE f_status = 'open' AND f_accepted_at IS NOT NULL ORDER BY case_id LIMIT 1`)
-    const [quiet] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
+    const [quiet] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
       WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-05-01 00:00:00' ORDER BY case_id LIMIT 1`)
     expect((await held())).not.toContain(quiet!.case_id)
     const receipt = await new IngestService(p).ingest('case-events', asParsed([
@@ -210,6 +212,8 @@ describe('the daily aggregate after late events', () => {
     const before = (await metrics.run('first_time_right_rate', req)).rows[0]!
     const askedAgain = async () => {
       // what the engine is asked: only for the kept answer and whether anything changed since
+      // (not what the refresher reads while it brings the derived state up to date with a receipt)
+      await p.derived.settled()
       const asked = vi.spyOn(p.warehouse.client, 'query')
       try {
         const rows = (await metrics.run('first_time_right_rate', req)).rows
@@ -224,7 +228,7 @@ describe('the daily aggregate after late events', () => {
     expect(kept.queries[0]).toContain('past_answers')
     expect(kept.queries[1]).toContain('data_changes')
     // a late stop dated after the moment changes nothing about it: the answer is still kept
-    const open = async (before: string) => (await queryRows<{ case_id: string; unit_id: string }>(p.warehouse,
+    const open = async (before: string) => (await settledRows<{ case_id: string; unit_id: string }>(p.warehouse,
       `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL WHERE f_status = 'open' AND f_accepted_at < {before:String} ORDER BY case_id LIMIT 1`, { before }))[0]!
     const stop = async (id: string, c: { case_id: string; unit_id: string }, at: string) =>
       (await new IngestService(p).ingest('case-events', asParsed([{ event_id: id, case_id: c.case_id, type: 'completed', occurred_at: at, unit_id: c.unit_id }]), principal)).accepted

@@ -156,6 +156,8 @@ export class MetricsService {
    * runs one query at a time). Each indicator's rows are exactly those `run` gives it alone.
    */
   async runMany(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {
+    // every batch acknowledged before this question is in the derived state it reads (and in its plan: the clock's mode)
+    await this.platform.derived.settled()
     // (an indicator given whole is one not in the catalogue: an assessment's sample counts, metrics/samples.ts)
     const indicators = ids.map((id) => (typeof id === 'string' ? this.indicator(id) : id))
     const tz = this.platform.warehouse.timezone

@@ -93,6 +93,8 @@ export const countedRatings = (tz: string) => `SELECT *,
     SELECT event_id, toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up,
       ifNull(real_name, false) AS real_name, occurred_at AS at, case_id, comment
     FROM evaluations WHERE occurred_at <= ${asOf(tz)}
+    -- a rating two server processes stored at once is one rating (ingest/README.md "Exactly once")
+    LIMIT 1 BY event_id
   )`
 
 export const SOURCES: Record<SourceId, SourceDefinition> = {
@@ -232,6 +234,8 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     calendar: false,
     // (entry_id and note: what the list of cost entries shows, GET /api/v1/cost-entries)
     sql: (tz) => `SELECT entry_id, toString(unit_id) AS unit_id, toString(category) AS category, toFloat64(amount) AS amount, staff_fte, note, period AS at
-      FROM costs WHERE period <= toDate(${asOf(tz)})`,
+      FROM costs WHERE period <= toDate(${asOf(tz)})
+      -- an entry two server processes stored at once is one entry (sums would count it twice)
+      LIMIT 1 BY entry_id`,
   },
 }

@@ -188,6 +188,9 @@ export class CaseStore {
     private readonly warningDays: () => WarningThresholds = () => ({ days: 1, units: {} }),
   ) {}
 
+  /** Awaited by every read: the derived state counts every batch acknowledged before it (derived.ts sets it). */
+  beforeRead: () => Promise<void> = async () => undefined
+
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
 
@@ -442,15 +445,15 @@ export class CaseStore {
    * Reads the latest and the earliest event time, of every case or of one batch's cases (events
    * are only ever added, so a batch can only move the latest later and the earliest earlier).
    */
-  async loadLatestEvent(batchId?: string): Promise<void> {
+  async loadLatestEvent(batchIds?: string[]): Promise<void> {
     const [row] = await queryRows<{ ms: string | null; first: string | null }>(
       this.warehouse,
       `SELECT toUnixTimestamp64Milli(maxOrNull(last_at)) AS ms, toString(toDate(minOrNull(first_at))) AS first FROM case_state
-       ${batchId ? 'WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})' : ''}`,
-      { batch: batchId },
+       ${batchIds ? 'WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id IN {batches:Array(UUID)})' : ''}`,
+      { batches: batchIds },
     )
     const latest = row?.ms == null ? 0 : Number(row.ms)
-    this.latestEventMs = batchId && Number.isFinite(this.latestEventMs) ? Math.max(this.latestEventMs, latest) : latest
+    this.latestEventMs = batchIds && Number.isFinite(this.latestEventMs) ? Math.max(this.latestEventMs, latest) : latest
     // however the events were stored, the calendar handed to queries reaches back to them
     if (row?.first) this.calendar.noteData(row.first)
   }
@@ -491,18 +494,29 @@ export class CaseStore {
   }
 
   /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
-  async refreshBatch(batchId: string): Promise<void> {
-    const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID}'
+  refreshBatch(batchId: string): Promise<void> {
+    return this.refreshBatches([batchId])
+  }
+
+  /**
+   * Rebuilds case_state (and what is kept from it) for the cases of several batches at once, from
+   * their stored events; safe to repeat. One round for many batches costs little more than for
+   * one: most of a refresh is reading the tables it rewrites, not the cases themselves.
+   */
+  async refreshBatches(batchIds: string[]): Promise<void> {
+    if (batchIds.length === 0) return
+    const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id IN {batches:Array(UUID)}'
+    const batches = { batches: batchIds }
     // where the batch's cases stood in the daily aggregate before (kept, for a rerun after a crash)
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_pending (batch_id, kind, day, unit_id, queued_at)
-        SELECT DISTINCT {batch:UUID}, kind, day, unit_id, now64(3) FROM (
+        SELECT DISTINCT {batches:Array(UUID)}[1], kind, day, unit_id, now64(3) FROM (
           SELECT 'stopped' AS kind, toDate(f_stopped_at) AS day, f_unit_id AS unit_id FROM case_state
           WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
           UNION ALL
           SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state
           WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
-      query_params: { batch: batchId },
+      query_params: batches,
     })
     await this.warehouse.client.command({
       query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
@@ -516,30 +530,30 @@ export class CaseStore {
               min(occurred_at) AS first_at, max(occurred_at) AS last_at
             FROM (
               SELECT case_id, event_id, occurred_at, type, unit_id, to_unit_id, due_at, item_code, channel FROM case_events
-              WHERE case_id IN (SELECT case_id FROM case_refresh_queue WHERE batch_id = {batch:UUID})
+              WHERE case_id IN (${batchCases})
               LIMIT 1 BY case_id, event_id -- belt and braces: a stored duplicate can never count twice
             )
             GROUP BY case_id
           )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
-      query_params: { batch: batchId },
+      query_params: batches,
     })
-    await this.loadLatestEvent(batchId)
+    await this.loadLatestEvent(batchIds)
     // the batch's open cases, and a newer row for those case_open held that have stopped since
     await this.warehouse.client.command({
       query: `INSERT INTO case_open SELECT * FROM case_state FINAL
         WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
-      query_params: { batch: batchId },
+      query_params: batches,
     })
     // their state at the end of last month, for those with events since (a new month: built anew)
     if (this.monthEndBuiltIn !== null && this.monthEndBuiltIn !== this.lastMonthEnd()) await this.moveMonthEnd()
     else if (this.monthEndMs !== null) {
-      await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { batch: batchId, month_end: epochSeconds(this.monthEndMs) } })
+      await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_end: epochSeconds(this.monthEndMs) } })
     }
     // and the rows of the batch's cases with events since case_recent's horizon (its newest row for any it held)
     if (this.recentFromMs !== null) {
       await this.warehouse.client.command({
         query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE case_id IN (${batchCases}) AND last_at >= {from:DateTime64(3)}`,
-        query_params: { batch: batchId, from: epochSeconds(this.recentFromMs) },
+        query_params: { ...batches, from: epochSeconds(this.recentFromMs) },
       })
     }
     if (++this.refreshesSinceSweep >= 500) {
@@ -549,16 +563,17 @@ export class CaseStore {
     }
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
-      SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id = {batch:UUID}
+      SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}
       UNION ALL
       SELECT 'stopped', toDate(f_stopped_at), f_unit_id FROM case_state FINAL
       WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
       UNION ALL
       SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state FINAL
-      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, { batch: batchId })
+      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, batches)
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
-      values: [{ batch_id: batchId, done_at: nowSeconds() }],
+      // one block: every batch of the round is marked done at once, or none is
+      values: batchIds.map((batch_id) => ({ batch_id, done_at: nowSeconds() })),
       format: 'JSONEachRow',
     })
   }
@@ -572,7 +587,7 @@ export class CaseStore {
       this.warehouse,
       `SELECT DISTINCT batch_id FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)`,
     )
-    for (const { batch_id } of pending) await this.refreshBatch(batch_id)
+    await this.refreshBatches(pending.map((p) => p.batch_id))
     await this.loadDaily()
     await this.loadOpen()
     // case_recent moved to the previous month (built whole the first time); case_month_end built
@@ -583,6 +598,7 @@ export class CaseStore {
   }
 
   async get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
+    await this.beforeRead()
     const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}', false)
     if (!row) return undefined
     const tz = this.warehouse.timezone
@@ -616,6 +632,7 @@ export class CaseStore {
   }
 
   async list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
+    await this.beforeRead()
     const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
     params.limit = filter.limit
     const byDaysOver = filter.order === 'days_over'
@@ -634,6 +651,7 @@ export class CaseStore {
 
   /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
   async count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
+    await this.beforeRead()
     const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
     const key = by === 'unit' ? 'unit_id' : "ifNull(item_code, '')"
     const clock = this.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, this.clockMode(asOfMs), prefilter, openOnly)

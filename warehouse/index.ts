@@ -9,6 +9,8 @@ import { CaseStore } from './cases.ts'
 import { QueueStore } from './queue.ts'
 import { ChangeLog } from './changes.ts'
 import { SettingsStore } from './settings.ts'
+import { DerivedRefresh } from './derived.ts'
+import { SharedStateWatch } from './shared.ts'
 import { openAuth, DEFAULT_SESSION_POLICY, type AuditLog, type KeyStore, type SessionPolicy, type UserStore } from '../auth/index.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
@@ -28,6 +30,8 @@ export { backupWarehouse, restoreWarehouse, readManifest, lastBackupAt, BackupEr
 export { backupRoutes } from './backup-routes.ts'
 export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
 export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
+export { DerivedRefresh, DerivedStateError, type DerivedKind } from './derived.ts'
+export { SharedStateWatch, SHARED_SWEEP_MS } from './shared.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp } from './routes.ts'
 export { applyMigrations, type Migration } from './migrations.ts'
@@ -41,6 +45,8 @@ export interface Platform {
   cases: CaseStore
   queue: QueueStore
   changes: ChangeLog
+  /** Brings the derived state up to date after receipts; every read of it waits for `settled()`. */
+  derived: DerivedRefresh
   settings: SettingsStore
   users: UserStore
   audit: AuditLog
@@ -67,7 +73,24 @@ export async function openPlatform(
     await cases.repair()
     await queue.repair()
     await changes.endInterrupted()
-    return { warehouse, calendar, reference, keys, cases, queue, changes, settings, users, audit, close: () => warehouse.close() }
+    const derived = new DerivedRefresh(warehouse, cases, queue, changes)
+    cases.beforeRead = () => derived.settled()
+    // on a server other processes write the small tables too: read again when they do
+    const watch = warehouse.kind === 'server'
+      ? new SharedStateWatch(warehouse, [
+        { table: 'units', reload: () => reference.load() },
+        { table: 'items', reload: () => reference.load() },
+        { table: 'calendar', reload: () => calendar.load() },
+        { table: 'settings', reload: () => settings.load() },
+      ])
+      : undefined
+    watch?.start()
+    const close = async () => {
+      watch?.stop()
+      await derived.close()
+      await warehouse.close()
+    }
+    return { warehouse, calendar, reference, keys, cases, queue, changes, derived, settings, users, audit, close }
   } catch (err) {
     await warehouse.close()
     throw err

@@ -335,6 +335,21 @@ export const migrations: Migration[] = [
       'ALTER TABLE complaints ADD COLUMN IF NOT EXISTS evaluation_id Nullable(String)',
     ],
   },
+  {
+    version: 17,
+    name: 'receipts before the derived state: batches due for their refresh, and blocks deduplicated across processes',
+    statements: (tz) => [
+      // A batch whose rows are stored and whose derived state is not yet refreshed (derived.ts):
+      // written after its rows, marked done in case_refresh_done after its refresh; read by every
+      // process on a server so that each counts what the others acknowledged.
+      `CREATE TABLE IF NOT EXISTS derived_refresh_batches (batch_id UUID, kind LowCardinality(String), queued_at DateTime64(3, '${tz}'))
+        ENGINE = MergeTree ORDER BY (queued_at, batch_id) TTL toDateTime(queued_at) + INTERVAL 30 DAY`,
+      // The engine drops an insert block it stored already (insert_deduplication_token: the same
+      // new rows sent through two processes at once are stored once); a replicated table does
+      // this by itself, a plain MergeTree only with a window.
+      ...STREAM_TABLE_IDS.map(([t]) => `ALTER TABLE ${t} MODIFY SETTING non_replicated_deduplication_window = 10000`),
+    ],
+  },
 ]
 
 /** Where the numbers of auth's migrations begin (auth/schema.ts): the warehouse's own are below. */

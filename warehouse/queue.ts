@@ -26,10 +26,16 @@ export class QueueStore {
   constructor(private readonly warehouse: Warehouse) {}
 
   /** Rebuilds the rows of the tickets a batch stored events of. */
-  async refreshBatch(batchId: string): Promise<void> {
+  refreshBatch(batchId: string): Promise<void> {
+    return this.refreshBatches([batchId])
+  }
+
+  /** Rebuilds the rows of the tickets several batches stored events of, in one statement. */
+  async refreshBatches(batchIds: string[]): Promise<void> {
+    if (batchIds.length === 0) return
     await this.warehouse.client.command({
-      query: `INSERT INTO queue_ticket_state ${ticketRows('SELECT ticket_id FROM queue_tickets WHERE batch_id = {batch:UUID}')}`,
-      query_params: { batch: batchId },
+      query: `INSERT INTO queue_ticket_state ${ticketRows('SELECT ticket_id FROM queue_tickets WHERE batch_id IN {batches:Array(UUID)}')}`,
+      query_params: { batches: batchIds },
     })
   }
 

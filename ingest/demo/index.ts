@@ -76,5 +76,7 @@ export async function loadDemoDistrict(platform: Platform, service: IngestServic
     streams[stream] = totals
     progress?.(`${stream}: ${totals.accepted} accepted, ${totals.duplicates} duplicates, ${totals.rejected} rejected`)
   }
+  // the district is loaded once its derived state counts every record (warehouse/derived.ts)
+  await platform.derived.settled()
   return { units: reference.units.length, items: reference.items.length, streams, seconds: (performance.now() - started) / 1000 }
 }

@@ -1,0 +1,167 @@
+// The derived state (case_state and what is kept from it; queue_ticket_state) brought up to date
+// off the receipt path. A body's receipt waits only for its rows to be stored; the batch is then
+// handed to the refresher, which takes every batch handed over since its last round in one
+// round (coalesced: a round for ten bodies costs little more than for one). Every read that
+// depends on the derived state first waits for `settled()`: every batch acknowledged before the
+// read began is refreshed, so an answer always counts every acknowledged row.
+//
+// What is refreshed, and how a crash is repaired, is declared once (REFRESHERS). Crash safety: a
+// batch's case ids are queued (case_refresh_queue) before its rows are stored, so start-up
+// finishes what a crash interrupted (CaseStore.repair, QueueStore.repair); the change log's end
+// mark is written after the refresh, so kept answers are never taken for current in between.
+//
+// Across processes (a ClickHouse server): after its rows are stored, a batch is marked due in
+// derived_refresh_batches (after, never before: a due mark means its rows are there), and done in
+// case_refresh_done after its refresh. `settled()` on a server also refreshes every batch another
+// process left due, so two processes answer alike within one refresh.
+import type { CaseStore } from './cases.ts'
+import type { ChangeLog } from './changes.ts'
+import { queryRows, type Warehouse } from './client.ts'
+import type { QueueStore } from './queue.ts'
+import { nowSeconds } from './time.ts'
+
+/** What a batch's derived state is: the cases of a case-events batch, or the tickets of a queue-tickets batch. */
+export type DerivedKind = 'cases' | 'queue'
+
+/** A batch waiting for its refresh; `change` is its change-log entry, ended once refreshed. */
+interface DueBatch {
+  batch: string
+  kind: DerivedKind
+  change?: { earliest: string }
+  seq: number
+}
+
+/** The refresh failed: reads that need it are answered 503 until a later round succeeds. */
+export class DerivedStateError extends Error {
+  readonly code = 'derived_state_behind'
+  constructor(cause: unknown) {
+    super('The warehouse could not bring its derived state up to date with the latest records; nothing acknowledged is lost. Try again shortly.', { cause })
+  }
+}
+
+/** Receipts wait for the refresher only when more batches than this are waiting (back-pressure). */
+const MAX_WAITING_BATCHES = 4
+/** At most this many batches in one round: the statements of a round stay of a bounded size. */
+const MAX_BATCHES_PER_ROUND = 16
+/** After a failed round, the next one is tried this much later. */
+const RETRY_MS = 1000
+
+export class DerivedRefresh {
+  private readonly refreshers: Record<DerivedKind, (batchIds: string[]) => Promise<void>>
+  private waiting: DueBatch[] = []
+  private inRound = new Set<string>()
+  private handedOver = 0
+  private refreshed = 0
+  private waiters: Array<{ seq: number; resolve: () => void; reject: (err: unknown) => void }> = []
+  private round: Promise<void> | undefined
+  private retry: ReturnType<typeof setTimeout> | undefined
+  private closed = false
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    cases: Pick<CaseStore, 'refreshBatches'>,
+    queue: Pick<QueueStore, 'refreshBatches'>,
+    private readonly changes: Pick<ChangeLog, 'ended'>,
+  ) {
+    // the one list of what is kept from stored rows by hand (the rest the engine keeps itself)
+    this.refreshers = { cases: (ids) => cases.refreshBatches(ids), queue: (ids) => queue.refreshBatches(ids) }
+  }
+
+  /**
+   * After a batch's rows are stored, before its receipt: marks it due (in the warehouse, for
+   * other processes) and hands it to the refresher. Returns at once unless the refresher is
+   * more than a few batches behind, then when it has caught up with this one.
+   */
+  async stored(batch: string, kind: DerivedKind, change?: { earliest: string }): Promise<void> {
+    await this.warehouse.client.insert({
+      table: 'derived_refresh_batches',
+      values: [{ batch_id: batch, kind, queued_at: nowSeconds() }],
+      format: 'JSONEachRow',
+    })
+    const seq = ++this.handedOver
+    this.waiting.push({ batch, kind, change, seq })
+    this.kick()
+    // (the rows are stored whatever the refresh does: a failed round is retried, not reported here)
+    if (this.waiting.length > MAX_WAITING_BATCHES) await this.until(seq).catch(() => undefined)
+  }
+
+  /** Batches handed over and not yet refreshed (the monitoring's backlog reads the warehouse instead). */
+  get backlog(): number {
+    return this.handedOver - this.refreshed
+  }
+
+  /**
+   * Resolves when every batch acknowledged before this call is refreshed: in this process, and
+   * on a server also those other processes marked due. Rejects with DerivedStateError when the
+   * refresh fails.
+   */
+  async settled(): Promise<void> {
+    if (this.warehouse.kind === 'server') await this.adoptOthers()
+    await this.until(this.handedOver)
+  }
+
+  /** Refreshes what is waiting, then stops (before the warehouse is closed; what a failure leaves, start-up repairs). */
+  async close(): Promise<void> {
+    await this.until(this.handedOver).catch(() => undefined)
+    this.closed = true
+    if (this.retry) clearTimeout(this.retry)
+    while (this.round) await this.round.catch(() => undefined)
+  }
+
+  private until(seq: number): Promise<void> {
+    if (this.refreshed >= seq) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq, resolve, reject })
+      this.kick()
+    })
+  }
+
+  /** The batches another process stored and has not refreshed yet: refreshed here too (a refresh is idempotent). */
+  private async adoptOthers(): Promise<void> {
+    const known = new Set([...this.waiting.map((b) => b.batch), ...this.inRound])
+    const due = await queryRows<{ batch_id: string; kind: DerivedKind }>(this.warehouse,
+      `SELECT toString(batch_id) AS batch_id, any(kind) AS kind FROM derived_refresh_batches
+       WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done) GROUP BY batch_id ORDER BY min(queued_at)`)
+    for (const d of due) if (!known.has(d.batch_id)) this.waiting.push({ batch: d.batch_id, kind: d.kind, seq: ++this.handedOver })
+  }
+
+  private kick(): void {
+    if (this.round || this.retry || this.closed || this.waiting.length === 0) return
+    this.round = this.runRound().finally(() => {
+      this.round = undefined
+      this.kick()
+    })
+  }
+
+  private async runRound(): Promise<void> {
+    const taken = this.waiting.slice(0, MAX_BATCHES_PER_ROUND)
+    for (const b of taken) this.inRound.add(b.batch)
+    try {
+      for (const kind of Object.keys(this.refreshers) as DerivedKind[]) {
+        const ids = taken.filter((b) => b.kind === kind).map((b) => b.batch)
+        if (ids.length > 0) await this.refreshers[kind](ids)
+      }
+      // queue batches are marked done here (case batches are by their refresh, with its last write)
+      const queueIds = taken.filter((b) => b.kind === 'queue').map((b) => b.batch)
+      if (queueIds.length > 0) {
+        await this.warehouse.client.insert({ table: 'case_refresh_done', values: queueIds.map((batch_id) => ({ batch_id, done_at: nowSeconds() })), format: 'JSONEachRow' })
+      }
+      for (const b of taken) if (b.change) await this.changes.ended(b.batch, b.change.earliest)
+    } catch (err) {
+      for (const b of taken) this.inRound.delete(b.batch)
+      console.error('tierscope: refreshing the derived state failed; retrying', err)
+      const failure = new DerivedStateError(err)
+      for (const w of this.waiters.splice(0)) w.reject(failure)
+      this.retry = setTimeout(() => ((this.retry = undefined), this.kick()), RETRY_MS)
+      this.retry.unref()
+      return
+    }
+    this.waiting.splice(0, taken.length)
+    for (const b of taken) this.inRound.delete(b.batch)
+    // batches wait in the order they were numbered: everything before the first still waiting is done
+    this.refreshed = this.waiting.length ? this.waiting[0]!.seq - 1 : this.handedOver
+    const ready = this.waiters.filter((w) => w.seq <= this.refreshed)
+    this.waiters = this.waiters.filter((w) => w.seq > this.refreshed)
+    for (const w of ready) w.resolve()
+  }
+}
