@@ -20,10 +20,15 @@ import { fmt, timeRepeated } from './stats.ts'
 import { timeDashboardViews } from './views.ts'
 import { gradeSpread } from './grades.ts'
 import { badRowMemory } from './bad-rows.ts'
+import { derivedWorth } from './derived-worth.ts'
 import { STREAM_NAMES } from '../../ingest/contract.ts'
 
 const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
-const BODY_ROWS = Number(process.env.TIERSCOPE_BENCH_BODY_ROWS ?? 250_000)
+const BODY_ROWS = Number(process.env.TIERSCOPE_BENCH_BODY_ROWS ?? 100_000)
+/** Clients sending bodies at once. */
+const CLIENTS = Number(process.env.TIERSCOPE_BENCH_CLIENTS ?? 2)
+/** `ingest`: stop after the ingest figures (NDJSON and Arrow), for a quick look at the receipt path. */
+const ONLY = process.env.TIERSCOPE_BENCH_ONLY
 const work = mkdtempSync(join(tmpdir(), 'tierscope-bench-'))
 const KEPT_DIR = process.env.TIERSCOPE_BENCH_DATA_DIR
 const LOADED_MARK = (dir: string) => join(dir, 'bench-loaded.json')
@@ -62,23 +67,37 @@ async function engineInsert(engine: Warehouse, table: string, file: string, form
   return rows / seconds(t0)
 }
 
-async function httpIngest(server: ServerProcess, chunks: AsyncGenerator<Chunk>): Promise<{ rate: number; rows: number; accepted: number; rejected: number; secs: number }> {
+/** Bodies sent by `CLIENTS` clients at once, each taking the next body when its last is answered. */
+async function httpIngest(server: ServerProcess, chunks: AsyncGenerator<Chunk>): Promise<{ rate: number; rows: number; accepted: number; rejected: number; secs: number; countedAfter: number; cases: number }> {
   const headers = { authorization: `Bearer ${server.adminToken}` }
   const type = { ndjson: 'application/x-ndjson', arrow: 'application/vnd.apache.arrow.stream', csv: 'text/csv', json: 'application/json' }
   let rows = 0
   let accepted = 0
   let rejected = 0
   const t0 = performance.now()
-  for await (const chunk of chunks) {
-    const r = await fetch(`${server.url}/api/v1/ingest/case-events`, { method: 'POST', headers: { ...headers, 'content-type': type[chunk.format] }, body: chunk.body as unknown as Blob })
-    if (!r.ok) throw new Error(`ingest: ${r.status} ${await r.text()}`)
-    const receipt = (await r.json()) as { received: number; accepted: number; rejected: number }
-    rows += receipt.received
-    accepted += receipt.accepted
-    rejected += receipt.rejected
+  const client = async () => {
+    for (;;) {
+      const next = await chunks.next()
+      if (next.done) return
+      const chunk = next.value
+      const r = await fetch(`${server.url}/api/v1/ingest/case-events`, { method: 'POST', headers: { ...headers, 'content-type': type[chunk.format] }, body: chunk.body as unknown as Blob })
+      if (!r.ok) throw new Error(`ingest: ${r.status} ${await r.text()}`)
+      const receipt = (await r.json()) as { received: number; accepted: number; rejected: number }
+      rows += receipt.received
+      accepted += receipt.accepted
+      rejected += receipt.rejected
+    }
   }
+  await Promise.all(Array.from({ length: CLIENTS }, client))
   const secs = seconds(t0)
-  return { rate: rows / secs, rows, accepted, rejected, secs }
+  // how long after the last receipt a question counts every acknowledged row: the cases per unit
+  // (which waits for the derived state to take in every batch acknowledged before it)
+  const t1 = performance.now()
+  const counts = await fetch(`${server.url}/api/v1/cases/counts?by=unit`, { headers })
+  if (!counts.ok) throw new Error(`counts: ${counts.status} ${await counts.text()}`)
+  const countedAfter = seconds(t1)
+  const cases = ((await counts.json()) as { rows: Array<{ cases: number }> }).rows.reduce((n, r) => n + r.cases, 0)
+  return { rate: rows / secs, rows, accepted, rejected, secs, countedAfter, cases }
 }
 
 async function serverWithReference(dir: string, withTargets = false): Promise<ServerProcess> {
@@ -189,6 +208,8 @@ async function main(): Promise<void> {
     } finally {
       await server.stop()
     }
+    report('')
+    await derivedWorth(KEPT_DIR, report)
     return
   }
 
@@ -215,7 +236,8 @@ async function main(): Promise<void> {
   const a = await serverWithReference(KEPT_DIR ?? join(work, 'server-ndjson'), true)
   try {
     const nd = await httpIngest(a, ndjsonChunks(ndjson, false, BODY_ROWS))
-    report(`HTTP ingest, NDJSON (${fmt(BODY_ROWS)}-row bodies): ${fmt(nd.rate)} rows/s (${fmt(nd.secs, 1)} s), accepted ${fmt(nd.accepted)}, rejected ${fmt(nd.rejected)}; ratio to the engine's NDJSON insert ${fmt(nd.rate / engineNdjson, 2)}`)
+    report(`HTTP ingest, NDJSON (${fmt(BODY_ROWS)}-row bodies, ${CLIENTS} clients): ${fmt(nd.rate)} rows/s (${fmt(nd.secs, 1)} s), accepted ${fmt(nd.accepted)}, rejected ${fmt(nd.rejected)}; ratio to the engine's NDJSON insert ${fmt(nd.rate / engineNdjson, 2)}`)
+    report(`  every acknowledged row counted ${fmt(nd.countedAfter, 1)} s after the last receipt (${fmt(nd.cases)} cases of ${fmt(CASES)})`)
     t0 = performance.now()
     const again = await httpIngest(a, (async function* () {
       for await (const c of ndjsonChunks(ndjson, false, BODY_ROWS)) {
@@ -227,24 +249,32 @@ async function main(): Promise<void> {
     report(`server peak memory (VmHWM) after the NDJSON load: ${fmt(a.peakRssMiB())} MiB`)
     report('')
     // the rest of the district, so that rating, cost and complaint figures have data behind them
-    await loadOtherStreams(a)
-    if (KEPT_DIR) writeFileSync(LOADED_MARK(KEPT_DIR), JSON.stringify({ cases: CASES, events, loaded_at: new Date().toISOString() }))
-    report('')
-    await queries(a)
+    if (ONLY !== 'ingest') {
+      await loadOtherStreams(a)
+      if (KEPT_DIR) writeFileSync(LOADED_MARK(KEPT_DIR), JSON.stringify({ cases: CASES, events, loaded_at: new Date().toISOString() }))
+      report('')
+      await queries(a)
+    }
   } finally {
     await a.stop()
+  }
+  if (ONLY !== 'ingest') {
+    report('')
+    report('what each derived table is worth (the server stopped; its directory opened here):')
+    await derivedWorth(KEPT_DIR ?? join(work, 'server-ndjson'), report)
   }
 
   const b = await serverWithReference(join(work, 'server-arrow'))
   try {
     const ar = await httpIngest(b, arrowChunks(arrow, BODY_ROWS))
-    report(`HTTP ingest, Arrow (${fmt(BODY_ROWS)}-row bodies): ${fmt(ar.rate)} rows/s (${fmt(ar.secs, 1)} s), accepted ${fmt(ar.accepted)}, rejected ${fmt(ar.rejected)}; ratio to the engine's Arrow insert ${fmt(ar.rate / engineArrow, 2)}`)
+    report(`HTTP ingest, Arrow (${fmt(BODY_ROWS)}-row bodies, ${CLIENTS} clients): ${fmt(ar.rate)} rows/s (${fmt(ar.secs, 1)} s), accepted ${fmt(ar.accepted)}, rejected ${fmt(ar.rejected)}; ratio to the engine's Arrow insert ${fmt(ar.rate / engineArrow, 2)}`)
+    report(`  every acknowledged row counted ${fmt(ar.countedAfter, 1)} s after the last receipt (${fmt(ar.cases)} cases of ${fmt(CASES)})`)
     report(`server peak memory (VmHWM) after the Arrow load: ${fmt(b.peakRssMiB())} MiB`)
   } finally {
     await b.stop()
   }
   report('')
-  await badRowMemory(report)
+  if (ONLY !== 'ingest') await badRowMemory(report)
 }
 
 main()
