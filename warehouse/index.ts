@@ -29,6 +29,7 @@ export { backupRoutes } from './backup-routes.ts'
 export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
 export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
+export { readSchema, renderSchema, schemaCommand, SCHEMA_USAGE, PLACEMENT, shardingKey, type Schema, type SchemaOptions, type SchemaStatement, type Placement } from './cluster-schema.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp } from './routes.ts'
 export { applyMigrations, type Migration } from './migrations.ts'
 
