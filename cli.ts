@@ -3,10 +3,11 @@
 //   report --year Y --format F --out DIR [--unit ID] (--url URL --key KEY | --data-dir DIR)
 //   calendar load FILE [--dry-run] | calendar show YEAR (--url URL --key KEY | --data-dir DIR)
 //   backup --out DIR [--base DIR] (--url URL --key KEY | --data-dir DIR); restore --from DIR --data-dir NEW
+//   schema [--cluster NAME] [--database DB] [--copy-from DB]
 import { parseArgs } from 'node:util'
 import { bulkIngest } from './ingest/bulk.ts'
 import { CALENDAR_USAGE, calendarCommand, isStreamName, STREAM_NAMES } from './ingest/index.ts'
-import { BACKUP_USAGE, backupCommand, restoreCommand, settingsFromEnv } from './warehouse/index.ts'
+import { BACKUP_USAGE, backupCommand, restoreCommand, SCHEMA_USAGE, schemaCommand, settingsFromEnv } from './warehouse/index.ts'
 import { REPORT_USAGE, reportCommand, reportOptions } from './reports/index.ts'
 
 const usage = `usage:
@@ -20,6 +21,7 @@ const usage = `usage:
 ${REPORT_USAGE}
 ${CALENDAR_USAGE}
 ${BACKUP_USAGE}
+${SCHEMA_USAGE}
   When the State Council publishes next year's arrangement: save the notice's text as a file and run
   \`tierscope calendar load notice.txt --dry-run\`, check the dates it lists, then run it without --dry-run.`
 
@@ -120,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
       return backupCommand(rest)
     case 'restore':
       return restoreCommand(rest)
+    case 'schema':
+      return schemaCommand(rest)
     case undefined:
     case 'help':
     case '--help':

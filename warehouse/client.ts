@@ -27,6 +27,15 @@ export interface OpenOptions {
   migrate?: boolean
 }
 
+/**
+ * What every query runs with on a cluster (CLICKHOUSE_CLUSTER; warehouse/CLUSTER.md): a subquery
+ * of IN or JOIN that reads a distributed table, in a query on one, is GLOBAL (run once, its rows
+ * sent to the shards; the default refuses such queries); an insert through a Distributed table
+ * returns once the shards hold its rows (the refresh reads them next); and a shard's reads and
+ * writes go to its first replica while it is up, so what was just written is what is read.
+ */
+export const CLUSTER_SETTINGS = { distributed_product_mode: 'global', distributed_foreground_insert: 1, load_balancing: 'in_order' } as const
+
 export async function openWarehouse(settings: WarehouseSettings, options: OpenOptions = {}): Promise<Warehouse> {
   let client: ClickHouseClient
   let dataDir: string | undefined
@@ -44,7 +53,7 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     } finally {
       await bootstrap.close()
     }
-    client = createClient({ url, username, password, database, log, clickhouse_settings: { date_time_output_format: 'simple' } })
+    client = createClient({ url, username, password, database, log, clickhouse_settings: { date_time_output_format: 'simple', ...(settings.clickhouse.cluster ? CLUSTER_SETTINGS : {}) } })
   } else {
     dataDir = resolve(settings.dataDir)
     try {

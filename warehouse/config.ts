@@ -10,7 +10,8 @@ export interface Settings {
   sessionSecret: string | undefined
   /** How long a dashboard session lasts. */
   sessionHours: number
-  clickhouse: { url: string; username?: string; password?: string; database: string } | undefined
+  /** cluster: CLICKHOUSE_CLUSTER, the cluster the schema was made for (warehouse/CLUSTER.md): queries run with CLUSTER_SETTINGS. */
+  clickhouse: { url: string; username?: string; password?: string; database: string; cluster?: string } | undefined
   /** Where people reach the platform (TIERSCOPE_PUBLIC_URL), as an origin: its own for cross-site checks, and https makes cookies Secure. */
   publicUrl: string | undefined
   /** Which proxies' X-Forwarded-For/-Proto/-Host to believe (TIERSCOPE_TRUST_PROXY), as fastify's `trustProxy` takes it. */
@@ -31,6 +32,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`TIERSCOPE_PORT must be a port number, got ${JSON.stringify(env.TIERSCOPE_PORT)}`)
   }
+  if (env.CLICKHOUSE_CLUSTER && !env.CLICKHOUSE_URL) throw new Error('CLICKHOUSE_CLUSTER names the cluster of a ClickHouse server: set CLICKHOUSE_URL to one of its nodes too')
   const sessionHours = Number(env.TIERSCOPE_SESSION_HOURS ?? 8)
   if (!(sessionHours > 0)) throw new Error(`TIERSCOPE_SESSION_HOURS must be a positive number of hours, got ${JSON.stringify(env.TIERSCOPE_SESSION_HOURS)}`)
   return {
@@ -51,6 +53,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
           username: env.CLICKHOUSE_USER,
           password: env.CLICKHOUSE_PASSWORD,
           database: env.CLICKHOUSE_DATABASE ?? 'tierscope',
+          cluster: env.CLICKHOUSE_CLUSTER || undefined,
         }
       : undefined,
   }

@@ -33,6 +33,7 @@ export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
 export { DerivedRefresh, DerivedStateError, type DerivedKind } from './derived.ts'
 export { SharedStateWatch, SHARED_SWEEP_MS } from './shared.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
+export { readSchema, renderSchema, schemaCommand, SCHEMA_USAGE, PLACEMENT, shardingKey, type Schema, type SchemaOptions, type SchemaStatement, type Placement } from './cluster-schema.ts'
 export { warehouseRoutes, asOfParam, calendarErrorToHttp } from './routes.ts'
 export { applyMigrations, type Migration } from './migrations.ts'
 
