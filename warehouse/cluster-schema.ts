@@ -67,6 +67,7 @@ export const PLACEMENT: Record<string, Placement> = {
   case_daily: whole('sums over the cases of every shard per (kind, day, unit): no case to shard by; ~200,000 rows for 2.5M cases, and whole, a rebuilt row\'s versions always meet for FINAL'),
   case_daily_pending: whole(BOOKKEEPING),
   case_refresh_done: whole(BOOKKEEPING),
+  derived_refresh_batches: whole(`${BOOKKEEPING}: every process reads which batches are due for their refresh`),
   ingest_batches: whole(BOOKKEEPING),
   data_changes: whole(BOOKKEEPING),
   past_answers: whole('answers kept for past moments, read by key on every such question (kept 90 days)'),

@@ -5,7 +5,7 @@
 // depends on the derived state first waits for `settled()`: every batch acknowledged before the
 // read began is refreshed, so an answer always counts every acknowledged row.
 //
-// What is refreshed, and how a crash is repaired, is declared once (REFRESHERS). Crash safety: a
+// What is refreshed is declared once (`refreshers`); how a crash is repaired: a
 // batch's case ids are queued (case_refresh_queue) before its rows are stored, so start-up
 // finishes what a crash interrupted (CaseStore.repair, QueueStore.repair); the change log's end
 // mark is written after the refresh, so kept answers are never taken for current in between.
