@@ -14,20 +14,20 @@ export function currentUnitSql(kind: RecordKind, ids: string): string {
     // the unit it belongs to now, after transfers: the stored fact of its case_state row
     case 'case':
       return `SELECT case_id AS record, argMax(f_unit_id, refreshed_at) AS unit FROM case_state
-        WHERE case_id IN (${ids}) GROUP BY case_id`
+        WHERE case_id GLOBAL IN (${ids}) GROUP BY case_id`
     // the unit rated
     case 'rating':
       return `SELECT event_id AS record, toString(any(unit_id)) AS unit FROM evaluations
-        WHERE event_id IN (${ids}) GROUP BY event_id`
+        WHERE event_id GLOBAL IN (${ids}) GROUP BY event_id`
     // the unit of its first `received` (of its first stored event, while no `received` is stored)
     case 'complaint':
       return `SELECT complaint_id AS record,
           toString(if(countIf(type = 'received') > 0, argMinIf(unit_id, occurred_at, type = 'received'), argMin(unit_id, occurred_at))) AS unit
-        FROM complaints WHERE complaint_id IN (${ids}) GROUP BY complaint_id`
+        FROM complaints WHERE complaint_id GLOBAL IN (${ids}) GROUP BY complaint_id`
     // the unit of its first `issued` (the ticket rows keep it, one per ticket)
     case 'ticket':
       return `SELECT ticket_id AS record, argMax(unit_id, version) AS unit FROM queue_ticket_state
-        WHERE ticket_id IN (${ids}) GROUP BY ticket_id`
+        WHERE ticket_id GLOBAL IN (${ids}) GROUP BY ticket_id`
   }
 }
 

@@ -306,7 +306,7 @@ export class IngestService {
           ) AS r
           LEFT JOIN (
             SELECT ${idColumn} AS record_id, any(content_hash) AS stored_hash, any(toString(source_key)) AS stored_source, true AS found FROM ${spec.table}
-            WHERE ${idColumn} IN (SELECT record_id FROM ${stage})
+            WHERE ${idColumn} GLOBAL IN (SELECT record_id FROM ${stage})
             GROUP BY ${idColumn}
           ) AS s ON s.record_id = r.record_id
         ) WHERE status != 'new'`)
@@ -387,7 +387,7 @@ export class IngestService {
         // again: the set of staged row numbers is bounded by the valid rows); their messages are
         // built from their JSON text (also a typed Arrow body's), a block at a time
         const json = this.compile(spec.name)
-        const rejectedLines = `(SELECT row, line FROM ${source} WHERE row NOT IN (SELECT row FROM ${stage}))`
+        const rejectedLines = `(SELECT row, line FROM ${source} WHERE row GLOBAL NOT IN (SELECT row FROM ${stage}))`
         await run(`INSERT INTO quarantine (batch_id, stream, source_key, row, raw, errors, received_at)
           SELECT {batch:UUID}, {stream:String}, {source_key:String}, row, substringUTF8(line, 1, 100000), errors, {now:DateTime64(3)}
           FROM (${json.select(rejectedLines)})`, quarantineSettings(json.settings))
@@ -415,7 +415,7 @@ export class IngestService {
             INNER JOIN (SELECT row, record_id FROM ${stage} WHERE row IN (${notStored})) AS v ON v.row = st.row
             LEFT JOIN (
               SELECT ${idColumn} AS record_id, any(toString(source_key)) AS owner FROM ${spec.table}
-              WHERE ${idColumn} IN (SELECT record_id FROM ${stage}
+              WHERE ${idColumn} GLOBAL IN (SELECT record_id FROM ${stage}
                 WHERE row IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID} AND status = 'foreign_source'))
               GROUP BY ${idColumn}
             ) AS o ON o.record_id = v.record_id

@@ -268,7 +268,6 @@ export class CaseStore {
 
   /** Whether case_open holds every open case (built whole once; kept by every refresh since). */
   private openReady = false
-  private refreshesSinceSweep = 0
 
   /** Off: open cases are read from case_state (tests compare both ways). */
   useOpenCopy = true
@@ -278,21 +277,18 @@ export class CaseStore {
     return this.useOpenCopy && this.openReady && (this.clockMode(asOfMs) === 'facts' || this.monthEndHolds([asOfMs]))
   }
 
-  /** At start-up: case_open is filled from case_state once, and cleared of cases no longer open. */
+  /**
+   * At start-up: case_open is filled from case_state once (migration 18 clears the mark). From
+   * then on the refresh keeps it: a case that stops gets a row with is_deleted = 1, which FINAL
+   * leaves out and the engine's cleanup merges remove (a case never opens again: its first stop stands).
+   */
   private async loadOpen(): Promise<void> {
     const [built] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_open_built'`)
-    if (!built) {
-      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT * FROM case_state FINAL WHERE f_status = 'open'` })
+    if (built?.value !== '1') {
+      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(0) AS is_deleted FROM case_state FINAL WHERE f_status = 'open'` })
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_open_built', value: '1', updated_at: nowSeconds() }], format: 'JSONEachRow' })
-    } else await this.sweepOpen()
+    }
     this.openReady = true
-  }
-
-  /** Removes the rows of cases that have stopped (a case never opens again: its first stop stands). */
-  private async sweepOpen(): Promise<void> {
-    await this.warehouse.client.command({
-      query: `ALTER TABLE case_open DELETE WHERE case_id IN (SELECT case_id FROM case_open FINAL WHERE f_status != 'open')`,
-    })
   }
 
   /**
@@ -303,6 +299,9 @@ export class CaseStore {
 
   /** Off: the cases with events after a moment read are looked for in case_state (tests compare both ways). */
   useRecentCopy = true
+
+  /** The first of last month when the horizon was last moved: the first refresh of a new month moves it on. */
+  private recentMovedIn: number | null = null
 
   /** Which cases read at `asOfMs` case_recent holds: all (each has an event at or after `lastEventFloor`), those with later events, or not known. */
   private recentHolding(asOfMs: number, lastEventFloor?: number): 'all' | 'events' | undefined {
@@ -315,11 +314,13 @@ export class CaseStore {
   /**
    * Moves case_recent's horizon (by default to the first day of the previous month in the
    * district's zone, so that questions as of the end of last month read it for the cases the
-   * daily aggregate leaves to the clock as well as for those with later events). The stored horizon never claims
-   * more than the table holds: moved back, the rows are added before it is written; moved on, it
-   * is written before the rows it no longer needs are removed.
+   * daily aggregate leaves to the clock as well as for those with later events). The stored
+   * horizon never claims more than the table holds: moved back, the rows are added before it is
+   * written; moved on, it is only written (the rows before it are left out by every read, and the
+   * table's TTL removes them: migration 18).
    */
   async moveRecentHorizon(fromMs = this.previousMonthStart()): Promise<void> {
+    this.recentMovedIn = this.previousMonthStart()
     const store = (ms: number) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_recent_from', value: String(ms), updated_at: nowSeconds() }], format: 'JSONEachRow' })
     const from = { from: epochSeconds(fromMs) }
     if (this.recentFromMs === null || fromMs < this.recentFromMs) {
@@ -332,7 +333,6 @@ export class CaseStore {
     } else if (fromMs > this.recentFromMs) {
       await store(fromMs)
       this.recentFromMs = fromMs
-      await this.warehouse.client.command({ query: `ALTER TABLE case_recent DELETE WHERE last_at < {from:DateTime64(3)}`, query_params: from })
     }
   }
 
@@ -379,8 +379,8 @@ export class CaseStore {
    * last stored event (what the clock reports, and what narrows the cases before it). Needs {month_end}.
    */
   private monthEndRows(which: string): string {
-    return `INSERT INTO case_month_end (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
-      SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
+    return `INSERT INTO case_month_end (month_end, case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
+      SELECT {month_end:DateTime64(3)}, case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
       FROM (${eventFactsSql(`
         SELECT case_id, events, events AS ev, first_at, last_at
         FROM (SELECT case_id, arrayFilter(e -> e.at <= {month_end:DateTime64(3)}, events) AS events, first_at, last_at FROM case_state FINAL
@@ -391,14 +391,14 @@ export class CaseStore {
   /**
    * Builds case_month_end for the end of last month (by default) when it holds another moment.
    * The stored moment is cleared first and written last, so a build a crash interrupted is
-   * never read and is done again at the next start-up.
+   * never read and is done again at the next start-up. Each moment's rows are kept under it
+   * (reads take only the moment held); the earlier moments' go by the table's TTL (migration 18).
    */
   async moveMonthEnd(toMs = this.lastMonthEnd()): Promise<void> {
     if (this.monthEndMs === toMs) return
     const store = (value: string) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value, updated_at: nowSeconds() }], format: 'JSONEachRow' })
     this.monthEndMs = null
     await store('')
-    await this.warehouse.client.command({ query: 'TRUNCATE TABLE case_month_end' })
     await this.warehouse.client.command({ query: this.monthEndRows('true'), query_params: { month_end: epochSeconds(toMs) } })
     await store(String(toMs))
     this.monthEndMs = toMs
@@ -423,9 +423,8 @@ export class CaseStore {
           SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
           FROM (${eventFactsSql('SELECT case_id, events, events AS ev, first_at, last_at FROM case_state FINAL', ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
       })
-      for (const copy of ['case_open', 'case_recent']) {
-        await this.warehouse.client.command({ query: `INSERT INTO ${copy} SELECT * FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM ${copy})` })
-      }
+      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_open)` })
+      await this.warehouse.client.command({ query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_recent)` })
       // case_month_end holds facts by the old rule: cleared, it is not read until the repair builds it
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: '', updated_at: nowSeconds() }], format: 'JSONEachRow' })
       this.monthEndMs = null
@@ -538,9 +537,9 @@ export class CaseStore {
       query_params: batches,
     })
     await this.loadLatestEvent(batchIds)
-    // the batch's open cases, and a newer row for those case_open held that have stopped since
+    // the batch's open cases, and a newer row, deleted, for those case_open held that have stopped since
     await this.warehouse.client.command({
-      query: `INSERT INTO case_open SELECT * FROM case_state FINAL
+      query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL
         WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
       query_params: batches,
     })
@@ -556,11 +555,8 @@ export class CaseStore {
         query_params: { ...batches, from: epochSeconds(this.recentFromMs) },
       })
     }
-    if (++this.refreshesSinceSweep >= 500) {
-      this.refreshesSinceSweep = 0
-      await this.sweepOpen()
-      await this.moveRecentHorizon()
-    }
+    // the first refresh of a new month moves the horizon on (written only: nothing is deleted)
+    if (this.recentMovedIn !== null && this.recentMovedIn !== this.previousMonthStart()) await this.moveRecentHorizon()
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}

@@ -211,7 +211,8 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
     FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of', tz)})`
-  const later = monthEnd && mode === 'hybrid' ? factsOf(states('', 'case_month_end')) : fromEvents
+  // (case_month_end keeps each month end's rows under their moment: the one read is as_of)
+  const later = monthEnd && mode === 'hybrid' ? factsOf(states(' AND month_end = as_of', 'case_month_end')) : fromEvents
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${later}`
   // the calendar array is bound once and named: inlined at every W() it would be parsed each time
   return `
