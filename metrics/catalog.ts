@@ -1,6 +1,7 @@
 // The indicator catalogue: each indicator declared once. A value is Σ numerator ÷ Σ denominator
 // (times `scale`; `1 − ratio` where `complement`), and both parts travel with every figure. The
 // compiler (compile.ts) turns a declaration plus (period, scope, by, as_of) into parameterised SQL.
+import { DAILY_MEASURE_SQL, type DailyMeasure } from '../warehouse/index.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
 export type Category = 'cost' | 'efficiency' | 'timeliness' | 'satisfaction'
@@ -47,10 +48,17 @@ export interface Indicator {
 }
 
 const part = (source: SourceId, sql: string, zh: string, en: string, daily?: string): Part => ({ source, sql, text: { zh, en }, ...(daily ? { daily } : {}) })
+/**
+ * A sum over cases that the daily aggregate keeps: its expression over the clock's rows is the
+ * warehouse's declaration of the measure (DAILY_MEASURE_SQL), the same text that fills case_daily,
+ * so the two ways to the figure can never say different things.
+ */
+const caseSum = (source: 'stopped_cases' | 'accepted_cases', measure: DailyMeasure, zh: string, en: string): Part =>
+  part(source, DAILY_MEASURE_SQL[source][measure], zh, en, `sum(${measure})`)
 
-const stoppedWithVerdict = part('stopped_cases', 'countIf(on_time IS NOT NULL)', '有时限判定的办结件数', 'stopped cases with an on-time verdict', 'sum(n_verdict)')
-const completed = part('stopped_cases', "countIf(status = 'completed')", '办结件数', 'completed cases', 'sum(n_completed)')
-const stopped = part('stopped_cases', 'count()', '办结（含不予许可）件数', 'stopped cases (completed or rejected)', 'sum(n)')
+const stoppedWithVerdict = caseSum('stopped_cases', 'n_verdict', '有时限判定的办结件数', 'stopped cases with an on-time verdict')
+const completed = caseSum('stopped_cases', 'n_completed', '办结件数', 'completed cases')
+const stopped = caseSum('stopped_cases', 'n', '办结（含不予许可）件数', 'stopped cases (completed or rejected)')
 // 一事一评: `counted` is one rating per rated case or visit, never a 追评 (sources.ts)
 const activeRatings = part('evaluations', 'countIf(active AND counted)', '主动评价数（一事一评，不含追评）', 'active ratings, one per case or visit (a 追评 is not a second rating)')
 const complaintsReceived = part('complaints', 'count()', '受理投诉数', 'complaints received')
@@ -61,13 +69,13 @@ export const INDICATORS: Indicator[] = [
   // ── timeliness
   {
     id: 'on_time_rate', name: { zh: '按时办结率', en: 'On-time completion rate' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'countIf(on_time = true)', '按时办结件数', 'stopped cases on time', 'sum(n_on_time)'),
+    numerator: caseSum('stopped_cases', 'n_on_time', '按时办结件数', 'stopped cases on time'),
     denominator: stoppedWithVerdict,
     definition: { zh: '办结件中按时的件数 ÷ 有时限判定的办结件数；撤回件不计。', en: 'Stopped cases on time ÷ stopped cases with an on-time verdict; withdrawn cases are left out.' },
   },
   {
     id: 'overdue_cases', name: { zh: '超期件数', en: 'Overdue cases' }, category: 'timeliness', unit: 'cases', direction: 'lower_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'countIf(on_time = false)', '超期办结件数', 'stopped cases that were late', 'sum(n_late)'),
+    numerator: caseSum('stopped_cases', 'n_late', '超期办结件数', 'stopped cases that were late'),
     denominator: null,
     plusOpenAtEnd: part('open_cases', 'countIf(overdue)', '期末在办且超期的件数', 'cases open and overdue at the end of the period'),
     definition: { zh: '期间内办结但超期的件数，加上期末仍在办且已超期的件数（按期末时点判定）。', en: 'Cases stopped in the period that were late, plus cases still open and overdue at the end of the period (judged at that moment).' },
@@ -80,9 +88,9 @@ export const INDICATORS: Indicator[] = [
   },
   {
     id: 'avg_overdue_days', name: { zh: '平均超期工作日', en: 'Average working days overdue' }, category: 'timeliness', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'sumIf(days_over, on_time = false)', '超期办结件的超期工作日合计', 'working days over the limit, summed over late stopped cases', 'sum(late_days_over)'),
-    denominator: part('stopped_cases', 'countIf(on_time = false)', '超期办结件数', 'stopped cases that were late', 'sum(n_late)'),
-    spread: part('stopped_cases', 'sumIf(days_over * days_over, on_time = false)', '超期办结件超期工作日的平方和', 'squares of the working days over, summed over late stopped cases', 'sum(late_days_over_sq)'),
+    numerator: caseSum('stopped_cases', 'late_days_over', '超期办结件的超期工作日合计', 'working days over the limit, summed over late stopped cases'),
+    denominator: caseSum('stopped_cases', 'n_late', '超期办结件数', 'stopped cases that were late'),
+    spread: caseSum('stopped_cases', 'late_days_over_sq', '超期办结件超期工作日的平方和', 'squares of the working days over, summed over late stopped cases'),
     definition: { zh: '超期办结件超出时限的工作日之和 ÷ 超期办结件数。', en: 'Working days over the limit of late stopped cases ÷ late stopped cases.' },
   },
   {
@@ -94,39 +102,39 @@ export const INDICATORS: Indicator[] = [
   // ── efficiency
   {
     id: 'avg_elapsed_days', name: { zh: '平均办理用时', en: 'Average working days to complete' }, category: 'efficiency', unit: 'working_days', direction: 'lower_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'sum(ifNull(elapsed_days, 0))', '办结件用时（工作日）合计', 'elapsed working days, summed over stopped cases', 'sum(elapsed_sum)'),
-    denominator: part('stopped_cases', 'countIf(elapsed_days IS NOT NULL)', '办结件数', 'stopped cases', 'sum(elapsed_n)'),
-    spread: part('stopped_cases', 'sum(ifNull(elapsed_days, 0) * ifNull(elapsed_days, 0))', '办结件用时的平方和', 'squares of the elapsed working days, summed over stopped cases', 'sum(elapsed_sq)'),
+    numerator: caseSum('stopped_cases', 'elapsed_sum', '办结件用时（工作日）合计', 'elapsed working days, summed over stopped cases'),
+    denominator: caseSum('stopped_cases', 'elapsed_n', '办结件数', 'stopped cases'),
+    spread: caseSum('stopped_cases', 'elapsed_sq', '办结件用时的平方和', 'squares of the elapsed working days, summed over stopped cases'),
     definition: { zh: '办结件的办理用时（受理次日起算的工作日，扣除补正和特别程序）之和 ÷ 办结件数。', en: 'Elapsed working days of stopped cases (from the day after acceptance, without suspensions) ÷ stopped cases.' },
   },
   {
     id: 'first_time_right_rate', name: { zh: '一次办结率', en: 'Completed without a supplement' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'countIf(NOT had_supplement)', '未经补正的办结件数', 'stopped cases that never had a supplement request', 'sum(n_no_supplement)'),
+    numerator: caseSum('stopped_cases', 'n_no_supplement', '未经补正的办结件数', 'stopped cases that never had a supplement request'),
     denominator: stopped,
     definition: { zh: '从未补正告知的办结件数 ÷ 办结件数。', en: 'Stopped cases that never had supplement_requested ÷ stopped cases.' },
   },
   {
     id: 'online_rate', name: { zh: '网办率', en: 'Online share' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('accepted_cases', "countIf(accepted_channel IN ('online', 'mobile'))", '网上或掌上受理件数', 'cases accepted online or on mobile', 'sum(n_online)'),
-    denominator: part('accepted_cases', 'count()', '受理件数', 'accepted cases', 'sum(n)'),
+    numerator: caseSum('accepted_cases', 'n_online', '网上或掌上受理件数', 'cases accepted online or on mobile'),
+    denominator: caseSum('accepted_cases', 'n', '受理件数', 'accepted cases'),
     definition: { zh: '受理渠道为网办或掌上办的件数 ÷ 受理件数。', en: 'Cases whose accepted channel is online or mobile ÷ accepted cases.' },
   },
   {
     id: 'instant_rate', name: { zh: '即办件占比', en: 'Share of on-the-spot items' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', 'countIf(limit_days = 0)', '即办件（承诺时限0）办结件数', 'stopped cases of items with a promised limit of 0', 'sum(n_instant)'),
+    numerator: caseSum('stopped_cases', 'n_instant', '即办件（承诺时限0）办结件数', 'stopped cases of items with a promised limit of 0'),
     denominator: stopped,
     definition: { zh: '承诺时限为0（即办件）的办结件数 ÷ 办结件数。', en: 'Stopped cases of items promised on the spot (0 days) ÷ stopped cases.' },
   },
   {
     id: 'promise_compression_rate', name: { zh: '承诺时限压缩率', en: 'Promised-limit compression' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', `sumIf(statutory_days - limit_days, ${withStatutory} AND isNotNull(limit_days))`, '（法定时限 − 承诺时限）合计', 'statutory minus promised working days, summed', 'sum(promise_cut_sum)'),
-    denominator: part('stopped_cases', `sumIf(statutory_days, ${withStatutory} AND isNotNull(limit_days))`, '法定时限合计', 'statutory working days, summed', 'sum(promise_statutory_sum)'),
+    numerator: caseSum('stopped_cases', 'promise_cut_sum', '（法定时限 − 承诺时限）合计', 'statutory minus promised working days, summed'),
+    denominator: caseSum('stopped_cases', 'promise_statutory_sum', '法定时限合计', 'statutory working days, summed'),
     definition: { zh: '办结件（法定时限 − 承诺时限）之和 ÷ 法定时限之和（有法定和承诺时限的事项）。', en: 'Σ (statutory − promised limit) ÷ Σ statutory limit over stopped cases of items that have both.' },
   },
   {
     id: 'actual_speedup_rate', name: { zh: '实际提速率', en: 'Actual speed-up' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [1, 2, 3],
-    numerator: part('stopped_cases', `sumIf(ifNull(elapsed_days, 0), ${withStatutory})`, '实际用时（工作日）合计', 'elapsed working days, summed', 'sum(statutory_elapsed_sum)'),
-    denominator: part('stopped_cases', `sumIf(statutory_days, ${withStatutory})`, '法定时限合计', 'statutory working days, summed', 'sum(statutory_sum)'),
+    numerator: caseSum('stopped_cases', 'statutory_elapsed_sum', '实际用时（工作日）合计', 'elapsed working days, summed'),
+    denominator: caseSum('stopped_cases', 'statutory_sum', '法定时限合计', 'statutory working days, summed'),
     complement: true,
     definition: { zh: '1 − 办结件实际用时之和 ÷ 法定时限之和（有法定时限的事项）。', en: '1 − Σ elapsed working days ÷ Σ statutory limit, over stopped cases of items with a statutory limit.' },
   },

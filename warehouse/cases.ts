@@ -120,6 +120,13 @@ const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
   DAILY_MEASURES.map((m) => [m, m === 'n' ? 'count()' : m === 'gaps' ? 'countIf(calendar_gap)' : m === 'n_online' ? "countIf(accepted_channel IN ('online', 'mobile'))" : '0']),
 ) as Record<DailyMeasure, string>
 
+/**
+ * Each measure of the daily aggregate as an expression over the clock's rows, per source: the one
+ * declaration of it. case_daily's columns are made from it at start-up (loadDaily), the refresh
+ * fills them from it, and metrics' catalogue takes its expression for the way through the clock.
+ */
+export const DAILY_MEASURE_SQL: Record<'stopped_cases' | 'accepted_cases', Record<DailyMeasure, string>> = { stopped_cases: STOPPED_MEASURES, accepted_cases: ACCEPTED_MEASURES }
+
 export type DailyKind = 'stopped' | 'accepted'
 
 /**
@@ -434,6 +441,11 @@ export class CaseStore {
 
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
+    // a measure declared since the table was made gets its column (the basis names the measures: it is then rebuilt)
+    const columns = new Set((await queryRows<{ name: string }>(this.warehouse, `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'case_daily'`)).map((c) => c.name))
+    for (const m of DAILY_MEASURES.filter((m) => !columns.has(m))) {
+      await this.warehouse.client.command({ query: `ALTER TABLE case_daily ADD COLUMN IF NOT EXISTS ${m} Int64 DEFAULT 0` })
+    }
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
     const basis = this.currentBasis()
     if (stored?.value === basis) this.dailyBuiltOn = basis
