@@ -11,15 +11,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type ServerProcess } from './bench/server.ts'
+import { BROWSER_TESTS_REQUIRED as REQUIRED, CHROMIUM, DEMO_PASSWORD as PASSWORD, launchChromium, settled, signInThroughForm } from './support.ts'
 
-const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
-const REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
 const AVAILABLE = existsSync(CHROMIUM)
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 'screenshots')
-const PASSWORD = 'tierscope-demo' // the demo users' password (README.md)
 const LEADER_UNIT = 'DC-S-DHM' // 东华门街道, the demo unit leader's hall
 const NOTICE_2026 = join(dirname(fileURLToPath(import.meta.url)), '..', 'ingest', 'fixtures', 'holiday-notices', '2026.txt')
 
@@ -46,10 +44,7 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tierscope-browser-'))
     mkdirSync(SHOTS, { recursive: true })
     server = await startServer(dataDir, { demo: true, env: { TIERSCOPE_DEMO_CASES: '20000' } })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    })
+    browser = await launchChromium()
   }, 300_000)
 
   afterAll(async () => {
@@ -65,18 +60,7 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
     return { context, page }
   }
 
-  async function signIn(page: Page, username: string, password = PASSWORD): Promise<void> {
-    await page.goto(`${server.url}/login`)
-    await page.fill('input[name=username]', username)
-    await page.fill('input[name=password]', password)
-    await page.click('button[type=submit]')
-  }
-
-  /** Waits until the view's requests are answered and its charts are drawn. */
-  async function settled(page: Page): Promise<void> {
-    await page.waitForLoadState('networkidle')
-    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
-  }
+  const signIn = (page: Page, username: string, password = PASSWORD) => signInThroughForm(page, server.url, username, password)
 
   async function shot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })

@@ -4,6 +4,7 @@ import { Bool, Float64, Int32, Table, tableToIPC, Utf8, vectorFromArray, type Da
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { buildApp } from '../app.ts'
 import { STREAMS, type StreamName } from '../ingest/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
@@ -92,4 +93,33 @@ export function pdfToolsAvailable(): boolean {
     return false
   }
   return existsSync(CHROMIUM)
+}
+
+// ---- the dashboard in a browser (tests/browser*.test.ts) ----
+
+/** `.ci/run` sets TIERSCOPE_BROWSER_TESTS=required: a missing Chromium fails instead of skipping. */
+export const BROWSER_TESTS_REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
+
+/** The demo users' password (README.md). */
+export const DEMO_PASSWORD = 'tierscope-demo'
+
+/** Headless, and nothing of Chromium's own on the network (updates, sync), so a page's requests are its own. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+}
+
+/** Signs in through the dashboard's form (the page goes on to the user's home view). */
+export async function signInThroughForm(page: Page, baseUrl: string, username: string, password = DEMO_PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/login`)
+  await page.fill('input[name=username]', username)
+  await page.fill('input[name=password]', password)
+  await page.click('button[type=submit]')
+}
+
+/** Waits until the view's requests are answered and its charts are drawn. */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle')
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
 }
