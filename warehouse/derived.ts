@@ -55,6 +55,8 @@ export class DerivedRefresh {
   private waiters: Array<{ seq: number; resolve: () => void; reject: (err: unknown) => void }> = []
   private round: Promise<void> | undefined
   private retry: ReturnType<typeof setTimeout> | undefined
+  /** The last round's failure, until a round succeeds: reads meanwhile are refused at once, not kept waiting. */
+  private failure: DerivedStateError | undefined
   private closed = false
 
   constructor(
@@ -110,6 +112,7 @@ export class DerivedRefresh {
 
   private until(seq: number): Promise<void> {
     if (this.refreshed >= seq) return Promise.resolve()
+    if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject })
       this.kick()
@@ -150,12 +153,13 @@ export class DerivedRefresh {
     } catch (err) {
       for (const b of taken) this.inRound.delete(b.batch)
       console.error('tierscope: refreshing the derived state failed; retrying', err)
-      const failure = new DerivedStateError(err)
+      const failure = (this.failure = new DerivedStateError(err))
       for (const w of this.waiters.splice(0)) w.reject(failure)
       this.retry = setTimeout(() => ((this.retry = undefined), this.kick()), RETRY_MS)
       this.retry.unref()
       return
     }
+    this.failure = undefined
     this.waiting.splice(0, taken.length)
     for (const b of taken) this.inRound.delete(b.batch)
     // batches wait in the order they were numbered: everything before the first still waiting is done

@@ -1,0 +1,96 @@
+// The receipt waits only for the rows to be stored; the derived state is refreshed after it, and
+// every read of it waits for the batches acknowledged before the read (warehouse/derived.ts). The
+// refresh is held back here by a gate in front of the real one, so what a reader sees while the
+// refresh has not run yet is observable.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyReference, IngestService } from '../ingest/index.ts'
+import { DerivedStateError, queryRows } from '../warehouse/index.ts'
+import { openTestPlatform } from '../warehouse/testing.ts'
+import { SMALL_DISTRICT } from './support.ts'
+
+let p: Awaited<ReturnType<typeof openTestPlatform>>
+let ingest: IngestService
+const principal = { key_id: 'test', name: 'test', writableUnits: () => undefined }
+const asParsed = (records: object[]) => records.map((value, i) => ({ row: i + 1, raw: '', value }))
+const accepted = (caseId: string, at: string) => ({ event_id: `${caseId}-1`, case_id: caseId, type: 'accepted', occurred_at: at, unit_id: 'S1', item_code: 'I3', channel: 'window' })
+
+/** Holds every refresh until opened; `refreshes` counts the rounds and the batches in each. */
+function gateRefresh() {
+  const real = p.cases.refreshBatches.bind(p.cases)
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const rounds: number[] = []
+  p.cases.refreshBatches = async (ids: string[]) => {
+    rounds.push(ids.length)
+    await gate
+    return real(ids)
+  }
+  return { open, rounds, restore: () => (p.cases.refreshBatches = real) }
+}
+
+const pendingBatches = async () => Number((await queryRows<{ n: string }>(p.warehouse,
+  'SELECT uniqExact(batch_id) AS n FROM case_refresh_queue WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done)'))[0]!.n)
+
+beforeAll(async () => {
+  p = await openTestPlatform()
+  ingest = new IngestService(p)
+  for (const kind of ['units', 'items'] as const) expect((await applyReference(p, kind, asParsed(SMALL_DISTRICT[kind]))).ok).toBe(true)
+})
+afterAll(async () => p?.close())
+
+describe('the derived state after a receipt', () => {
+  it('answers a receipt before the refresh, and a read waits for it: the read counts the receipt\'s rows', async () => {
+    const gate = gateRefresh()
+    try {
+      const receipt = await ingest.ingest('case-events', asParsed([accepted('GATED-1', '2025-03-03T09:00:00+08:00')]), principal)
+      expect(receipt.accepted).toBe(1)
+      // acknowledged, stored, and not yet refreshed: the batch is queued without its done mark
+      expect(await pendingBatches()).toBe(1)
+      expect(gate.rounds.length).toBeGreaterThan(0)
+      let answered = false
+      const read = p.cases.list({ limit: 10 }, Date.now()).then((rows) => ((answered = true), rows))
+      await new Promise((r) => setTimeout(r, 300))
+      expect(answered).toBe(false)
+      gate.open()
+      expect((await read).map((c) => c.case_id)).toContain('GATED-1')
+      expect(await pendingBatches()).toBe(0)
+    } finally {
+      gate.restore()
+    }
+  })
+
+  it('takes the batches that waited in one round', async () => {
+    const gate = gateRefresh()
+    try {
+      // the first body's round holds the gate; the next three wait behind it and go in one round
+      for (let i = 1; i <= 4; i++) await ingest.ingest('case-events', asParsed([accepted(`ROUND-${i}`, '2025-03-04T09:00:00+08:00')]), principal)
+      gate.open()
+      await p.derived.settled()
+      expect(gate.rounds).toEqual([1, 3])
+      const ids = (await p.cases.list({ limit: 100 }, Date.now())).map((c) => c.case_id)
+      for (let i = 1; i <= 4; i++) expect(ids).toContain(`ROUND-${i}`)
+    } finally {
+      gate.restore()
+    }
+  })
+
+  it('answers reads 503 while the refresh fails, loses nothing, and catches up when it works again', async () => {
+    const real = p.cases.refreshBatches.bind(p.cases)
+    let failures = 0
+    p.cases.refreshBatches = async (ids: string[]) => {
+      if (failures++ === 0) throw new Error('the engine refused')
+      return real(ids)
+    }
+    try {
+      expect((await ingest.ingest('case-events', asParsed([accepted('FAILED-1', '2025-03-05T09:00:00+08:00')]), principal)).accepted).toBe(1)
+      await expect(p.derived.settled()).rejects.toBeInstanceOf(DerivedStateError)
+      // retried a second later, and then the row is there
+      for (let i = 0; i < 50 && p.derived.backlog > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      await p.derived.settled()
+      expect((await p.cases.list({ limit: 100 }, Date.now())).map((c) => c.case_id)).toContain('FAILED-1')
+      expect(failures).toBe(2)
+    } finally {
+      p.cases.refreshBatches = real
+    }
+  })
+})
