@@ -5,7 +5,7 @@
 import { defineConfig } from 'vitest/config'
 import base from './vitest.config.ts'
 
-/** What runs on the server path: what does not need the embedded engine's data directory in this process. */
+/** What runs on the server path: the tests of the warehouse, of ingest and of the figures, and those of the API that store and read through it. */
 export const SERVER_PATH_FILES = [
   'warehouse/**/*.test.ts',
   'ingest/**/*.test.ts',
@@ -20,7 +20,20 @@ export const SERVER_PATH_FILES = [
   'tests/api.test.ts',
   'tests/scores.test.ts',
   'tests/reports.test.ts',
+  // every body format through the server path's staging, and the stores auth and reference data keep there
+  'tests/formats.test.ts',
+  'tests/access.test.ts',
+  'tests/audit.test.ts',
+  'tests/sign-in.test.ts',
+  'tests/calendar.test.ts',
+  'tests/in-service.test.ts',
+  'tests/request-log.test.ts',
+  'tests/scores-demo.test.ts',
 ]
+// Not here: the browser and PDF tests (slow, and nothing of the server path of their own); the
+// backup, CLI and report-CLI tests (the embedded engine's directories by design); readiness and
+// monitoring (their disk and busy-engine checks, and the backup metric, are the embedded engine's);
+// draft and security (long, and not about the warehouse); typecheck.
 
 export default defineConfig({
   ...base,
