@@ -2,6 +2,7 @@
 // harness for the whole run (clickhouse-http.ts), and CLICKHOUSE_URL pointed at it for the test
 // workers and the servers they start. Every test file makes its own database on it
 // (warehouse/testing.ts). A password is set, so that the platform's credentials are checked too.
+// CHHTTP_LOG=1 npm run test:server prints a line per request the harness answers.
 import { startClickHouseHttp, type ClickHouseHttp } from './clickhouse-http.ts'
 
 let harness: ClickHouseHttp | undefined
