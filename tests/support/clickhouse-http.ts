@@ -11,7 +11,8 @@
 //   body; gzip/deflate/br request bodies (Content-Encoding).
 // - `database` (or X-ClickHouse-Database), every other URL parameter as a setting (an unknown one
 //   is the engine's UNKNOWN_SETTING, as on a server), `param_<name>` as bound values in the text
-//   form the server parses (set on the request's own engine session, `SET param_…`), `default_format`
+//   form the server parses (set on the request's own engine session, `SET param_…`, exempt from
+//   max_query_size as URL parameters are; the URL may be 1 MiB, as on a server), `default_format`
 //   (TabSeparated when none), `query_id` (echoed; one already running is refused), `session_id`
 //   (a session kept between requests, one request at a time), `wait_end_of_query` (always: the
 //   whole result is computed before the response starts). A GET is read-only (readonly=2).
