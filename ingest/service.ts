@@ -25,7 +25,7 @@ import {
   arrowColumns, BodyFormatError, csvHeader, fileSource, JSON_ARRAY_CHECK, jsonArrayProblem, MAX_ROWS_PER_BODY, TooManyRowsError, type BodyFormat,
 } from './sources.ts'
 import { csvToNdjson, type PreRejected } from './csv-ndjson.ts'
-import { linesOf } from './transcode.ts'
+import { stagingRows } from './transcode.ts'
 import { currentUnitSql, foreignRecordsSql, RECORD_WORDS } from './scope.ts'
 import type { RowError } from './validate.ts'
 
@@ -515,18 +515,11 @@ export class IngestService {
     for (const { name } of tables) await this.platform.warehouse.client.command({ query: `DROP TABLE IF EXISTS ${name}` })
   }
 
-  /** For a ClickHouse server: the body's records as JSON lines in ingest_lines. */
-  private async stageLines(batch: string, body: SpooledBody, extra: Parameters<typeof linesOf>[1]): Promise<void> {
-    const staged_at = epochSeconds(Date.now())
-    const max = this.maxRows
-    const values = Readable.from((async function* () {
-      let n = 0
-      for await (const { row, line } of linesOf(body, extra)) {
-        if (++n > max) throw new TooManyRowsError(max)
-        yield { batch_id: batch, row, line, staged_at }
-      }
-    })())
-    await this.platform.warehouse.client.insert({ table: 'ingest_lines', values, format: 'JSONEachRow' })
+  /** For a ClickHouse server: the body's records as lines in ingest_lines, byte for byte (transcode.ts). */
+  private async stageLines(batch: string, body: SpooledBody, extra: Parameters<typeof stagingRows>[1]): Promise<void> {
+    const rows = stagingRows(body, extra, { batch, stagedAt: epochSeconds(Date.now()), maxRows: this.maxRows })
+    const values = Readable.from(rows, { objectMode: false })
+    await this.platform.warehouse.client.insert({ table: 'ingest_lines', values, format: 'TabSeparated', columns: ['batch_id', 'row', 'line', 'staged_at'] })
   }
 }
 

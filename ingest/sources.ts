@@ -125,6 +125,8 @@ export interface ArrowColumn {
   name: string
   timestamp: boolean
   text: boolean
+  /** Text of a JSON-object field (attrs): JSON text of an object is the object, as sent. */
+  object: boolean
   kind: 'text' | 'number' | 'bool' | 'timestamp'
 }
 
@@ -152,7 +154,7 @@ export async function arrowColumns(path: string, spec: StreamSpec): Promise<Arro
   const text = (f: Field) => [Type.Utf8, Type.LargeUtf8, Type.Dictionary].includes(f.type.typeId)
   const kind = (f: Field): ArrowColumn['kind'] =>
     f.type.typeId === Type.Timestamp ? 'timestamp' : f.type.typeId === Type.Bool ? 'bool' : text(f) ? 'text' : 'number'
-  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp, text: text(f), kind: kind(f) }))
+  return fields.map((f) => ({ name: f.name, timestamp: f.type.typeId === Type.Timestamp, text: text(f), object: text(f) && byName.get(f.name)?.type.kind === 'object', kind: kind(f) }))
 }
 
 /** SQL answering whether a spooled JSON body is an array (the engine reads it; nothing in JS). */

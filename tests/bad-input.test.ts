@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { createGzip, gzipSync } from 'node:zlib'
 import { Float64, Int32, Utf8 } from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, auth, loadSmallDistrict, makeKey, openTestApp, toArrow, toCsv, toNdjson } from './support.ts'
+import { ADMIN, auth, loadSmallDistrict, makeKey, openTestApp, spoolDirOf, toArrow, toCsv, toNdjson } from './support.ts'
 import { startServer, type ServerProcess } from './bench/server.ts'
 
 let t: Awaited<ReturnType<typeof openTestApp>>
@@ -586,7 +586,8 @@ describe('after the whole corpus', () => {
     const c = await t.app.inject({ method: 'GET', url: '/api/v1/cases/P-ok1', headers: auth(inspector) })
     expect(c.statusCode).toBe(200)
     expect(c.json()).toMatchObject({ case_id: 'P-ok1', status: 'completed', events: [{ event_id: 'ok1' }, { event_id: 'ok2' }] })
-    expect(readdirSync(t.platform.warehouse.dataDir!).includes('ingest-spool') ? readdirSync(join(t.platform.warehouse.dataDir!, 'ingest-spool')) : [], 'no spooled body left behind').toEqual([])
+    const spool = spoolDirOf(t.platform.warehouse.dataDir, process.pid)
+    expect(existsSync(spool) ? readdirSync(spool) : [], 'no spooled body left behind').toEqual([])
   })
 })
 
@@ -598,7 +599,10 @@ describe('over real HTTP, against a server process', () => {
   let key: string
   const ingest = (body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${server.url}/api/v1/ingest/case-events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': NDJSON, ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) })
-  const spooled = () => (existsSync(join(dir, 'ingest-spool')) ? readdirSync(join(dir, 'ingest-spool')) : [])
+  const spooled = () => {
+    const spool = spoolDirOf(process.env.CLICKHOUSE_URL ? undefined : dir, server.child.pid!)
+    return existsSync(spool) ? readdirSync(spool) : []
+  }
   async function until(what: string, ok: () => boolean): Promise<void> {
     for (const deadline = Date.now() + 30_000; !ok(); await new Promise((r) => setTimeout(r, 50))) {
       if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`)

@@ -9,13 +9,16 @@
 //
 // The warehouse is inspected by a short-lived child process that opens the data directory with
 // openWarehouse (migrations only: no start-up repair, which would hide what the server left)
-// while no server runs on it — libchdb holds one data directory per process.
+// while no server runs on it — libchdb holds one data directory per process. On a ClickHouse
+// server (npm run test:server) the server process and the inspection use the data directory's
+// own database there (warehouse/testing.ts), and a kill leaves the server's work to the server.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dropTestDatabase, testDatabaseFor, testServer } from '../warehouse/testing.ts'
 import { startServer, type ServerProcess } from './bench/server.ts'
 
 import { SMALL_DISTRICT } from './support.ts'
@@ -124,7 +127,7 @@ async function inspect<T extends Record<string, string>>(queries: T): Promise<{ 
   const module = pathToFileURL(join(root, 'warehouse', 'index.ts')).href
   const code = `
     const { openWarehouse, queryRows } = await import(${JSON.stringify(module)})
-    const wh = await openWarehouse({ dataDir: process.env.INSPECT_DIR, timezone: 'Asia/Shanghai', clickhouse: undefined })
+    const wh = await openWarehouse({ dataDir: process.env.INSPECT_DIR, timezone: 'Asia/Shanghai', clickhouse: JSON.parse(process.env.INSPECT_SERVER) ?? undefined })
     const out = {}
     for (const [name, sql] of Object.entries(JSON.parse(process.env.INSPECT_QUERIES))) {
       out[name] = (await queryRows(wh, sql)).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])))
@@ -133,7 +136,7 @@ async function inspect<T extends Record<string, string>>(queries: T): Promise<{ 
     process.stdout.write(JSON.stringify(out))`
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: root,
-    env: { ...process.env, INSPECT_DIR: dataDir, INSPECT_QUERIES: JSON.stringify(queries) },
+    env: { ...process.env, INSPECT_DIR: dataDir, INSPECT_SERVER: JSON.stringify(testServer(testDatabaseFor(dataDir)) ?? null), INSPECT_QUERIES: JSON.stringify(queries) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
@@ -182,6 +185,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop('SIGKILL')
+  const onServer = dataDir ? testServer(testDatabaseFor(dataDir)) : undefined
+  if (onServer) await dropTestDatabase(onServer)
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 

@@ -1,8 +1,11 @@
-// Shared by the cross-module tests: an app on a fresh embedded warehouse with a small district,
-// and helpers to write records in each body format.
+// Shared by the cross-module tests: an app on a fresh warehouse with a small district (embedded,
+// or a database of its own on CLICKHOUSE_URL's server: warehouse/testing.ts), and helpers to write
+// records in each body format.
 import { Bool, Float64, Int32, Table, tableToIPC, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow'
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { buildApp } from '../app.ts'
@@ -21,6 +24,9 @@ export async function openTestApp(opts: { bodyLimit?: number; sessionPolicy?: Pa
   await platform.keys.bootstrapAdmin(ADMIN)
   return { platform, app, close: async () => (await app.close(), await platform.close()) }
 }
+
+/** Where a server process spools request bodies (ingest/service.ts): in its data directory on the embedded engine, else in the system's temporary directory. */
+export const spoolDirOf = (dataDir: string | undefined, pid: number) => (dataDir ? join(dataDir, 'ingest-spool') : join(tmpdir(), `tierscope-spool-${pid}`))
 
 /** A centre, two street halls (S1 with a station), and three items. */
 export const SMALL_DISTRICT = {

@@ -1,10 +1,13 @@
 // Starts `tsx main.ts` as a child process on its own data directory and port, for benchmarks and
-// fault tests that need a real server (and a real SIGKILL).
+// fault tests that need a real server (and a real SIGKILL). With CLICKHOUSE_URL set (npm run
+// test:server) the server uses that ClickHouse server, in a database of its data directory's own
+// (the same one when it is restarted on that directory) unless CLICKHOUSE_DATABASE is given.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { testDatabaseFor } from '../../warehouse/testing.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -30,9 +33,11 @@ export async function freePort(): Promise<number> {
 export async function startServer(dataDir: string, opts: { port?: number; env?: Record<string, string>; demo?: boolean } = {}): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort())
   const adminToken = 'bench-admin-token-of-24-characters'
+  const env: NodeJS.ProcessEnv = { ...process.env, TIERSCOPE_DATA_DIR: dataDir, TIERSCOPE_PORT: String(port), TIERSCOPE_HOST: '127.0.0.1', TIERSCOPE_ADMIN_TOKEN: adminToken, ...opts.env }
+  if (env.CLICKHOUSE_URL && !opts.env?.CLICKHOUSE_DATABASE) env.CLICKHOUSE_DATABASE = testDatabaseFor(dataDir)
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'main.ts'), ...(opts.demo ? ['--demo'] : [])], {
     cwd: root,
-    env: { ...process.env, TIERSCOPE_DATA_DIR: dataDir, TIERSCOPE_PORT: String(port), TIERSCOPE_HOST: '127.0.0.1', TIERSCOPE_ADMIN_TOKEN: adminToken, ...opts.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
