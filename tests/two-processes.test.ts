@@ -2,7 +2,7 @@
 // behind a load balancer: the same records sent through both at once — every stream, each body
 // twice through each server, concurrently, as retries of a client that timed out do — must be
 // stored once and counted once. Checked against the warehouse itself (rows per id, one case_state
-// row per case matching its events), against the receipts (each row accepted once in all), and
+// row per case matching its events), against the receipts (every row accepted or a duplicate), and
 // against the figures: the case counts and indicators both servers answer must equal those of a
 // third database that received every body exactly once.
 //
@@ -160,7 +160,7 @@ afterAll(async () => {
 })
 
 const reason = 'needs a ClickHouse server (npm run test:server): on the embedded engine one process owns a data directory'
-describe.skipIf(!server || !process.env.TIERSCOPE_TWO_PROCESS_TEST)(`two server processes on one ClickHouse database (${reason}; enabled by TIERSCOPE_TWO_PROCESS_TEST=1)`, () => {
+describe.skipIf(!server)(`two server processes on one ClickHouse database (${reason})`, () => {
   let a: ServerProcess
   let b: ServerProcess
   let expected: Record<string, unknown>
@@ -212,14 +212,14 @@ describe.skipIf(!server || !process.env.TIERSCOPE_TWO_PROCESS_TEST)(`two server 
     expect(Object.fromEntries(Object.entries(state!).map(([k, v]) => [k, Number(v)]))).toEqual({ cases: CASES, wrong_length: 0, not_one_row: 0 })
   })
 
-  it('accepts each row once in all the receipts, the other sends answered as duplicates', () => {
-    const totals = receipts.map(({ stream, body, rows, through }) => ({
-      stream, body, rows,
-      accepted: through.reduce((n, r) => n + r.accepted, 0),
-      duplicates: through.reduce((n, r) => n + r.duplicates, 0),
-      rejected: through.reduce((n, r) => n + r.rejected, 0),
-    }))
-    expect(totals).toEqual(receipts.map(({ stream, body, rows, through }) => ({ stream, body, rows, accepted: rows, duplicates: rows * (through.length - 1), rejected: 0 })))
+  it('answers every send with every row accepted or a duplicate, each row accepted at least once', () => {
+    // Two processes that classify the same rows at the same moment both find them new and both
+    // say so; the engine stores the block once (insert_deduplication_token). Sends through one
+    // process are serialised there, so its later sends answer them as duplicates.
+    for (const { stream, body, rows, through } of receipts) {
+      for (const r of through) expect({ stream, body, sum: r.accepted + r.duplicates, rejected: r.rejected }).toEqual({ stream, body, sum: rows, rejected: 0 })
+      expect(through.reduce((n, r) => n + r.accepted, 0), `${stream} body ${body}`).toBeGreaterThanOrEqual(rows)
+    }
   })
 
   it('answers, through either server, the figures of the records received once', async () => {
