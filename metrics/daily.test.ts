@@ -28,7 +28,7 @@ async function bothWays(id: string, req: MetricRequest) {
 }
 
 /** The answers read through one of case_state's copies, checked against the same without it; returned. */
-async function sameWithout<T>(copy: 'useOpenCopy' | 'useRecentCopy' | 'useMonthEndCopy', ask: () => Promise<T>): Promise<T> {
+async function sameWithout<T>(copy: 'useOpenCopy' | 'useMonthEndCopy', ask: () => Promise<T>): Promise<T> {
   const withCopy = await ask()
   p.cases[copy] = false
   try {
@@ -144,38 +144,6 @@ describe('the daily aggregate after late events', () => {
     const [rows] = await settledRows<{ open: string; stale: string }>(p.warehouse, `SELECT countIf(f_status = 'open') AS open, countIf(f_status != 'open') AS stale FROM case_open FINAL`)
     expect(Number(rows!.open)).toBe(fromCopy.open.length)
     expect(Number(rows!.stale)).toBe(0)
-  })
-
-  it('reads the cases with events after a recent past moment from case_recent: the same lists and figures as from case_state', async () => {
-    // stopped, accepted and open cases, through the clock and from the daily aggregate
-    const ids = ['on_time_rate', 'online_rate', 'overdue_cases', 'overdue_open']
-    const ask = async (at: number) => {
-      const answers: unknown[] = [await p.cases.list({ status: 'open', limit: 5000 }, at), await p.cases.list({ overdue: true, limit: 5000 }, at)]
-      for (const id of ids) answers.push(await bothWays(id, { ...PERIOD, by: 'unit', asOfMs: at }))
-      return answers
-    }
-    const compare = async (moments: string[]) => {
-      for (const at of moments.map((m) => Date.parse(m))) await sameWithout('useRecentCopy', () => ask(at))
-    }
-    const held = async () => Number((await settledRows<{ n: string }>(p.warehouse, 'SELECT count() AS n FROM case_recent FINAL WHERE last_at >= {from:DateTime64(3)}', { from: Date.parse('2025-06-01T00:00:00+08:00') / 1000 }))[0]!.n)
-    // moved back to May: the cases with events since then are copied in, and read for moments since
-    await p.cases.moveRecentHorizon(Date.parse('2025-05-01T00:00:00+08:00'))
-    const [copied] = await settledRows<{ copy: string; state: string }>(p.warehouse, `SELECT
-      (SELECT count() FROM case_recent FINAL) AS copy, (SELECT count() FROM case_state FINAL WHERE last_at >= '2025-05-01 00:00:00') AS state`)
-    expect(Number(copied!.copy)).toBeGreaterThan(500)
-    expect(copied!.copy).toBe(copied!.state)
-    await compare(['2025-05-15T12:00:00+08:00', '2025-06-30T23:59:59+08:00', '2025-05-31T23:59:59.999+08:00'])
-    // moved on to June: the rows before it go, what the later moments read stays
-    const inJune = await held()
-    await p.cases.moveRecentHorizon(Date.parse('2025-06-01T00:00:00+08:00'))
-    expect(await held()).toBe(inJune)
-    // and a case whose last event was before the horizon gets one after it: the refresh copies it in
-    const [quiet] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
-      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-05-01 00:00:00' ORDER BY case_id LIMIT 1`)
-    const receipt = await new IngestService(p).ingest('case-events', asParsed([{ event_id: 'recent-stop', case_id: quiet!.case_id, type: 'completed', occurred_at: '2025-06-12T10:00:00+08:00', unit_id: quiet!.unit_id }]), principal)
-    expect(receipt.accepted).toBe(1)
-    expect(await held()).toBe(inJune + 1)
-    await compare(['2025-06-30T23:59:59+08:00', '2025-06-10T09:00:00+08:00'])
   })
 
   it('reads the state at the end of a month from case_month_end: the same lists and figures as from the events', async () => {

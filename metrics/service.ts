@@ -1,7 +1,7 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { dailyLastEventFloor, epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
@@ -328,9 +328,7 @@ export class MetricsService {
     // moments open cases are read at, which only their subquery uses
     // open cases are few, and as of a past moment the events are read: find the cases before FINAL
     // (the cases open at moments after every stored event are those open now: case_open has them)
-    // the cases the daily aggregate leaves to the clock all have an event since a known day
-    const floor = daily ? dailyLastEventFloor(DAILY_KIND[source]!, asOfMs, warehouse.timezone) : undefined
-    const clock = Array.isArray(at) ? cases.clockAt(at, filter, source === 'open_cases') : cases.clock(req.asOfMs, filter, mode, mode !== 'facts', false, floor)
+    const clock = Array.isArray(at) ? cases.clockAt(at, filter, source === 'open_cases') : cases.clock(req.asOfMs, filter, mode, mode !== 'facts', false)
     const sql = compileParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, clock.sql)
     if (!daily) return { sql, params: clock.params }
     // every stored event at or before as_of: the aggregate alone answers

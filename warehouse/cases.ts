@@ -139,14 +139,6 @@ export function dailyLastDay(kind: DailyKind, lastAt: string): string {
   return kind === 'stopped' ? `toDate(${lastAt})` : `toMonday(toDate(${lastAt})) + 6`
 }
 
-/** The earliest last event a case can have whose `dailyLastDay` is on or after the day of `asOfMs`. */
-export function dailyLastEventFloor(kind: DailyKind, asOfMs: number, tz: string): number {
-  const day = new Date(`${localDate(asOfMs, tz)}T00:00:00Z`)
-  // an accepted row's last day is the Sunday of its last event's week: up to six days later
-  if (kind === 'accepted') day.setUTCDate(day.getUTCDate() - 6)
-  return parseTimestamp(`${day.toISOString().slice(0, 10)}T00:00:00`, tz)!
-}
-
 /**
  * The rule the stored facts are derived by: raised when eventFactsSql changes what it derives, so
  * that start-up derives every stored case's facts again (2: the clock's pauses as stretches of
@@ -298,63 +290,10 @@ export class CaseStore {
     this.openReady = true
   }
 
-  /**
-   * case_recent holds every case with an event at or after this moment (epoch ms; null until
-   * built): the cases whose facts at a moment since then may differ from their stored facts.
-   */
-  private recentFromMs: number | null = null
-
-  /** Off: the cases with events after a moment read are looked for in case_state (tests compare both ways). */
-  useRecentCopy = true
-
-  /** The first of last month when the horizon was last moved: the first refresh of a new month moves it on. */
-  private recentMovedIn: number | null = null
-
-  /** Which cases read at `asOfMs` case_recent holds: all (each has an event at or after `lastEventFloor`), those with later events, or not known. */
-  private recentHolding(asOfMs: number, lastEventFloor?: number): 'all' | 'events' | undefined {
-    if (!this.useRecentCopy || this.recentFromMs === null) return undefined
-    if (lastEventFloor !== undefined && lastEventFloor >= this.recentFromMs) return 'all'
-    // an event after as_of is at as_of + 1 ms or later (times are stored to the millisecond)
-    return asOfMs + 1 >= this.recentFromMs ? 'events' : undefined
-  }
-
-  /**
-   * Moves case_recent's horizon (by default to the first day of the previous month in the
-   * district's zone, so that questions as of the end of last month read it for the cases the
-   * daily aggregate leaves to the clock as well as for those with later events). The stored
-   * horizon never claims more than the table holds: moved back, the rows are added before it is
-   * written; moved on, it is only written (the rows before it are left out by every read, and the
-   * table's TTL removes them: migration 18).
-   */
-  async moveRecentHorizon(fromMs = this.previousMonthStart()): Promise<void> {
-    this.recentMovedIn = this.previousMonthStart()
-    const store = (ms: number) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_recent_from', value: String(ms), updated_at: nowSeconds() }], format: 'JSONEachRow' })
-    const from = { from: epochSeconds(fromMs) }
-    if (this.recentFromMs === null || fromMs < this.recentFromMs) {
-      await this.warehouse.client.command({
-        query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE last_at >= {from:DateTime64(3)}${this.recentFromMs === null ? '' : ' AND last_at < {held:DateTime64(3)}'}`,
-        query_params: this.recentFromMs === null ? from : { ...from, held: epochSeconds(this.recentFromMs) },
-      })
-      await store(fromMs)
-      this.recentFromMs = fromMs
-    } else if (fromMs > this.recentFromMs) {
-      await store(fromMs)
-      this.recentFromMs = fromMs
-    }
-  }
-
-  private previousMonthStart(): number {
-    const [y, m] = localDate(Date.now(), this.warehouse.timezone).split('-').map(Number) as [number, number]
-    const first = m === 1 ? `${y - 1}-12-01` : `${y}-${String(m - 1).padStart(2, '0')}-01`
-    return parseTimestamp(`${first}T00:00:00`, this.warehouse.timezone)!
-  }
-
-  /** At start-up, before the repairs (which keep what is read here): case_recent's horizon and case_month_end's moment as stored. */
+  /** At start-up, before the repairs (which keep what is read here): case_month_end's moment as stored. */
   private async readCopies(): Promise<void> {
     const stored = new Map((await queryRows<{ key: string; value: string }>(this.warehouse,
-      `SELECT key, value FROM meta FINAL WHERE key IN ('case_recent_from', 'case_month_end_at')`)).map((r) => [r.key, r.value]))
-    const recent = stored.get('case_recent_from')
-    this.recentFromMs = recent ? Number(recent) : null
+      `SELECT key, value FROM meta FINAL WHERE key IN ('case_month_end_at')`)).map((r) => [r.key, r.value]))
     // an empty moment is a build a crash interrupted: not read until built again
     const monthEnd = stored.get('case_month_end_at')
     this.monthEndMs = monthEnd ? Number(monthEnd) : null
@@ -431,7 +370,6 @@ export class CaseStore {
           FROM (${eventFactsSql('SELECT case_id, events, events AS ev, first_at, last_at FROM case_state FINAL', ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
       })
       await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_open)` })
-      await this.warehouse.client.command({ query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_recent)` })
       // case_month_end holds facts by the old rule: cleared, it is not read until the repair builds it
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: '', updated_at: nowSeconds() }], format: 'JSONEachRow' })
       this.monthEndMs = null
@@ -474,16 +412,13 @@ export class CaseStore {
     return asOfMs >= this.latestEventMs ? 'facts' : 'hybrid'
   }
 
-  /**
-   * The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on.
-   * `lastEventFloor`: every case the filter admits has an event at or after this moment (epoch ms).
-   */
-  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false, lastEventFloor?: number): { sql: string; params: Record<string, unknown> } {
+  /** The clock relation (SQL) and its parameters at `asOfMs`, for metrics to build on. */
+  clock(asOfMs: number, caseFilter?: string, mode: ClockMode = this.clockMode(asOfMs), prefilter = mode !== 'facts', openOnly = false): { sql: string; params: Record<string, unknown> } {
     const monthEnd = mode === 'hybrid' && this.monthEndHolds([asOfMs])
     const fromOpen = openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, false, 'throw', {
-        prefilter, openOnly: fromOpen, recent: fromOpen ? undefined : this.recentHolding(asOfMs, lastEventFloor), monthEnd,
+        prefilter, openOnly: fromOpen, monthEnd,
       }),
       params: { ...clockParams(this.calendar, asOfMs, this.warningDays(), this.warehouse.timezone) },
     }
@@ -497,8 +432,7 @@ export class CaseStore {
     const monthEnd = mode === 'hybrid' && this.monthEndHolds(momentsMs)
     return {
       sql: caseClockSql(this.warehouse.timezone, caseFilter, mode, true, 'throw', {
-        prefilter: true, openOnly: openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady, recent: this.recentHolding(Math.min(...momentsMs)),
-        monthEnd,
+        prefilter: true, openOnly: openOnly && this.useOpenCopy && (mode === 'facts' || monthEnd) && this.openReady, monthEnd,
       }),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
@@ -560,15 +494,6 @@ export class CaseStore {
     else if (this.monthEndMs !== null) {
       await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_end: epochSeconds(this.monthEndMs) } })
     }
-    // and the rows of the batch's cases with events since case_recent's horizon (its newest row for any it held)
-    if (this.recentFromMs !== null) {
-      await this.warehouse.client.command({
-        query: `INSERT INTO case_recent SELECT * FROM case_state FINAL WHERE case_id IN (${batchCases}) AND last_at >= {from:DateTime64(3)}`,
-        query_params: { ...batches, from: epochSeconds(this.recentFromMs) },
-      })
-    }
-    // the first refresh of a new month moves the horizon on (written only: nothing is deleted)
-    if (this.recentMovedIn !== null && this.recentMovedIn !== this.previousMonthStart()) await this.moveRecentHorizon()
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}
@@ -598,9 +523,7 @@ export class CaseStore {
     await this.refreshBatches(pending.map((p) => p.batch_id))
     await this.loadDaily()
     await this.loadOpen()
-    // case_recent moved to the previous month (built whole the first time); case_month_end built
-    // for the end of last month unless it holds that already
-    await this.moveRecentHorizon()
+    // case_month_end built for the end of last month unless it holds that already
     await this.moveMonthEnd()
     return pending.length
   }

@@ -149,12 +149,6 @@ export interface ClockCopies {
   /** The cases open now, from case_open (as 'facts', or 'hybrid' with `monthEnd`: then for the cases with no later event). */
   openOnly?: boolean
   /**
-   * From case_recent (the cases with events since its horizon): 'events', the cases with events
-   * after the moments read ('hybrid' only; every such case must be there); 'all', every case (every
-   * case the filter admits must be there).
-   */
-  recent?: 'events' | 'all'
-  /**
    * The moment read is the month end case_month_end was built for ('hybrid' only): the cases with
    * events after it are read from their rows there (their state from their events up to then) as
    * stored facts, instead of deriving the facts from their events.
@@ -178,7 +172,7 @@ export interface ClockCopies {
  * never fail an ingest; questions over it raise when they meet such a case).
  */
 export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 'hybrid', periodEnds = false, gaps: 'throw' | 'flag' = 'throw', copies: ClockCopies = {}): string {
-  const { prefilter = false, openOnly = false, recent, monthEnd = false } = copies
+  const { prefilter = false, openOnly = false, monthEnd = false } = copies
   // the moment each case is read at: one (as_of), or each of a list (the ends of periods), so
   // that "open and overdue at the end of every month" is one query, not twelve
   const asOfValue = periodEnds ? `arrayJoin({period_ends:Array(DateTime64(3, '${tz}'))})` : `{as_of:DateTime64(3, '${tz}')}`
@@ -192,11 +186,9 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // refresh, a few per cent of all cases; as of now, or as of the month end case_month_end holds
   // (the cases open then with no later event are open now; the others are in case_month_end)
   if (openOnly && mode !== 'facts' && !(monthEnd && mode === 'hybrid')) throw new Error('case_open holds the cases open now: read it as of now or of the month end held only')
-  // `recent`: case_recent (a copy of the rows of the cases with events since its horizon) is read
-  // instead of case_state for the cases it is known to hold: a month or two of cases, not all
   const states = (when: string, table?: string) => {
     if (openOnly && table === undefined) return `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
-    const from = table ?? (recent === 'all' ? 'case_recent' : 'case_state')
+    const from = table ?? 'case_state'
     return `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM ${from} FINAL
       ${prefilter && (caseFilter || when) ? `WHERE case_id IN (SELECT case_id FROM (SELECT *, ${asOfValue} AS as_of FROM ${from}) WHERE ${filter}${when})` : ''})
     WHERE ${filter}${when}`
@@ -210,7 +202,7 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // the facts derived from the events up to as_of, for cases with events after it
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
       suspensions AS open_suspensions, had_supplement
-    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '', recent && mode === 'hybrid' ? 'case_recent' : undefined)})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of', tz)})`
+    FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of', tz)})`
   // (case_month_end keeps each month end's rows under their moment: the one read is as_of)
   const later = monthEnd && mode === 'hybrid' ? factsOf(states(' AND month_end = as_of', 'case_month_end')) : fromEvents
   const cases = mode === 'facts' ? fromFacts : mode === 'events' ? fromEvents : `${fromFacts}\n  UNION ALL\n  ${later}`

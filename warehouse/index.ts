@@ -22,7 +22,7 @@ export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetw
 export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion, type TierLimit } from './settings.ts'
 export { QueueStore } from './queue.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
-export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, dailyLastDay, dailyLastEventFloor, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, sendError } from './http.ts'

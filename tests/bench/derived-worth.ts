@@ -1,5 +1,5 @@
 // What each derived table is worth: the query it serves, timed with it and without it (the
-// switches the comparison tests use: CaseStore.useOpenCopy, useRecentCopy, useMonthEndCopy,
+// switches the comparison tests use: CaseStore.useOpenCopy, useMonthEndCopy,
 // MetricsService.useDaily), on a loaded warehouse directory no server holds. Kept answers
 // (past_answers) are off, so every run is computed. Part of `npm run bench`; alone:
 //   npx tsx tests/bench/derived-worth.ts DIR
@@ -25,17 +25,14 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
     const year = today.slice(0, 4)
     const monthStart = parseTimestamp(`${today.slice(0, 8)}01T00:00:00`, tz)!
     const lastMonthEnd = monthStart - 1
-    // moments since case_recent's horizon (the first of last month) that are neither now nor the month end held
-    const recentMoment = now - 3 * 86_400_000
     const horizon = parseTimestamp(`${localDate(lastMonthEnd, tz).slice(0, 8)}01T00:00:00`, tz)!
-    const earlyRecentMoment = horizon + 2 * 86_400_000
     // case_month_end for a month end with a month of later events behind it (the end of the month
     // before last), as it is on any day but the first of a month
     const monthEndBefore = horizon - 1
     await p.cases.moveMonthEnd(monthEndBefore)
     const [[counts]] = [await queryRows<Record<string, string>>(p.warehouse, `SELECT
       (SELECT count() FROM case_events) AS events, (SELECT count() FROM case_state FINAL) AS cases,
-      (SELECT count() FROM case_open FINAL WHERE f_status = 'open') AS open, (SELECT count() FROM case_recent FINAL) AS recent,
+      (SELECT count() FROM case_open FINAL WHERE f_status = 'open') AS open,
       (SELECT count() FROM case_month_end FINAL) AS month_end, (SELECT count() FROM case_daily FINAL) AS daily,
       (SELECT count() FROM queue_tickets) AS ticket_events, (SELECT count() FROM queue_ticket_state FINAL) AS tickets`)]
     report(`rows: ${Object.entries(counts!).map(([k, v]) => `${k} ${fmt(Number(v))}`).join(', ')}`)
@@ -46,10 +43,6 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
       { table: 'case_daily', query: `avg_elapsed_days by month, ${year}, now`, run: () => metrics.run('avg_elapsed_days', { by: 'month', asOfMs: now }), without: (_p, m, off) => (m.useDaily = !off) },
       { table: 'case_open', query: 'red cards now: open and overdue, first 100', run: () => p.cases.list({ status: 'open', overdue: true, limit: 100 }, Date.now()), without: (pl, _m, off) => (pl.cases.useOpenCopy = !off) },
       { table: 'case_open', query: 'overdue_open by unit, now', run: () => metrics.run('overdue_open', { ...byUnit, asOfMs: Date.now() }), without: (pl, _m, off) => (pl.cases.useOpenCopy = !off) },
-      { table: 'case_recent', query: 'red cards as of 3 days ago, first 100', run: () => p.cases.list({ status: 'open', overdue: true, limit: 100 }, recentMoment), without: (pl, _m, off) => (pl.cases.useRecentCopy = !off) },
-      { table: 'case_recent', query: `on_time_rate by unit, ${year}, as of 3 days ago`, run: () => metrics.run('on_time_rate', { ...byUnit, asOfMs: recentMoment }), without: (pl, _m, off) => (pl.cases.useRecentCopy = !off) },
-      { table: 'case_recent', query: `red cards as of ${localDate(earlyRecentMoment, tz)}, first 100`, run: () => p.cases.list({ status: 'open', overdue: true, limit: 100 }, earlyRecentMoment), without: (pl, _m, off) => (pl.cases.useRecentCopy = !off) },
-      { table: 'case_recent', query: `on_time_rate by unit, ${year}, as of ${localDate(earlyRecentMoment, tz)}`, run: () => metrics.run('on_time_rate', { ...byUnit, asOfMs: earlyRecentMoment }), without: (pl, _m, off) => (pl.cases.useRecentCopy = !off) },
       { table: 'case_month_end', query: `overdue_open by unit, as of ${localDate(monthEndBefore, tz)} (a month end with a month of later events)`, run: () => metrics.run('overdue_open', { ...byUnit, asOfMs: monthEndBefore }), without: (pl, _m, off) => (pl.cases.useMonthEndCopy = !off) },
       { table: 'case_month_end', query: `on_time_rate by unit, ${year}, as of ${localDate(monthEndBefore, tz)}`, run: () => metrics.run('on_time_rate', { ...byUnit, asOfMs: monthEndBefore }), without: (pl, _m, off) => (pl.cases.useMonthEndCopy = !off) },
       { table: 'case_month_end', query: `red cards as of ${localDate(monthEndBefore, tz)}, first 100`, run: () => p.cases.list({ status: 'open', overdue: true, limit: 100 }, monthEndBefore), without: (pl, _m, off) => (pl.cases.useMonthEndCopy = !off) },
