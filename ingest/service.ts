@@ -358,9 +358,11 @@ export class IngestService {
         change = { earliest: counts?.earliest ?? ANY_DAY, ended: false }
         await this.platform.changes.starting(batch, change.earliest)
       }
-      if (spec.name === 'case-events') {
+      // (only the cases of the rows stored: a row answered as a duplicate changes no case)
+      if (spec.name === 'case-events' && accepted > 0) {
         await run(`INSERT INTO case_refresh_queue (batch_id, case_id, queued_at)
-          SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ${stage} GROUP BY case_id`)
+          SELECT {batch:UUID}, case_id, {now:DateTime64(3)} FROM ${stage}
+          WHERE row NOT IN (SELECT row FROM ingest_row_status WHERE batch_id = {batch:UUID}) GROUP BY case_id`)
       }
       const columns = this.compile(spec.name).columns
       if (accepted > 0) {
@@ -447,7 +449,7 @@ export class IngestService {
       // 7. The derived state is brought up to date off the receipt path (warehouse/derived.ts):
       //    every read waits for it, so answers count these rows from the moment of the receipt.
       //    The refresher ends the change once it is refreshed.
-      const derived = spec.name === 'case-events' && valid > 0 ? 'cases' : spec.name === 'queue-tickets' && accepted > 0 ? 'queue' : undefined
+      const derived = accepted === 0 ? undefined : spec.name === 'case-events' ? 'cases' : spec.name === 'queue-tickets' ? 'queue' : undefined
       if (derived) {
         await this.platform.derived.stored(batch, derived, change)
         if (change) change.ended = true

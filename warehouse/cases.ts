@@ -177,6 +177,15 @@ function calendarBasis(calendar: Calendar): string {
   return basis
 }
 
+/** With TIERSCOPE_TRACE_INGEST: each step's time since the one before, on standard error. */
+function traceSteps(what: string): (step: string) => void {
+  let t0 = performance.now()
+  return (step) => {
+    console.error(`[${what}] ${step}: ${(performance.now() - t0).toFixed(0)} ms`)
+    t0 = performance.now()
+  }
+}
+
 export class CaseStore {
   constructor(
     private readonly warehouse: Warehouse,
@@ -450,6 +459,7 @@ export class CaseStore {
    */
   async refreshBatches(batchIds: string[]): Promise<void> {
     if (batchIds.length === 0) return
+    const trace = process.env.TIERSCOPE_TRACE_INGEST ? traceSteps(`refresh of ${batchIds.length} batch(es)`) : undefined
     const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id IN {batches:Array(UUID)}'
     const batches = { batches: batchIds }
     // where the batch's cases stood in the daily aggregate before (kept, for a rerun after a crash)
@@ -463,6 +473,7 @@ export class CaseStore {
           WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
       query_params: batches,
     })
+    trace?.('case_daily_pending')
     await this.warehouse.client.command({
       query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
         SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
@@ -482,6 +493,7 @@ export class CaseStore {
           )`, ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
       query_params: batches,
     })
+    trace?.('case_state')
     await this.loadLatestEvent(batchIds)
     // the batch's open cases, and a newer row, deleted, for those case_open held that have stopped since
     await this.warehouse.client.command({
@@ -489,11 +501,13 @@ export class CaseStore {
         WHERE case_id IN (${batchCases}) AND (f_status = 'open' OR case_id IN (SELECT case_id FROM case_open))`,
       query_params: batches,
     })
+    trace?.('case_open')
     // their state at the end of last month, for those with events since (a new month: built anew)
     if (this.monthEndBuiltIn !== null && this.monthEndBuiltIn !== this.lastMonthEnd()) await this.moveMonthEnd()
     else if (this.monthEndMs !== null) {
       await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_end: epochSeconds(this.monthEndMs) } })
     }
+    trace?.('case_month_end')
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}
@@ -503,6 +517,7 @@ export class CaseStore {
       UNION ALL
       SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state FINAL
       WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, batches)
+    trace?.('case_daily')
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
       // one block: every batch of the round is marked done at once, or none is
