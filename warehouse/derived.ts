@@ -75,14 +75,20 @@ export class DerivedRefresh {
    * more than a few batches behind, then when it has caught up with this one.
    */
   async stored(batch: string, kind: DerivedKind, change?: { earliest: string }): Promise<void> {
-    await this.warehouse.client.insert({
-      table: 'derived_refresh_batches',
-      values: [{ batch_id: batch, kind, queued_at: nowSeconds() }],
-      format: 'JSONEachRow',
-    })
+    // handed over first: whatever happens to the receipt now, this process refreshes the batch
     const seq = ++this.handedOver
     this.waiting.push({ batch, kind, change, seq })
     this.kick()
+    try {
+      await this.warehouse.client.insert({
+        table: 'derived_refresh_batches',
+        values: [{ batch_id: batch, kind, queued_at: nowSeconds() }],
+        format: 'JSONEachRow',
+      })
+    } catch (err) {
+      // only other processes miss it (until this one has refreshed it, or a start-up repairs it)
+      console.error(`tierscope: batch ${batch} could not be marked due for other processes`, err)
+    }
     // (the rows are stored whatever the refresh does: a failed round is retried, not reported here)
     if (this.waiting.length > MAX_WAITING_BATCHES) await this.until(seq).catch(() => undefined)
   }

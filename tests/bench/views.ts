@@ -7,6 +7,8 @@ import { fmt, percentile } from './stats.ts'
 const AIM_MS = 300
 const AIM_MANY_MS = 2000
 const USERS = Number(process.env.TIERSCOPE_BENCH_USERS ?? 16)
+/** Rounds of USERS at once per view (each round is USERS samples). */
+const USER_ROUNDS = Number(process.env.TIERSCOPE_BENCH_USER_ROUNDS ?? 1)
 
 interface View {
   name: string
@@ -125,7 +127,7 @@ export async function timeDashboardViews(server: ServerProcess, report: (s?: str
   report('|---|---:|---:|---:|---:|')
   for (const view of views) await timeView(server, view, report, reps)
   report('')
-  report(`${USERS} users at once, each opening the view (its calls together), 3 rounds; ratio = p95 ÷ the aim of ${AIM_MANY_MS} ms`)
+  report(`${USERS} users at once, each opening the view (its calls together), ${USER_ROUNDS} round(s); ratio = p95 ÷ the aim of ${AIM_MANY_MS} ms`)
   report('')
   report(`| view | p50 ms | p95 ms | ratio to ${AIM_MANY_MS} ms |`)
   report('|---|---:|---:|---:|')
@@ -172,11 +174,11 @@ async function timeView(server: ServerProcess, view: View, report: (s?: string) 
   view.calls.forEach(([label], i) => (failed[i] ? report(`| ${label} | failed: ${failed[i]} | | | |`) : row(`  ${label}`, firstCall[i]!, perCall[i]!)))
 }
 
-/** `USERS` users opening one view at the same moment, three rounds: each user's time for the whole view. */
+/** `USERS` users opening one view at the same moment, `USER_ROUNDS` times: each user's time for the whole view. */
 async function timeViewManyUsers(server: ServerProcess, view: View, report: (s?: string) => void): Promise<void> {
   const times: number[] = []
   let failed = ''
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < USER_ROUNDS; round++) {
     await Promise.all(Array.from({ length: USERS }, async () => {
       const t0 = performance.now()
       await Promise.all(view.calls.map(([, path, headers]) => getJson(server, path, headers).catch((err: Error) => (failed ||= err.message.slice(0, 120)))))
