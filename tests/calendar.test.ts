@@ -71,7 +71,9 @@ beforeAll(async () => {
   const december = (await get('/api/v1/reference/calendar?year=2026')).body.days as Day[]
   const days = [...december, ...provisional2027]
   rectificationLimit = days.filter((d) => d.date > '2026-12-01' && d.date <= '2027-02-11' && d.is_working).length
-  const s = await app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth(ADMIN), payload: { rectification_limit_days: rectificationLimit } })
+  // (in effect from the year's start: a change takes effect from the day it is made unless told,
+  // and the rating's day must not depend on the day the test runs)
+  const s = await app.inject({ method: 'PUT', url: '/api/v1/settings', headers: auth(ADMIN), payload: { rectification_limit_days: rectificationLimit, effective_from: '2026-01-01' } })
   expect(s.statusCode, s.body).toBe(200)
   await ingest('evaluations', [{ event_id: 'r-bad', unit_id: 'S1', rating: 1, occurred_at: '2026-12-01T08:00:00+08:00', channel: 'web' }])
   // rectified on Fri 12 February 2027: a moment ahead of now, so written as the ingest would
