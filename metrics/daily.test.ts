@@ -186,7 +186,9 @@ describe('the daily aggregate after late events', () => {
       const asked = vi.spyOn(p.warehouse.client, 'query')
       try {
         const rows = (await metrics.run('first_time_right_rate', req)).rows
-        return { rows, queries: asked.mock.calls.map(([q]) => String((q as { query: string }).query)) }
+        // (on a ClickHouse server every question first asks which batches other processes left due: not the answer's own work)
+        const queries = asked.mock.calls.map(([q]) => String((q as { query: string }).query)).filter((q) => !q.includes('derived_refresh_batches'))
+        return { rows, queries }
       } finally {
         asked.mockRestore()
       }
