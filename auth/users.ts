@@ -270,6 +270,11 @@ export class UserBusy extends Error {
 export class UserStore {
   private users = new Map<string, StoredUser>()
   private sessions = new Map<string, Session>()
+  /**
+   * Sessions this process ended (signed out, a new password, disabled), by when: a sweep whose
+   * read began before the end was written must not take them back (kept for the sweep's lookback).
+   */
+  private endedHere = new Map<string, number>()
   private lastVersion = 0
   /** failures per account and address, per address (in memory, this process) */
   readonly throttle: SignInThrottle
@@ -338,10 +343,11 @@ export class UserStore {
        WHERE created_at >= fromUnixTimestamp64Milli({since:Int64})`,
       { since: sinceMs },
     )
+    for (const [hash, at] of this.endedHere) if (at < sinceMs) this.endedHere.delete(hash)
     for (const c of changed) {
       if (Number(c.revoked) !== 0) {
         this.sessions.delete(c.token_hash)
-      } else if (!this.sessions.has(c.token_hash) && Number(c.expires_at) > Date.now()) {
+      } else if (!this.sessions.has(c.token_hash) && !this.endedHere.has(c.token_hash) && Number(c.expires_at) > Date.now()) {
         // a sign-in on another process: its cookie is good here too from this sweep on
         this.sessions.set(c.token_hash, { username: c.username, expires_at: Number(c.expires_at) })
       }
@@ -403,7 +409,10 @@ export class UserStore {
       format: 'JSONEachRow',
       values: ended.map(([hash, s]) => ({ token_hash: hash, username, created_at: epochSeconds(now), expires_at: epochSeconds(s.expires_at), revoked: 1, version: this.nextVersion() })),
     })
-    for (const [hash] of ended) this.sessions.delete(hash)
+    for (const [hash] of ended) {
+      this.sessions.delete(hash)
+      this.endedHere.set(hash, now)
+    }
     return ended.length
   }
 
@@ -470,6 +479,7 @@ export class UserStore {
     const session = this.sessions.get(hash)
     if (!session) return
     this.sessions.delete(hash)
+    this.endedHere.set(hash, Date.now())
     await this.writeSession(hash, session, Date.now(), 1)
   }
 
