@@ -76,7 +76,7 @@ export async function csvToNdjson(inPath: string, outPath: string, spec: RecordS
     out.destroy()
     bad.destroy()
     // closed before the caller removes them: a file still being opened would be made after its removal
-    await Promise.all([out, bad].map((s) => (s.closed ? undefined : new Promise((closed) => s.once('close', closed)))))
+    await Promise.all([out, bad].map((s) => (s.closed ? undefined : new Promise<void>((closed) => s.once('close', () => closed())))))
     if (err instanceof TooManyRowsError) throw err
     throw new BodyFormatError(`The CSV body cannot be read after data row ${row}: ${(err as Error).message}.`)
   }
