@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import type { Principal } from '../auth/index.ts'
-import { ANY_DAY, epochSeconds, queryRows, sqlString, type Platform } from '../warehouse/index.ts'
+import { ANY_DAY, epochSeconds, queryRows, sqlString, type DerivedKind, type Platform } from '../warehouse/index.ts'
 import { STREAMS, type RecordKind, type StreamName, type StreamSpec } from './contract.ts'
 import { compileStream, referenceParams, type CompiledStream, type TypedColumn } from './engine-sql.ts'
 import {
@@ -102,6 +102,9 @@ export interface SpooledBody {
 type IngestPrincipal = Pick<Principal, 'key_id' | 'name' | 'writableUnits'>
 
 /** The column that places a stream's record in time: answers as of a moment before it do not depend on the record. */
+/** The streams whose batches have derived state kept from them (warehouse/derived.ts). */
+const DERIVED_KIND: Partial<Record<StreamName, DerivedKind>> = { 'case-events': 'cases', 'queue-tickets': 'queue', evaluations: 'ratings' }
+
 const recordDateOf = (spec: StreamSpec) => (spec.name === 'costs' ? 'period' : 'occurred_at')
 
 /** The streams whose records get working-day counts (W) in queries: the calendar handed to queries must reach back to them. */
@@ -449,7 +452,7 @@ export class IngestService {
       // 7. The derived state is brought up to date off the receipt path (warehouse/derived.ts):
       //    every read waits for it, so answers count these rows from the moment of the receipt.
       //    The refresher ends the change once it is refreshed.
-      const derived = accepted === 0 ? undefined : spec.name === 'case-events' ? 'cases' : spec.name === 'queue-tickets' ? 'queue' : undefined
+      const derived = accepted === 0 ? undefined : DERIVED_KIND[spec.name]
       if (derived) {
         await this.platform.derived.stored(batch, derived, change)
         if (change) change.ended = true

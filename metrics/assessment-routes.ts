@@ -2,13 +2,12 @@
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
 import { ADMIN_ONLY, ANYONE, READER_ROLES } from '../auth/index.ts'
-import { asOfParam, calendarErrorToHttp, epochSeconds, HttpError, localDate, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, countedRatingsSql, epochSeconds, HttpError, localDate, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService, judgeSample, scoreValue, spreadWeights } from './assessment.ts'
 import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
 import { gradeOf, schemeEntries, type Scheme } from './scheme.ts'
 import { sampleOf } from './samples.ts'
-import { countedRatings } from './sources.ts'
 import { funnelMethodOf } from './ranking.ts'
 
 const yearSchema = { type: 'integer', minimum: 2000, maximum: 2100 } as const
@@ -94,11 +93,11 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
         toUnixTimestamp64Milli(e.at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment, e.follow_up AS follow_up, e.counted AS counted,
         arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling,
         any(z.rating) AS follow_up_rating, any(z.ms) AS follow_up_ms
-      FROM (${countedRatings(tz)}) AS e
+      FROM (${countedRatingsSql(tz)}) AS e
       LEFT JOIN (SELECT * FROM evaluation_followups WHERE occurred_at <= {as_of:DateTime64(3)}) AS f ON f.evaluation_id = e.event_id
       LEFT JOIN (
         SELECT assumeNotNull(case_id) AS case_id, argMax(rating, at) AS rating, toUnixTimestamp64Milli(max(at)) AS ms
-        FROM (${countedRatings(tz)}) WHERE follow_up AND case_id IS NOT NULL GROUP BY case_id
+        FROM (${countedRatingsSql(tz)}) WHERE follow_up AND case_id IS NOT NULL GROUP BY case_id
       ) AS z ON z.case_id = ifNull(e.case_id, '') AND e.counted
       WHERE e.unit_id = {unit_id:String}
         AND ({bad:UInt8} = 0 OR (e.counted AND e.active AND e.rating <= 2))

@@ -2,7 +2,7 @@
 // rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
 // it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
 // happened by then counts.
-import { CALENDAR_GAP_MARKER, limitSchedule, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, countedRatingsSql, limitSchedule, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
 
 export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'proxy_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
@@ -81,21 +81,6 @@ const revisit = (tz: string) => handledWithin(tz, 'revisited_at', 'revisit_limit
 const resolution = (tz: string) => handledWithin(tz, 'resolved_at', 'complaint_limit', 'resolved_in_time')
 const response = (tz: string) => handledWithin(tz, 'responded_at', 'response_limit', 'responded_in_time', 'response_')
 
-/**
- * The ratings given by {as_of}, each marked `counted` (一事一评, CONTRACT.md): a rating counts once
- * per rated case — the first of the case's ratings that are not 追评, an active one before a
- * default one — or per visit (a rating without a case); a 追评 (follow_up) is never a second
- * rating, and neither is a case's other ratings.
- */
-export const countedRatings = (tz: string) => `SELECT *,
-    NOT follow_up AND row_number() OVER (PARTITION BY follow_up, ifNull(case_id, event_id) ORDER BY active DESC, at, event_id) = 1 AS counted
-  FROM (
-    SELECT event_id, toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up,
-      ifNull(real_name, false) AS real_name, occurred_at AS at, case_id, comment
-    FROM evaluations WHERE occurred_at <= ${asOf(tz)}
-    -- a rating two server processes stored at once is one rating (ingest/README.md "Exactly once")
-    LIMIT 1 BY event_id
-  )`
 
 export const SOURCES: Record<SourceId, SourceDefinition> = {
   stopped_cases: {
@@ -122,25 +107,14 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     calendar: false,
     // 代办 (下沉): one row per case accepted in the period, placed at the unit that accepted it (a
     // station) whatever unit it belongs to now, with whether it was transferred to a hall (a unit
-    // of a higher tier than the one that accepted it) by as_of and the clock's verdict, counted
-    // from the station's acceptance.
-    // The acceptances are read from the events from the period's first day on (a case accepted in
-    // the period has all its events since).
-    sql: (tz, clock) => `SELECT c.case_id AS case_id, a.unit_id AS unit_id, c.accepted_at AS at, a.to_hall AS to_hall, c.on_time AS on_time,
-        c.status AS status, c.item_code AS item_code, c.accepted_channel AS channel
-      FROM (${clock}) AS c
-      INNER JOIN (
-        -- transferred to a unit of a higher level than the one that accepted it (tier 1 is the highest)
-        SELECT case_id, unit_id, arrayExists(t -> t > 0 AND t < {unit_tier:Map(String, UInt8)}[unit_id], to_tiers) AS to_hall
-        FROM (
-          SELECT case_id, toString(argMinIf(unit_id, occurred_at, type = 'accepted')) AS unit_id,
-            groupArrayIf({unit_tier:Map(String, UInt8)}[ifNull(to_unit_id, '')], type = 'transferred') AS to_tiers
-          FROM case_events
-          WHERE toDate(occurred_at) >= {from:Date} AND occurred_at <= ${asOf(tz)}
-          GROUP BY case_id HAVING countIf(type = 'accepted') > 0
-        )
-      ) AS a ON a.case_id = c.case_id
-      WHERE c.accepted_at IS NOT NULL`,
+    // of a higher tier than the one that accepted it; tier 1 is the highest) by as_of and the
+    // clock's verdict, counted from the station's acceptance. Both from the clock's facts
+    // (accepted_unit_id, transfer_units), stored with the case or derived from its events up to as_of.
+    sql: (_tz, clock) => `SELECT case_id, accepted_unit_id AS unit_id, accepted_at AS at,
+        arrayExists(u -> {unit_tier:Map(String, UInt8)}[u] > 0 AND {unit_tier:Map(String, UInt8)}[u] < {unit_tier:Map(String, UInt8)}[accepted_unit_id], transfer_units) AS to_hall,
+        on_time, status, item_code, accepted_channel AS channel
+      FROM (${clock})
+      WHERE accepted_at IS NOT NULL`,
   },
   open_cases: {
     date: { zh: '期末时点', en: 'the end of the period (cases open then)' },
@@ -156,7 +130,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     channel: true,
     clock: false,
     calendar: false,
-    sql: (tz) => `SELECT unit_id, item_code, channel, rating, active, follow_up, real_name, at, counted FROM (${countedRatings(tz)})`,
+    sql: (tz) => `SELECT unit_id, item_code, channel, rating, active, follow_up, real_name, at, counted FROM (${countedRatingsSql(tz)})`,
   },
   bad_reviews: {
     date: { zh: '差评日期', en: 'the date of the bad rating' },
@@ -173,7 +147,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
           f.rectified_at AS rectified_at, ifNull(f.revisited, false) AS revisited, ifNull(f.dismissed, false) AS dismissed,
           e.event_id AS event_id, e.rating AS rating, e.case_id AS case_id, e.comment AS comment, ifNull(f.verified, false) AS verified,
           e.real_name AS real_name, f.verified_at AS verified_at, f.revisited_at AS revisited_at
-        FROM (${countedRatings(tz)}) AS e
+        FROM (${countedRatingsSql(tz)}) AS e
         LEFT JOIN (
           SELECT evaluation_id, minIfOrNull(occurred_at, type = 'rectified') AS rectified_at,
             countIf(type = 'revisited') > 0 AS revisited, countIf(type = 'dismissed') > 0 AS dismissed, countIf(type = 'verified') > 0 AS verified,

@@ -34,6 +34,8 @@ it('gives every case the same clock either way', async () => {
   for (const s of ['open', 'completed', 'rejected', 'withdrawn']) expect(statuses).toContain(s)
   expect(facts.some((r) => Number(r.suspended_days) > 0)).toBe(true)
   expect(facts.some((r) => r.overdue && r.status === 'open')).toBe(true)
+  // (and transfers, which 代办 reads: the unit that accepted a case and the units it went to)
+  expect(facts.some((r) => (r.transfer_units as string[]).length > 0 && r.accepted_unit_id !== r.unit_id)).toBe(true)
 })
 
 it('reads "as of" a past moment from the stored facts where it can and the events where it must: the same clock', async () => {

@@ -142,9 +142,10 @@ export function dailyLastDay(kind: DailyKind, lastAt: string): string {
 /**
  * The rule the stored facts are derived by: raised when eventFactsSql changes what it derives, so
  * that start-up derives every stored case's facts again (2: the clock's pauses as stretches of
- * standing still, overlapping pauses taken off once).
+ * standing still, overlapping pauses taken off once; 3: the accepting unit and the units
+ * transferred to, for 代办).
  */
-const FACTS_VERSION = '2'
+const FACTS_VERSION = '3'
 
 /**
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
@@ -445,11 +446,6 @@ export class CaseStore {
       }),
       params: { ...params, period_ends: momentsMs.map((ms) => epochSeconds(ms)) },
     }
-  }
-
-  /** Rebuilds case_state for a batch's cases from their stored events; safe to repeat. */
-  refreshBatch(batchId: string): Promise<void> {
-    return this.refreshBatches([batchId])
   }
 
   /**

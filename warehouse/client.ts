@@ -1,5 +1,6 @@
 // One factory hands every module the same @clickhouse/client API, whether the engine is
 // embedded (chdb, in this process) or a ClickHouse server reached over HTTP.
+import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -156,5 +157,14 @@ function quoteIdentifier(name: string): string {
 /** Runs a parameterised SELECT and returns its rows. */
 export async function queryRows<T>(warehouse: Warehouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
   const result = await warehouse.client.query({ query, query_params: params, format: 'JSONEachRow' })
+  return result.json<T>()
+}
+
+/** How the platform's own periodic reads are named (query_id), apart from the questions asked of it. */
+export const BACKGROUND_QUERY_PREFIX = 'tierscope-background-'
+
+/** queryRows for a read the platform makes by itself (a sweep, a look for others' work): its query_id says so. */
+export async function backgroundRows<T>(warehouse: Warehouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const result = await warehouse.client.query({ query, query_params: params, format: 'JSONEachRow', query_id: `${BACKGROUND_QUERY_PREFIX}${randomUUID()}` })
   return result.json<T>()
 }

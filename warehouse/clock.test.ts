@@ -29,7 +29,7 @@ async function store(caseId: string, events: Array<[type: string, time: string, 
       source_key: 'test', ingested_at: at(new Date().toISOString()), ...extra,
     })),
   })
-  await p.cases.refreshBatch(batch)
+  await p.cases.refreshBatches([batch])
 }
 
 const asOf = (s: string) => Date.parse(s)
@@ -120,8 +120,9 @@ describe('the clock', () => {
 
   it('derives the stored facts again at start-up when they were derived by an earlier rule', async () => {
     // a case_state row whose stored pauses are wrong, as an earlier rule left them: no pause at all
+    // (and no accepting unit, which rule 2 did not store)
     await p.warehouse.client.command({
-      query: `INSERT INTO case_state SELECT * REPLACE (CAST([] AS Array(Tuple(DateTime64(3, 'Asia/Shanghai'), Nullable(DateTime64(3, 'Asia/Shanghai'))))) AS f_suspensions, now64(3) AS refreshed_at)
+      query: `INSERT INTO case_state SELECT * REPLACE (CAST([] AS Array(Tuple(DateTime64(3, 'Asia/Shanghai'), Nullable(DateTime64(3, 'Asia/Shanghai'))))) AS f_suspensions, '' AS f_accepted_unit_id, now64(3) AS refreshed_at)
         FROM case_state FINAL WHERE case_id = 'overlap'`,
     })
     await p.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_facts_version', value: '1', updated_at: nowSeconds() }], format: 'JSONEachRow' })
@@ -129,7 +130,10 @@ describe('the clock', () => {
     await p.cases.repair()
     expect(await p.cases.get('overlap', asOf('2024-12-01T00:00:00+08:00'))).toMatchObject({ elapsed_days: 3, suspended_days: 4 })
     const [version] = await queryRows<{ value: string }>(p.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_facts_version'`)
-    expect(version?.value).toBe('2')
+    expect(version?.value).toBe('3')
+    // (3: the accepting unit is stored with the facts too)
+    const [facts] = await queryRows<{ f_accepted_unit_id: string }>(p.warehouse, `SELECT f_accepted_unit_id FROM case_state FINAL WHERE case_id = 'overlap'`)
+    expect(facts?.f_accepted_unit_id).not.toBe('')
   })
 
   it('counts an open pause to the moment asked, and a closed one to its end', async () => {

@@ -100,7 +100,8 @@ export function eventFactsSql(source: string, keep: string[], prefix: string, en
   const k = keep.join(', ')
   const withinRun = (at: string) => (endLimit === null ? `(${p}end_known IS NULL OR ${at} <= ${p}end_known)` : `${at} <= ${p}end_known`)
   return `
-SELECT ${k}, ${p}status, ${p}accepted_at, ${p}stopped_at, ${p}withdrawn_at, ${p}item_code, ${p}channel, ${p}unit_id, ${p}due_at, ${p}suspensions, ${p}had_supplement${endLimit === null ? '' : `, ${p}end_known AS ${p}end_at`}
+SELECT ${k}, ${p}status, ${p}accepted_at, ${p}stopped_at, ${p}withdrawn_at, ${p}item_code, ${p}channel, ${p}unit_id, ${p}due_at, ${p}suspensions, ${p}had_supplement,
+  ${p}accepted_unit_id, ${p}transfer_units${endLimit === null ? '' : `, ${p}end_known AS ${p}end_at`}
 FROM (
   SELECT *,
     arrayFilter(e -> e.type = 'transferred' AND ${withinRun('e.at')} AND (acc_i = 0 OR e.at >= acc_at), ev) AS transfers,
@@ -117,6 +118,9 @@ FROM (
       ev[acc_i].at AS acc_at,
       nullIf(ev[acc_i].item_code, '') AS ${p}item_code,
       nullIf(ev[acc_i].channel, '') AS ${p}channel,
+      -- 代办: the unit that accepted the case, and every unit it was transferred to (metrics' proxy_cases)
+      if(acc_i > 0, ev[acc_i].unit_id, '') AS ${p}accepted_unit_id,
+      arrayMap(e -> e.to_unit_id, arrayFilter(e -> e.type = 'transferred', ev)) AS ${p}transfer_units,
       if(${p}status IN ('completed', 'rejected'), ev[stop_i].at, NULL) AS ${p}stopped_at,
       if(${p}status = 'withdrawn', ev[wd_i].at, NULL) AS ${p}withdrawn_at,
       -- the clock runs to the stop, the withdrawal, or the moment it is read at
@@ -138,7 +142,8 @@ FROM (
 }
 
 /** Columns of case_state that hold the facts from all events (eventFactsSql with prefix f_). */
-export const FACT_COLUMNS = ['f_status', 'f_accepted_at', 'f_stopped_at', 'f_withdrawn_at', 'f_item_code', 'f_channel', 'f_unit_id', 'f_due_at', 'f_suspensions', 'f_had_supplement']
+export const FACT_COLUMNS = ['f_status', 'f_accepted_at', 'f_stopped_at', 'f_withdrawn_at', 'f_item_code', 'f_channel', 'f_unit_id', 'f_due_at', 'f_suspensions', 'f_had_supplement',
+  'f_accepted_unit_id', 'f_transfer_units']
 
 export type ClockMode = 'hybrid' | 'facts' | 'events'
 
@@ -160,7 +165,8 @@ export interface ClockCopies {
  * A relation with one row per case known at `as_of`, with the contract's case fields:
  * case_id, unit_id, item_code, status, accepted_at, stopped_at, due_at, limit_days,
  * elapsed_days, suspended_days, on_time, overdue, warning, days_over, plus accepted_channel,
- * first_at, last_at (the case's last event stored), had_supplement, statutory_days, as_of (the moment read at). Times are DateTime64 in the district's zone.
+ * first_at, last_at (the case's last event stored), had_supplement, statutory_days, accepted_unit_id and
+ * transfer_units (the unit that accepted it, the units it was transferred to: 代办), as_of (the moment read at). Times are DateTime64 in the district's zone.
  *
  * Two ways to the same facts: stored from all of a case's events (right whenever the case has no
  * event later than as_of), or derived from its events up to as_of. 'hybrid' (the default) reads
@@ -196,12 +202,13 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // the stored facts, right for every case with no event after as_of
   const factsOf = (stored: string) => `SELECT case_id, first_at, last_at, as_of, f_status AS status, f_accepted_at AS accepted_at, f_stopped_at AS stopped_at,
       coalesce(f_stopped_at, f_withdrawn_at, as_of) AS end_at, f_item_code AS item_code, f_channel AS accepted_channel,
-      f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement
+      f_unit_id AS unit_id, f_due_at AS due_at, f_suspensions AS open_suspensions, f_had_supplement AS had_supplement,
+      f_accepted_unit_id AS accepted_unit_id, f_transfer_units AS transfer_units
     FROM (${stored})`
   const fromFacts = factsOf(states(mode === 'hybrid' ? ' AND last_at <= as_of' : ''))
   // the facts derived from the events up to as_of, for cases with events after it
   const fromEvents = `SELECT case_id, first_at, last_at, as_of, status, accepted_at, stopped_at, end_at, item_code, channel AS accepted_channel, unit_id, due_at,
-      suspensions AS open_suspensions, had_supplement
+      suspensions AS open_suspensions, had_supplement, accepted_unit_id, transfer_units
     FROM (${eventFactsSql(`SELECT case_id, first_at, last_at, as_of, arrayFilter(e -> e.at <= as_of, events) AS ev FROM (${states(mode === 'hybrid' ? ' AND last_at > as_of' : '')})`, ['case_id', 'first_at', 'last_at', 'as_of'], '', 'as_of', tz)})`
   // (case_month_end keeps each month end's rows under their moment: the one read is as_of)
   const later = monthEnd && mode === 'hybrid' ? factsOf(states(' AND month_end = as_of', 'case_month_end')) : fromEvents
@@ -236,7 +243,7 @@ SELECT
   -- the working days counted reach from the acceptance to the clock's end (and to a due date
   -- the warning looks ahead to)
   clock_started AND ${provisionalBetween('toDate(accepted_at)', "toDate(if(status = 'open' AND isNotNull(due_at) AND due_at > end_at, least(due_at, end_at + INTERVAL 30 DAY), end_at))")} AS calendar_provisional,
-  accepted_channel, first_at, last_at, had_supplement, statutory_days, as_of${gaps === 'flag' ? ', calendar_gap' : ''}
+  accepted_channel, first_at, last_at, had_supplement, statutory_days, accepted_unit_id, transfer_units, as_of${gaps === 'flag' ? ', calendar_gap' : ''}
 FROM (
   SELECT
     c.*,

@@ -64,6 +64,7 @@ export const PLACEMENT: Record<string, Placement> = {
   assessment_schemes: whole(REFERENCE),
   costs: whole('a monthly ledger per unit and category: thousands of rows a year'),
   case_daily: whole('sums over the cases of every shard per (kind, day, unit): no case to shard by; ~200,000 rows for 2.5M cases, and whole, a rebuilt row\'s versions always meet for FINAL'),
+  rating_contests: whole('the rated cases with more than one rating: a few keys per thousand ratings, read whole as a set by every rating figure, and found from the ratings of every shard'),
   case_daily_pending: whole(BOOKKEEPING),
   case_refresh_done: whole(BOOKKEEPING),
   derived_refresh_batches: whole(`${BOOKKEEPING}: every process reads which batches are due for their refresh`),

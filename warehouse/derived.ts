@@ -16,12 +16,16 @@
 // process left due, so two processes answer alike within one refresh.
 import type { CaseStore } from './cases.ts'
 import type { ChangeLog } from './changes.ts'
-import { queryRows, type Warehouse } from './client.ts'
+import { backgroundRows, type Warehouse } from './client.ts'
 import type { QueueStore } from './queue.ts'
+import type { RatingStore } from './ratings.ts'
 import { nowSeconds } from './time.ts'
 
-/** What a batch's derived state is: the cases of a case-events batch, or the tickets of a queue-tickets batch. */
-export type DerivedKind = 'cases' | 'queue'
+/**
+ * What a batch's derived state is: the cases of a case-events batch, the tickets of a
+ * queue-tickets batch, or the contested keys of a ratings batch (ratings.ts).
+ */
+export type DerivedKind = 'cases' | 'queue' | 'ratings'
 
 /** A batch waiting for its refresh; `change` is its change-log entry, ended once refreshed. */
 interface DueBatch {
@@ -61,17 +65,20 @@ export class DerivedRefresh {
 
   constructor(
     private readonly warehouse: Warehouse,
-    cases: Pick<CaseStore, 'refreshBatches'>,
-    queue: Pick<QueueStore, 'refreshBatches'>,
+    stores: { cases: Pick<CaseStore, 'refreshBatches'>; queue: Pick<QueueStore, 'refreshBatches'>; ratings: Pick<RatingStore, 'refreshBatches'> },
     private readonly changes: Pick<ChangeLog, 'ended'>,
   ) {
     // the one list of what is kept from stored rows by hand (the rest the engine keeps itself)
-    this.refreshers = { cases: (ids) => cases.refreshBatches(ids), queue: (ids) => queue.refreshBatches(ids) }
+    this.refreshers = {
+      cases: (ids) => stores.cases.refreshBatches(ids),
+      queue: (ids) => stores.queue.refreshBatches(ids),
+      ratings: (ids) => stores.ratings.refreshBatches(ids),
+    }
   }
 
   /**
-   * After a batch's rows are stored, before its receipt: marks it due (in the warehouse, for
-   * other processes) and hands it to the refresher. Returns at once unless the refresher is
+   * After a batch's rows are stored, before its receipt: hands it to the refresher and, on a
+   * server, marks it due in the warehouse for other processes. Returns at once unless the refresher is
    * more than a few batches behind, then when it has caught up with this one.
    */
   async stored(batch: string, kind: DerivedKind, change?: { earliest: string }): Promise<void> {
@@ -79,6 +86,13 @@ export class DerivedRefresh {
     const seq = ++this.handedOver
     this.waiting.push({ batch, kind, change, seq })
     this.kick()
+    // (only another process reads the mark: a warehouse embedded in this one has none)
+    if (this.warehouse.kind === 'server') await this.markDue(batch, kind)
+    // (the rows are stored whatever the refresh does: a failed round is retried, not reported here)
+    if (this.waiting.length > MAX_WAITING_BATCHES) await this.until(seq).catch(() => undefined)
+  }
+
+  private async markDue(batch: string, kind: DerivedKind): Promise<void> {
     try {
       await this.warehouse.client.insert({
         table: 'derived_refresh_batches',
@@ -89,8 +103,6 @@ export class DerivedRefresh {
       // only other processes miss it (until this one has refreshed it, or a start-up repairs it)
       console.error(`tierscope: batch ${batch} could not be marked due for other processes`, err)
     }
-    // (the rows are stored whatever the refresh does: a failed round is retried, not reported here)
-    if (this.waiting.length > MAX_WAITING_BATCHES) await this.until(seq).catch(() => undefined)
   }
 
   /** Batches handed over and not yet refreshed (the monitoring's backlog reads the warehouse instead). */
@@ -128,7 +140,7 @@ export class DerivedRefresh {
   /** The batches another process stored and has not refreshed yet: refreshed here too (a refresh is idempotent). */
   private async adoptOthers(): Promise<void> {
     const known = new Set([...this.waiting.map((b) => b.batch), ...this.inRound])
-    const due = await queryRows<{ batch_id: string; kind: DerivedKind }>(this.warehouse,
+    const due = await backgroundRows<{ batch_id: string; kind: DerivedKind }>(this.warehouse,
       `SELECT toString(batch_id) AS batch_id, any(kind) AS kind FROM derived_refresh_batches
        WHERE batch_id NOT IN (SELECT batch_id FROM case_refresh_done) GROUP BY batch_id ORDER BY min(queued_at)`)
     for (const d of due) if (!known.has(d.batch_id)) this.waiting.push({ batch: d.batch_id, kind: d.kind, seq: ++this.handedOver })
@@ -150,10 +162,10 @@ export class DerivedRefresh {
         const ids = taken.filter((b) => b.kind === kind).map((b) => b.batch)
         if (ids.length > 0) await this.refreshers[kind](ids)
       }
-      // queue batches are marked done here (case batches are by their refresh, with its last write)
-      const queueIds = taken.filter((b) => b.kind === 'queue').map((b) => b.batch)
-      if (queueIds.length > 0) {
-        await this.warehouse.client.insert({ table: 'case_refresh_done', values: queueIds.map((batch_id) => ({ batch_id, done_at: nowSeconds() })), format: 'JSONEachRow' })
+      // queue and rating batches are marked done here (case batches are by their refresh, with its last write)
+      const doneIds = taken.filter((b) => b.kind !== 'cases').map((b) => b.batch)
+      if (doneIds.length > 0) {
+        await this.warehouse.client.insert({ table: 'case_refresh_done', values: doneIds.map((batch_id) => ({ batch_id, done_at: nowSeconds() })), format: 'JSONEachRow' })
       }
       for (const b of taken) if (b.change) await this.changes.ended(b.batch, b.change.earliest)
     } catch (err) {

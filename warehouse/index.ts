@@ -7,6 +7,7 @@ import { Calendar } from './calendar.ts'
 import { ReferenceData } from './reference.ts'
 import { CaseStore } from './cases.ts'
 import { QueueStore } from './queue.ts'
+import { RatingStore } from './ratings.ts'
 import { ChangeLog } from './changes.ts'
 import { SettingsStore } from './settings.ts'
 import { DerivedRefresh } from './derived.ts'
@@ -14,13 +15,14 @@ import { SharedStateWatch } from './shared.ts'
 import { openAuth, DEFAULT_SESSION_POLICY, type AuditLog, type KeyStore, type SessionPolicy, type UserStore } from '../auth/index.ts'
 
 export { settingsFromEnv, assertTimeZone, type Settings } from './config.ts'
-export { openWarehouse, queryRows, DataDirLockedError, type Warehouse, type WarehouseSettings, type OpenOptions } from './client.ts'
+export { openWarehouse, queryRows, BACKGROUND_QUERY_PREFIX, DataDirLockedError, type Warehouse, type WarehouseSettings, type OpenOptions } from './client.ts'
 export { Calendar, CalendarMissingError, PartialYearError, arrangementYear, officialCalendarFromPackage, type CalendarDay, type CalendarYear, type CalendarChange, type CalendarStatus } from './calendar.ts'
 export { provisionalYear, statutoryHolidays } from './provisional.ts'
 export { ReferenceData, UNIT_KINDS, ITEM_CATEGORIES, type Unit, type Item, type Target } from './reference.ts'
 export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetween, calendarParams, CALENDAR_GAP_MARKER } from './clock.ts'
 export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion, type TierLimit } from './settings.ts'
 export { QueueStore } from './queue.ts'
+export { RatingStore, countedRatingsSql } from './ratings.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
 export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
@@ -45,6 +47,7 @@ export interface Platform {
   keys: KeyStore
   cases: CaseStore
   queue: QueueStore
+  ratings: RatingStore
   changes: ChangeLog
   /** Brings the derived state up to date after receipts; every read of it waits for `settled()`. */
   derived: DerivedRefresh
@@ -65,6 +68,7 @@ export async function openPlatform(
     const settings = new SettingsStore(warehouse)
     const cases = new CaseStore(warehouse, calendar, reference, () => settings.warnings(reference.units.values()))
     const queue = new QueueStore(warehouse)
+    const ratings = new RatingStore(warehouse)
     const changes = new ChangeLog(warehouse)
     const ttlMs = config.sessionHours ? config.sessionHours * 3600_000 : DEFAULT_SESSION_POLICY.ttlMs
     await settings.load()
@@ -73,8 +77,9 @@ export async function openPlatform(
     const { keys, users, audit } = await openAuth(warehouse, reference, { sessionSecret: config.sessionSecret, sessionPolicy: { ttlMs, ...sessionPolicy } })
     await cases.repair()
     await queue.repair()
+    await ratings.repair()
     await changes.endInterrupted()
-    const derived = new DerivedRefresh(warehouse, cases, queue, changes)
+    const derived = new DerivedRefresh(warehouse, { cases, queue, ratings }, changes)
     cases.beforeRead = () => derived.settled()
     // on a server other processes write the small tables too: read again when they do
     const watch = warehouse.kind === 'server'
@@ -91,7 +96,7 @@ export async function openPlatform(
       await derived.close()
       await warehouse.close()
     }
-    return { warehouse, calendar, reference, keys, cases, queue, changes, derived, settings, users, audit, close }
+    return { warehouse, calendar, reference, keys, cases, queue, ratings, changes, derived, settings, users, audit, close }
   } catch (err) {
     await warehouse.close()
     throw err

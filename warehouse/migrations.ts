@@ -375,6 +375,20 @@ export const migrations: Migration[] = [
         EMPTY AS SELECT toDateTime64(0, 3, '${tz}') AS month_end, * FROM case_state`,
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_open_built', '', now64(3)), ('case_month_end_at', '', now64(3))`,
     ],
+  },  {
+    version: 19,
+    name: 'case facts for 代办: the unit that accepted a case and the units it was transferred to',
+    // Filled by the facts upgrade at start-up (cases.ts FACTS_VERSION), before anything is
+    // answered; placed after the other facts in the three tables that hold case_state's rows, so
+    // that case_open's INSERT … SELECT * FROM case_state keeps lining up.
+    statements: () => ['case_state', 'case_open', 'case_month_end'].map((t) => `ALTER TABLE ${t}
+      ADD COLUMN IF NOT EXISTS f_accepted_unit_id String AFTER f_had_supplement,
+      ADD COLUMN IF NOT EXISTS f_transfer_units Array(String) AFTER f_accepted_unit_id`),
+  },  {
+    version: 20,
+    name: 'the rated cases with more than one rating (一事一评 decides among them only)',
+    // filled at start-up from every stored rating (ratings.ts RatingStore.repair), then per batch
+    statements: () => ['CREATE TABLE IF NOT EXISTS rating_contests (follow_up Bool, rated String) ENGINE = ReplacingMergeTree ORDER BY (follow_up, rated)'],
   },
 ]
 

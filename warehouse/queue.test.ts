@@ -34,19 +34,19 @@ afterAll(async () => p?.close())
 
 describe('queue ticket rows', () => {
   it('are built from all of a ticket\'s events, whichever batch brought them', async () => {
-    await p.queue.refreshBatch(await storeBatch([
+    await p.queue.refreshBatches([await storeBatch([
       ['T1', 'issued', '2025-03-03T09:00:00+08:00', 'U1', 'I1'],
       ['T2', 'called', '2025-03-03T10:20:00+08:00'], // its issue arrives later
       ['T3', 'issued', '2025-03-03T11:00:00+08:00', 'U2', 'I2'],
-    ]))
-    await p.queue.refreshBatch(await storeBatch([
+    ])])
+    await p.queue.refreshBatches([await storeBatch([
       ['T1', 'called', '2025-03-03T09:30:00+08:00'],
       ['T1', 'called', '2025-03-03T09:45:00+08:00'], // called again: the first call counts
       ['T2', 'issued', '2025-03-03T10:00:00+08:00', 'U1', 'I3'],
       ['T3', 'issued', '2025-03-03T10:30:00+08:00', 'U3', 'I4'], // an earlier issue elsewhere: the first issue gives unit and item
       ['T3', 'abandoned', '2025-03-03T11:10:00+08:00'],
       ['T4', 'served', '2025-03-03T12:00:00+08:00'], // no issue (yet)
-    ]))
+    ])])
     expect(await rows()).toEqual([
       { ticket_id: 'T1', unit_id: 'U1', item_code: 'I1', issued_at: '2025-03-03 09:00:00.000', called_at: '2025-03-03 09:30:00.000', abandoned_at: null, events: '3' },
       { ticket_id: 'T2', unit_id: 'U1', item_code: 'I3', issued_at: '2025-03-03 10:00:00.000', called_at: '2025-03-03 10:20:00.000', abandoned_at: null, events: '2' },
@@ -58,7 +58,7 @@ describe('queue ticket rows', () => {
   it('a batch rebuilt twice, or a start-up with nothing missing, changes nothing', async () => {
     const before = await rows()
     const [{ batch_id }] = await queryRows<{ batch_id: string }>(p.warehouse, `SELECT toString(any(batch_id)) AS batch_id FROM queue_tickets WHERE ticket_id = 'T3'`) as [{ batch_id: string }]
-    await p.queue.refreshBatch(batch_id)
+    await p.queue.refreshBatches([batch_id])
     const stored = async () => Number((await queryRows<{ n: string }>(p.warehouse, 'SELECT count() AS n FROM queue_ticket_state'))[0]!.n)
     const storedBefore = await stored()
     await p.queue.repair()

@@ -25,11 +25,6 @@ const ticketRows = (tickets: string | null) => `
 export class QueueStore {
   constructor(private readonly warehouse: Warehouse) {}
 
-  /** Rebuilds the rows of the tickets a batch stored events of. */
-  refreshBatch(batchId: string): Promise<void> {
-    return this.refreshBatches([batchId])
-  }
-
   /** Rebuilds the rows of the tickets several batches stored events of, in one statement. */
   async refreshBatches(batchIds: string[]): Promise<void> {
     if (batchIds.length === 0) return

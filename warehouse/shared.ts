@@ -4,7 +4,7 @@
 // (one small read of each table's latest write time; a table is read whole only when it changed).
 // Keys, users and sessions are auth's, which sweeps them the same way (auth/index.ts). On the
 // embedded warehouse one process owns the data directory, so nothing is watched there.
-import { queryRows, type Warehouse } from './client.ts'
+import { backgroundRows, type Warehouse } from './client.ts'
 
 export const SHARED_SWEEP_MS = 2000
 
@@ -24,7 +24,7 @@ export class SharedStateWatch {
 
   /** Reads each table's latest write; reloads those written since the last sweep (the first sweep only notes them). */
   async sweep(): Promise<string[]> {
-    const [row] = await queryRows<Record<string, string>>(this.warehouse,
+    const [row] = await backgroundRows<Record<string, string>>(this.warehouse,
       `SELECT ${this.tables.map((t) => `(SELECT toString(max(updated_at)) FROM ${t.table}) AS ${t.table}`).join(', ')}`)
     const reloaded: string[] = []
     for (const t of this.tables) {

@@ -4,7 +4,7 @@
 // (past_answers) are off, so every run is computed. Part of `npm run bench`; alone:
 //   npx tsx tests/bench/derived-worth.ts DIR
 import { MetricsService } from '../../metrics/index.ts'
-import { localDate, openPlatform, parseTimestamp, queryRows, type Platform } from '../../warehouse/index.ts'
+import { countedRatingsSql, epochSeconds, localDate, openPlatform, parseTimestamp, queryRows, type Platform } from '../../warehouse/index.ts'
 import { fmt, timeRepeated } from './stats.ts'
 
 interface Worth {
@@ -67,6 +67,13 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
       SELECT ticket_id, argMinIf(unit_id, occurred_at, type = 'issued') AS unit_id, minIf(occurred_at, type = 'issued') AS issued, minIfOrNull(occurred_at, type = 'called') AS called
       FROM queue_tickets GROUP BY ticket_id) WHERE called IS NOT NULL GROUP BY unit_id`))
     report(`| queue_ticket_state | queue_wait_avg by unit, now | ${fmt(ticketsRead.p50)} | ${fmt(ticketsBuilt.p50)} (GROUP BY ticket_id of queue_tickets) | ${fmt(ticketsBuilt.p50 / ticketsRead.p50, 1)} |`)
+    // 一事一评 decided among the contested keys only, against ranking every rating of every case
+    const ratingsCounted = (sql: string) => () => queryRows(p.warehouse, `SELECT unit_id, countIf(counted AND rating >= 4), countIf(counted) FROM (${sql})
+      WHERE toYear(at) = {year:UInt16} GROUP BY unit_id`, { as_of: epochSeconds(now), year: Number(year) })
+    const contested = await timeRepeated(reps, ratingsCounted(countedRatingsSql(tz)))
+    const rankedAll = await timeRepeated(reps, ratingsCounted(`SELECT *, NOT follow_up AND row_number() OVER (PARTITION BY follow_up, ifNull(case_id, event_id) ORDER BY active DESC, at, event_id) = 1 AS counted
+      FROM (SELECT event_id, toString(unit_id) AS unit_id, rating, active, follow_up, occurred_at AS at, case_id FROM evaluations WHERE occurred_at <= {as_of:DateTime64(3)} LIMIT 1 BY event_id)`))
+    report(`| rating_contests | the counted ratings (一事一评) by unit, ${year}, now: satisfaction_rate's parts | ${fmt(contested.p50)} | ${fmt(rankedAll.p50)} (every rating ranked within its case) | ${fmt(rankedAll.p50 / contested.p50, 1)} |`)
   } finally {
     await p.close()
   }

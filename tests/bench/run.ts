@@ -21,6 +21,7 @@ import { timeDashboardViews } from './views.ts'
 import { gradeSpread } from './grades.ts'
 import { badRowMemory } from './bad-rows.ts'
 import { derivedWorth } from './derived-worth.ts'
+import { indicatorTimes } from './indicators.ts'
 import { STREAM_NAMES } from '../../ingest/contract.ts'
 
 const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
@@ -210,6 +211,8 @@ async function main(): Promise<void> {
     }
     report('')
     await derivedWorth(KEPT_DIR, report)
+    report('')
+    await indicatorTimes(KEPT_DIR, report)
     return
   }
 
@@ -262,6 +265,8 @@ async function main(): Promise<void> {
     report('')
     report('what each derived table is worth (the server stopped; its directory opened here):')
     await derivedWorth(KEPT_DIR ?? join(work, 'server-ndjson'), report)
+    report('')
+    await indicatorTimes(KEPT_DIR ?? join(work, 'server-ndjson'), report)
   }
 
   const b = await serverWithReference(join(work, 'server-arrow'))
