@@ -226,4 +226,26 @@ describe.skipIf(!server)(`two server processes on one ClickHouse database (${rea
     expect(await figures(a)).toEqual(expected)
     expect(await figures(b)).toEqual(expected)
   })
+  it('answers, through each server, what the other wrote to the items, the settings and the keys, within seconds', async () => {
+    // (each process keeps these in memory: warehouse/shared.ts and auth's sweep read the other's writes)
+    const within = async (what: string, seen: () => Promise<boolean>) => {
+      const deadline = Date.now() + 15_000
+      while (!(await seen())) {
+        expect(Date.now() < deadline, `${what}: not seen within 15 s`).toBe(true)
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+    const renamed = SMALL_DISTRICT.items.map((i) => (i.item_code === 'I3' ? { ...i, name: '居住证办理（两个进程）' } : i))
+    expect((await call(a, 'PUT', '/api/v1/reference/items', renamed)).status).toBe(200)
+    await within('an item renamed through one server, through the other', async () =>
+      ((await (await call(b, 'GET', '/api/v1/items')).json()) as { items: Array<{ item_code: string; name: string }> }).items.some((i) => i.name === '居住证办理（两个进程）'))
+    const r = await call(b, 'PUT', '/api/v1/settings', { warning_days: 2 })
+    expect(r.status, await r.text()).toBe(200)
+    await within('the warning threshold set through one server, through the other', async () =>
+      ((await (await call(a, 'GET', '/api/v1/settings')).json()) as { warning_days: number }).warning_days === 2)
+    const k = await call(b, 'POST', '/api/v1/keys', { name: 'an inspector of the other server', role: 'inspector', units: [] })
+    expect(k.status).toBe(201)
+    const token = ((await k.json()) as { token: string }).token
+    await within('a key made through one server, through the other', async () => (await call(a, 'GET', '/api/v1/cases?limit=1', undefined, token)).status === 200)
+  })
 })

@@ -18,8 +18,17 @@ export interface Warehouse {
   timezone: string
   /** Where the embedded engine keeps its data (undefined on a server). */
   dataDir: string | undefined
+  /**
+   * How many writes through `client` (insert, command) have completed in this process, but for
+   * the tables no figure reads (WRITES_NOT_COUNTED): equal at two moments, nothing this process
+   * stored came in between (what lets metrics share one answer among equal questions).
+   */
+  readonly writes: number
   close(): Promise<void>
 }
+
+/** Tables written on every request, which no figure reads: their writes do not count in `writes`. */
+const WRITES_NOT_COUNTED = new Set(['past_answers', 'api_key_use', 'audit_log', 'sessions'])
 
 export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'backupDir'>>
 
@@ -74,11 +83,28 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection']
     client = createClient({ connection })
   }
+  // every completed write is counted (a command's SQL is not looked into: any counts, DDL too)
+  let writes = 0
+  const insert = client.insert.bind(client)
+  const command = client.command.bind(client)
+  client.insert = (async (params: Parameters<typeof insert>[0]) => {
+    const result = await insert(params)
+    if (!WRITES_NOT_COUNTED.has(params.table)) writes++
+    return result
+  }) as typeof client.insert
+  client.command = async (params) => {
+    const result = await command(params)
+    writes++
+    return result
+  }
   const warehouse: Warehouse = {
     client,
     kind: settings.clickhouse ? 'server' : 'embedded',
     timezone: settings.timezone,
     dataDir,
+    get writes() {
+      return writes
+    },
     close: async () => {
       await client.close()
       engineSession?.close()

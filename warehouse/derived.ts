@@ -105,6 +105,11 @@ export class DerivedRefresh {
     }
   }
 
+  /** Batches handed over since start-up (this process's, and others' it adopted). */
+  get handedOverCount(): number {
+    return this.handedOver
+  }
+
   /** Batches handed over and not yet refreshed (the monitoring's backlog reads the warehouse instead). */
   get backlog(): number {
     return this.handedOver - this.refreshed

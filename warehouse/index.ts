@@ -82,10 +82,11 @@ export async function openPlatform(
     const derived = new DerivedRefresh(warehouse, { cases, queue, ratings }, changes)
     cases.beforeRead = () => derived.settled()
     // on a server other processes write the small tables too: read again when they do
+    const reloadReference = () => reference.load()
     const watch = warehouse.kind === 'server'
       ? new SharedStateWatch(warehouse, [
-        { table: 'units', reload: () => reference.load() },
-        { table: 'items', reload: () => reference.load() },
+        { table: 'units', reload: reloadReference },
+        { table: 'items', reload: reloadReference },
         { table: 'calendar', reload: () => calendar.load() },
         { table: 'settings', reload: () => settings.load() },
       ])

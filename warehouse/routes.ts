@@ -12,7 +12,10 @@ import { deadlineOf } from './deadline.ts'
 
 /** ?as_of= as epoch ms (now when absent), or a 400 that says what was expected. */
 export function asOfParam(value: string | undefined, tz: string): number {
-  if (value === undefined || value === '') return Date.now()
+  // now, to the next whole second: questions asked within one second are one question (metrics
+  // shares one answer among them), and never a moment before the request, so every record
+  // acknowledged before it and dated up to then is counted
+  if (value === undefined || value === '') return Math.ceil(Date.now() / 1000) * 1000
   const ms = parseTimestamp(value, tz)
   if (ms === undefined) throw new HttpError(400, 'invalid_parameter', `as_of: expected an RFC 3339 timestamp such as 2025-06-30T23:59:59+08:00, got ${JSON.stringify(value)}`)
   return ms

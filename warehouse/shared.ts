@@ -27,15 +27,18 @@ export class SharedStateWatch {
     const [row] = await backgroundRows<Record<string, string>>(this.warehouse,
       `SELECT ${this.tables.map((t) => `(SELECT toString(max(updated_at)) FROM ${t.table}) AS ${t.table}`).join(', ')}`)
     const reloaded: string[] = []
+    // (tables read by one reload, as units and items are, are read once however many changed)
+    const reloads = new Set<() => Promise<void>>()
     for (const t of this.tables) {
       const latest = row?.[t.table] ?? ''
       const before = this.seen.get(t.table)
       this.seen.set(t.table, latest)
       if (before !== undefined && before !== latest) {
-        await t.reload()
+        reloads.add(t.reload)
         reloaded.push(t.table)
       }
     }
+    for (const reload of reloads) await reload()
     return reloaded
   }
 
