@@ -159,38 +159,9 @@ export class MetricsService {
    * runs one query at a time). Each indicator's rows are exactly those `run` gives it alone.
    */
   async runMany(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {
-    // taken before the wait: whatever was acknowledged before this question had been stored by then
-    const version = this.dataVersion()
-    // every batch acknowledged before this question is in the derived state it reads (and in its plan: the clock's mode)
-    await this.platform.derived.settled()
-    if (version === undefined) return this.answer(ids, req)
-    const key = JSON.stringify([ids, req])
-    const asked = this.inFlight.get(key)
-    if (asked?.version === version) return structuredClone(await asked.answer)
-    const answer = this.answer(ids, req)
-    const entry = { version, answer }
-    this.inFlight.set(key, entry)
-    try {
-      return await answer
-    } finally {
-      if (this.inFlight.get(key) === entry) this.inFlight.delete(key)
-    }
-  }
-
-  /**
-   * Equal questions asked while one is being answered share its answer: a page the joint meeting's
-   * members open at once is asked of the engine once, not once per member (the embedded engine
-   * answers one query at a time). Shared only when nothing was stored in this process, and no
-   * batch handed to the refresher, between the first question and the next (the version, taken
-   * before each waits for the refresher), so the answer is exactly the one the next would have
-   * computed; the moment asked is part of the question (a "now" is the whole second: asOfParam).
-   * On a server other processes store records too: nothing is shared there.
-   */
-  private readonly inFlight = new Map<string, { version: string; answer: Promise<MetricResult[]> }>()
-
-  private dataVersion(): string | undefined {
-    const { warehouse, derived } = this.platform
-    return warehouse.kind === 'embedded' ? `${warehouse.writes}:${derived.handedOverCount}` : undefined
+    // (every batch acknowledged before this question is in the derived state it reads, and in its
+    // plan: the clock's mode; an equal question being answered gives its answer: warehouse/answers.ts)
+    return this.platform.answers.answer(['metrics', ids, req], () => this.answer(ids, req))
   }
 
   private async answer(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {

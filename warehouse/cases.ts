@@ -197,8 +197,11 @@ export class CaseStore {
     private readonly warningDays: () => WarningThresholds = () => ({ days: 1, units: {} }),
   ) {}
 
-  /** Awaited by every read: the derived state counts every batch acknowledged before it (derived.ts sets it). */
-  beforeRead: () => Promise<void> = async () => undefined
+  /**
+   * Every read goes through it: once the derived state counts every batch acknowledged before
+   * it, the answer of an equal read being answered, or its own (answers.ts; openPlatform sets it).
+   */
+  shareRead: <T>(question: unknown, read: () => Promise<T>) => Promise<T> = (_question, read) => read()
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
@@ -539,8 +542,11 @@ export class CaseStore {
     return pending.length
   }
 
-  async get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    await this.beforeRead()
+  get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
+    return this.shareRead(['case', caseId, asOfMs], () => this.readCase(caseId, asOfMs))
+  }
+
+  private async readCase(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
     const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}', false)
     if (!row) return undefined
     const tz = this.warehouse.timezone
@@ -573,8 +579,11 @@ export class CaseStore {
     }
   }
 
-  async list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
-    await this.beforeRead()
+  list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
+    return this.shareRead(['cases', filter, asOfMs], () => this.readList(filter, asOfMs))
+  }
+
+  private async readList(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
     const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
     params.limit = filter.limit
     const byDaysOver = filter.order === 'days_over'
@@ -592,8 +601,11 @@ export class CaseStore {
   }
 
   /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
-  async count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
-    await this.beforeRead()
+  count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
+    return this.shareRead(['case counts', filter, by, asOfMs], () => this.readCount(filter, by, asOfMs))
+  }
+
+  private async readCount(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
     const { where, params, narrow, prefilter, openOnly } = this.filterSql(filter, asOfMs)
     const key = by === 'unit' ? 'unit_id' : "ifNull(item_code, '')"
     const clock = this.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, this.clockMode(asOfMs), prefilter, openOnly)

@@ -11,6 +11,7 @@ import { RatingStore } from './ratings.ts'
 import { ChangeLog } from './changes.ts'
 import { SettingsStore } from './settings.ts'
 import { DerivedRefresh } from './derived.ts'
+import { SharedAnswers } from './answers.ts'
 import { SharedStateWatch } from './shared.ts'
 import { openAuth, DEFAULT_SESSION_POLICY, type AuditLog, type KeyStore, type SessionPolicy, type UserStore } from '../auth/index.ts'
 
@@ -33,6 +34,7 @@ export { backupRoutes } from './backup-routes.ts'
 export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
 export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
 export { DerivedRefresh, DerivedStateError, type DerivedKind } from './derived.ts'
+export { SharedAnswers } from './answers.ts'
 export { SharedStateWatch, SHARED_SWEEP_MS } from './shared.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
 export { readSchema, renderSchema, schemaCommand, SCHEMA_USAGE, PLACEMENT, shardingKey, type Schema, type SchemaOptions, type SchemaStatement, type Placement } from './cluster-schema.ts'
@@ -51,6 +53,8 @@ export interface Platform {
   changes: ChangeLog
   /** Brings the derived state up to date after receipts; every read of it waits for `settled()`. */
   derived: DerivedRefresh
+  /** Every read of the derived state goes through it: waits for the refresher, shares equal questions' answers. */
+  answers: SharedAnswers
   settings: SettingsStore
   users: UserStore
   audit: AuditLog
@@ -80,7 +84,8 @@ export async function openPlatform(
     await ratings.repair()
     await changes.endInterrupted()
     const derived = new DerivedRefresh(warehouse, { cases, queue, ratings }, changes)
-    cases.beforeRead = () => derived.settled()
+    const answers = new SharedAnswers(warehouse, derived)
+    cases.shareRead = (question, read) => answers.answer(question, read)
     // on a server other processes write the small tables too: read again when they do
     const reloadReference = () => reference.load()
     const watch = warehouse.kind === 'server'
@@ -97,7 +102,7 @@ export async function openPlatform(
       await derived.close()
       await warehouse.close()
     }
-    return { warehouse, calendar, reference, keys, cases, queue, ratings, changes, derived, settings, users, audit, close }
+    return { warehouse, calendar, reference, keys, cases, queue, ratings, changes, derived, answers, settings, users, audit, close }
   } catch (err) {
     await warehouse.close()
     throw err

@@ -1,4 +1,5 @@
-// Equal questions asked while one is being answered share its answer (MetricsService.runMany):
+// Equal questions asked while one is being answered share its answer (warehouse/answers.ts: the
+// indicators' questions, the case lists, counts and pages):
 // the engine is asked once; but a question asked after records were stored is asked anew, and
 // counts them.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
@@ -6,7 +7,7 @@ import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { BACKGROUND_QUERY_PREFIX, queryRows } from '../warehouse/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
-import { MetricsService, type MetricRequest } from './service.ts'
+import { MetricsService, type MetricRequest } from '../metrics/index.ts'
 
 let p: Awaited<ReturnType<typeof openTestPlatform>>
 let metrics: MetricsService
@@ -48,6 +49,16 @@ it('asks the engine once for equal questions asked together, and gives each the 
   // another question is its own
   const other = await queriesOf(() => Promise.all([metrics.run('on_time_rate', req), metrics.run('on_time_rate', { ...req, by: 'month' })]))
   expect(other.queries).toBe(2 * (await queriesOf(() => metrics.run('on_time_rate', req))).queries)
+})
+
+it('asks the engine once for equal case lists and counts asked together', async () => {
+  const asOf = Date.parse('2025-06-30T23:59:59+08:00')
+  const ask = () => Promise.all([p.cases.list({ status: 'open', limit: 50 }, asOf), p.cases.count({ status: 'open' }, 'unit', asOf)])
+  const alone = await queriesOf(ask)
+  expect(alone.result[0].length).toBeGreaterThan(0)
+  const together = await queriesOf(() => Promise.all([1, 2, 3].map(ask)))
+  expect(together.queries).toBe(p.warehouse.kind === 'embedded' ? alone.queries : 3 * alone.queries)
+  for (const answer of together.result) expect(answer).toEqual(alone.result)
 })
 
 it('asks anew when records were stored after the first question, and counts them', async () => {
