@@ -115,7 +115,8 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
   const day = (column: string) => `if(${column} IS NULL, NULL, toString(toDate(${column})))`
   const within = `toDate(at) BETWEEN {from:Date} AND {to:Date}`
 
-  const [bad, complaints] = await platform.cases.withCalendarCheck(asOfMs, () => Promise.all([
+  // (after the refresher: the ratings' 一事一评 is derived state)
+  const [bad, complaints] = await platform.answers.answer(['report records', params], () => platform.cases.withCalendarCheck(asOfMs, () => Promise.all([
     queryRows<Handled & { unit_id: string; event_id: string; rating: number; channel: string; case_id: string | null; comment: string | null;
       verified: number; revisited: number; dismissed: number }>(platform.warehouse, `${CALENDAR_WITH}
       SELECT unit_id, event_id, toString(toDate(at)) AS day, rating, channel, case_id, comment, verified, revisited, dismissed,
@@ -128,7 +129,7 @@ export async function unitRecords(platform: Platform, from: string, to: string, 
         ${day('resolved_at')} AS done_day, toInt32(w_done - w_start) AS working_days, limit_passed, resolved_in_time AS in_time
       FROM (${SOURCES.complaints.sql(tz, '')}) WHERE ${within}
       ORDER BY unit_id, at, complaint_id`, params),
-  ]))
+  ])))
 
   const out = new Map<string, UnitRecords>()
   const of = (unit: string) => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN, auth, loadSmallDistrict, makeKey, openTestApp, toNdjson } from './support.ts'
 
 let app: FastifyInstance
+let platform: Awaited<ReturnType<typeof openTestApp>>['platform']
 let close: () => Promise<void>
 let reader: string
 let leader: string
@@ -20,7 +21,7 @@ async function ingest(stream: string, rows: unknown[]) {
 }
 
 beforeAll(async () => {
-  ;({ app, close } = await openTestApp())
+  ;({ app, platform, close } = await openTestApp())
   await loadSmallDistrict(app)
   reader = await makeKey(app, 'inspector')
   leader = await makeKey(app, 'unit_leader', ['S2'])
@@ -113,6 +114,35 @@ describe('the records behind a figure', () => {
     expect(bad.body.rows.map((r: { event_id: string }) => r.event_id)).toEqual(['r1'])
     const rate = await get('/api/v1/metrics/bad_review_rate?scope=unit:S2&from=2025-04-01&to=2025-04-30')
     expect(rate.body.rows[0]).toMatchObject({ numerator: 1, denominator: 1 })
+  })
+
+  it('lists a case\'s second rating as not counted from its receipt on: the list waits for the ratings\' refresh', async () => {
+    await ingest('evaluations', [{ event_id: 'w1', unit_id: 'S2', rating: 4, occurred_at: '2025-05-01T10:00:00+08:00', channel: 'app', case_id: 'WC1' }])
+    // the refresh that finds WC1 rated twice is held back until the list has been asked
+    const real = platform.ratings.refreshBatches.bind(platform.ratings)
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    platform.ratings.refreshBatches = async (ids) => (await gate, real(ids))
+    try {
+      await ingest('evaluations', [{ event_id: 'w2', unit_id: 'S2', rating: 1, occurred_at: '2025-05-02T10:00:00+08:00', channel: 'web', case_id: 'WC1' }])
+      let answered = false
+      const lists = Promise.all([
+        get('/api/v1/ratings?unit_id=S2&from=2025-05-01&to=2025-05-31'),
+        get('/api/v1/ratings?unit_id=S2&bad=true&from=2025-05-01&to=2025-05-31'),
+      ]).then((r) => ((answered = true), r))
+      await new Promise((r) => setTimeout(r, 300))
+      expect(answered).toBe(false)
+      open()
+      const [ratings, bad] = await lists
+      expect(ratings.status, JSON.stringify(ratings.body)).toBe(200)
+      const counted = Object.fromEntries((ratings.body.rows as Array<{ event_id: string; counted: boolean }>).map((r) => [r.event_id, r.counted]))
+      expect(counted).toMatchObject({ w1: true, w2: false })
+      expect(bad.status, JSON.stringify(bad.body)).toBe(200)
+      expect(bad.body.rows.map((r: { event_id: string }) => r.event_id)).not.toContain('w2')
+    } finally {
+      open()
+      platform.ratings.refreshBatches = real
+    }
   })
 
   it('links every indicator that has records to its list, for the year and moment assessed, and every link answers', async () => {

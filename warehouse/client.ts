@@ -19,7 +19,7 @@ export interface Warehouse {
   /** Where the embedded engine keeps its data (undefined on a server). */
   dataDir: string | undefined
   /**
-   * How many writes through `client` (insert, command) have completed in this process, but for
+   * How many writes through `client` (insert, command) have ended in this process, but for
    * the tables no figure reads (WRITES_NOT_COUNTED): equal at two moments, nothing this process
    * stored came in between (what lets metrics share one answer among equal questions).
    */
@@ -83,19 +83,24 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection']
     client = createClient({ connection })
   }
-  // every completed write is counted (a command's SQL is not looked into: any counts, DDL too)
+  // every write is counted once it has ended, failed too (it may have stored part of its rows);
+  // a command's SQL is not looked into: any counts, DDL too
   let writes = 0
   const insert = client.insert.bind(client)
   const command = client.command.bind(client)
   client.insert = (async (params: Parameters<typeof insert>[0]) => {
-    const result = await insert(params)
-    if (!WRITES_NOT_COUNTED.has(params.table)) writes++
-    return result
+    try {
+      return await insert(params)
+    } finally {
+      if (!WRITES_NOT_COUNTED.has(params.table)) writes++
+    }
   }) as typeof client.insert
   client.command = async (params) => {
-    const result = await command(params)
-    writes++
-    return result
+    try {
+      return await command(params)
+    } finally {
+      writes++
+    }
   }
   const warehouse: Warehouse = {
     client,
