@@ -18,6 +18,8 @@ export interface Warehouse {
   timezone: string
   /** Where the embedded engine keeps its data (undefined on a server). */
   dataDir: string | undefined
+  /** The cluster the schema was made for (CLICKHOUSE_CLUSTER): the platform then never makes a table itself. */
+  cluster?: string
   /**
    * How many writes through `client` (insert, command) have ended in this process, but for
    * the tables no figure reads (WRITES_NOT_COUNTED): equal at two moments, nothing this process
@@ -107,6 +109,7 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     kind: settings.clickhouse ? 'server' : 'embedded',
     timezone: settings.timezone,
     dataDir,
+    cluster: settings.clickhouse?.cluster,
     get writes() {
       return writes
     },

@@ -406,6 +406,7 @@ export async function migrate(warehouse: Warehouse): Promise<void> {
  */
 export async function applyMigrations(warehouse: Warehouse, list: Migration[]): Promise<void> {
   const { client, timezone: tz } = warehouse
+  if (warehouse.cluster) return checkClusterSchema(warehouse, list)
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
       ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
@@ -431,6 +432,26 @@ export async function applyMigrations(warehouse: Warehouse, list: Migration[]): 
       values: [{ version: m.version, name: m.name, applied_at: nowSeconds() }],
       format: 'JSONEachRow',
     })
+  }
+}
+
+/**
+ * On a cluster the schema is made by `tierscope schema --cluster` (Replicated engines, Distributed
+ * tables, ON CLUSTER), never by these statements, which would make single-server tables on the
+ * one node the platform talks to. Start-up only checks that every migration of `list` is recorded
+ * as applied, and otherwise refuses, saying what to run (warehouse/CLUSTER.md).
+ */
+async function checkClusterSchema(warehouse: Warehouse, list: Migration[]): Promise<void> {
+  const cluster = warehouse.cluster!
+  const made = `the cluster schema is made by \`npx tierscope schema --cluster ${cluster} --database <database>\` (run its output with clickhouse-client --multiquery; warehouse/CLUSTER.md)`
+  const [exists] = await (await warehouse.client.query({ query: `SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'`, format: 'JSONEachRow' })).json<{ n: string | number }>()
+  if (Number(exists?.n ?? 0) === 0) {
+    throw new StartupError('cluster_schema_missing', `CLICKHOUSE_CLUSTER is ${cluster}, and this database has no tierscope schema: ${made}. On a cluster tierscope makes no table itself.`)
+  }
+  const applied = new Set((await (await warehouse.client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>()).map((r) => Number(r.version)))
+  const missing = list.filter((m) => !applied.has(m.version))
+  if (missing.length > 0) {
+    throw new StartupError('cluster_schema_behind', `CLICKHOUSE_CLUSTER is ${cluster}, and this database's schema lacks migration${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.version} (${m.name})`).join(', ')} of this release: on a cluster they are applied ON CLUSTER by hand, to the <table>_local tables and the Distributed tables over them, and recorded in schema_migrations (warehouse/CLUSTER.md "Migrations"); for a new database, ${made}.`)
   }
 }
 
