@@ -19,6 +19,9 @@ interface Job {
 }
 
 
+/** The backups started by this process that GET /api/v1/backups/{id} still answers about: the latest. */
+const KEPT_JOBS = 100
+
 export async function backupRoutes(app: FastifyInstance, opts: { platform: Platform; backupDir?: string }): Promise<void> {
   const { platform } = opts
   const jobs = new Map<string, Job>()
@@ -50,6 +53,8 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
       progress: { phase: 'backup', done_bytes: 0, total_bytes: 0 },
     }
     jobs.set(job.backup_id, job)
+    // (the oldest finished ones go: a server that runs for years keeps a bounded list)
+    for (const id of jobs.keys()) if (jobs.size > KEPT_JOBS && id !== job.backup_id) jobs.delete(id)
     running = job
     request.audit = { target: target.out, details: { backup_id: job.backup_id, base: target.base ?? null } }
     backupWarehouse(platform.warehouse, { out: target.out, base: target.base, backupDir: opts.backupDir, onProgress: (p) => (job.progress = p) }).then(
@@ -71,10 +76,10 @@ export async function backupRoutes(app: FastifyInstance, opts: { platform: Platf
 
   app.get<{ Params: { id: string } }>('/api/v1/backups/:id', {
     config: { access: { roles: ADMIN_ONLY } },
-    schema: { description: 'A backup started by POST /api/v1/backups: running, done (with its manifest) or failed (with why). Admin only.' },
+    schema: { description: 'A backup started by POST /api/v1/backups (one of the last 100 this server process started): running, done (with its manifest) or failed (with why). Admin only.' },
   }, async (request) => {
     const job = jobs.get(request.params.id)
-    if (!job) throw new HttpError(404, 'unknown_backup', `No backup ${request.params.id} was started by this server process.`)
+    if (!job) throw new HttpError(404, 'unknown_backup', `No backup ${request.params.id} is among the last ${KEPT_JOBS} this server process started.`)
     return job
   })
 

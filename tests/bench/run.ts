@@ -28,7 +28,10 @@ const CASES = Number(process.env.TIERSCOPE_BENCH_CASES ?? 2_500_000)
 const BODY_ROWS = Number(process.env.TIERSCOPE_BENCH_BODY_ROWS ?? 100_000)
 /** Clients sending bodies at once. */
 const CLIENTS = Number(process.env.TIERSCOPE_BENCH_CLIENTS ?? 2)
-/** `ingest`: stop after the ingest figures (NDJSON and Arrow), for a quick look at the receipt path. */
+/**
+ * `ingest`: stop after the ingest figures (NDJSON and Arrow), for a quick look at the receipt path;
+ * `views`: with a loaded TIERSCOPE_BENCH_DATA_DIR, time only the dashboard's views.
+ */
 const ONLY = process.env.TIERSCOPE_BENCH_ONLY
 const work = mkdtempSync(join(tmpdir(), 'tierscope-bench-'))
 const KEPT_DIR = process.env.TIERSCOPE_BENCH_DATA_DIR
@@ -205,10 +208,12 @@ async function main(): Promise<void> {
     const server = await startServer(KEPT_DIR)
     report(`server up in ${fmt(seconds(t0), 1)} s`)
     try {
-      await queries(server)
+      if (ONLY === 'views') await timeDashboardViews(server, report)
+      else await queries(server)
     } finally {
       await server.stop()
     }
+    if (ONLY === 'views') return
     report('')
     await derivedWorth(KEPT_DIR, report)
     report('')
