@@ -161,7 +161,10 @@ export class MetricsService {
   async runMany(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {
     // (every batch acknowledged before this question is in the derived state it reads, and in its
     // plan: the clock's mode; an equal question being answered gives its answer: warehouse/answers.ts)
-    return this.platform.answers.answer(['metrics', ids, req], () => this.answer(ids, req))
+    // (the ways of answering are part of the question: the comparison tests switch them)
+    const { cases } = this.platform
+    const ways = { daily: this.useDaily, past: this.usePastAnswers, open: cases.useOpenCopy, monthEnd: cases.useMonthEndCopy }
+    return this.platform.answers.answer(['metrics', ids, req, ways], () => this.answer(ids, req))
   }
 
   private async answer(ids: Array<string | Indicator>, req: MetricRequest): Promise<MetricResult[]> {

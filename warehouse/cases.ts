@@ -542,8 +542,13 @@ export class CaseStore {
     return pending.length
   }
 
+  /** The ways of reading that tests switch (the copies of case_state): part of every shared question. */
+  private ways() {
+    return { open: this.useOpenCopy, monthEnd: this.useMonthEndCopy }
+  }
+
   get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    return this.shareRead(['case', caseId, asOfMs], () => this.readCase(caseId, asOfMs))
+    return this.shareRead(['case', caseId, asOfMs, this.ways()], () => this.readCase(caseId, asOfMs))
   }
 
   private async readCase(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
@@ -580,7 +585,7 @@ export class CaseStore {
   }
 
   list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
-    return this.shareRead(['cases', filter, asOfMs], () => this.readList(filter, asOfMs))
+    return this.shareRead(['cases', filter, asOfMs, this.ways()], () => this.readList(filter, asOfMs))
   }
 
   private async readList(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
@@ -602,7 +607,7 @@ export class CaseStore {
 
   /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
   count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
-    return this.shareRead(['case counts', filter, by, asOfMs], () => this.readCount(filter, by, asOfMs))
+    return this.shareRead(['case counts', filter, by, asOfMs, this.ways()], () => this.readCount(filter, by, asOfMs))
   }
 
   private async readCount(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
