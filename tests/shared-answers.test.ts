@@ -85,7 +85,7 @@ it('asks anew when records were stored after the first question, and counts them
   }) as typeof p.warehouse.client.query)
   try {
     const first = metrics.run('on_time_rate', req)
-    while (!held) await new Promise((r) => setTimeout(r, 5))
+    await vi.waitFor(() => expect(held).toBe(true), { interval: 5 })
     const receipt = await new IngestService(p).ingest('case-events', asParsed([{ event_id: 'shared-answers-stop', case_id: open!.case_id, type: 'completed', occurred_at: '2025-06-25T10:00:00+08:00', unit_id: open!.unit_id }]), principal)
     expect(receipt.accepted).toBe(1)
     // (a second question that waited for the first would wait for this)

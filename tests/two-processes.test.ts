@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { dropTestDatabase, testServer, type TestServer } from '../warehouse/testing.ts'
 import { startServer, type ServerProcess } from './bench/server.ts'
 import { SMALL_DISTRICT, toNdjson } from './support.ts'
@@ -228,13 +228,8 @@ describe.skipIf(!server)(`two server processes on one ClickHouse database (${rea
   })
   it('answers, through each server, what the other wrote to the items, the settings and the keys, within seconds', async () => {
     // (each process keeps these in memory: warehouse/shared.ts and auth's sweep read the other's writes)
-    const within = async (what: string, seen: () => Promise<boolean>) => {
-      const deadline = Date.now() + 15_000
-      while (!(await seen())) {
-        expect(Date.now() < deadline, `${what}: not seen within 15 s`).toBe(true)
-        await new Promise((r) => setTimeout(r, 250))
-      }
-    }
+    const within = (what: string, seen: () => Promise<boolean>) =>
+      vi.waitFor(async () => expect(await seen(), `${what}: not seen within 15 s`).toBe(true), { timeout: 15_000, interval: 250 })
     const renamed = SMALL_DISTRICT.items.map((i) => (i.item_code === 'I3' ? { ...i, name: '居住证办理（两个进程）' } : i))
     expect((await call(a, 'PUT', '/api/v1/reference/items', renamed)).status).toBe(200)
     await within('an item renamed through one server, through the other', async () =>

@@ -406,11 +406,14 @@ export async function migrate(warehouse: Warehouse): Promise<void> {
  */
 export async function applyMigrations(warehouse: Warehouse, list: Migration[]): Promise<void> {
   const { client, timezone: tz } = warehouse
-  if (warehouse.cluster) return checkClusterSchema(warehouse, list)
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
-      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
-  })
+  // (on a cluster nothing is made here: see requireClusterSchema)
+  if (warehouse.cluster) await requireClusterSchema(warehouse)
+  else {
+    await client.command({
+      query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
+        ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+    })
+  }
   const applied = new Set(
     (await (await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>())
       .map((r) => Number(r.version)),
@@ -424,8 +427,12 @@ export async function applyMigrations(warehouse: Warehouse, list: Migration[]): 
   if (newest > known) {
     throw new StartupError('schema_from_newer_release', `This warehouse's schema is version ${newest}, written by a newer release of tierscope than this one (which knows versions up to ${known}): run that release or a later one, or restore a backup made by this release into a new directory.`)
   }
-  for (const m of list) {
-    if (applied.has(m.version)) continue
+  const missing = list.filter((m) => !applied.has(m.version))
+  if (warehouse.cluster) {
+    if (missing.length > 0) throw clusterSchemaBehind(warehouse.cluster, missing)
+    return
+  }
+  for (const m of missing) {
     for (const statement of m.statements(tz)) await client.command({ query: statement })
     await client.insert({
       table: 'schema_migrations',
@@ -435,24 +442,24 @@ export async function applyMigrations(warehouse: Warehouse, list: Migration[]): 
   }
 }
 
-/**
+/*
  * On a cluster the schema is made by `tierscope schema --cluster` (Replicated engines, Distributed
- * tables, ON CLUSTER), never by these statements, which would make single-server tables on the
- * one node the platform talks to. Start-up only checks that every migration of `list` is recorded
+ * tables, ON CLUSTER), never by the migrations' statements, which would make single-server tables
+ * on the one node the platform talks to. Start-up only checks that every migration is recorded
  * as applied, and otherwise refuses, saying what to run (warehouse/CLUSTER.md).
  */
-async function checkClusterSchema(warehouse: Warehouse, list: Migration[]): Promise<void> {
-  const cluster = warehouse.cluster!
-  const made = `the cluster schema is made by \`npx tierscope schema --cluster ${cluster} --database <database>\` (run its output with clickhouse-client --multiquery; warehouse/CLUSTER.md)`
+const clusterSchemaMade = (cluster: string) =>
+  `the cluster schema is made by \`npx tierscope schema --cluster ${cluster} --database <database>\` (run its output with clickhouse-client --multiquery; warehouse/CLUSTER.md)`
+
+async function requireClusterSchema(warehouse: Warehouse): Promise<void> {
   const [exists] = await (await warehouse.client.query({ query: `SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'`, format: 'JSONEachRow' })).json<{ n: string | number }>()
   if (Number(exists?.n ?? 0) === 0) {
-    throw new StartupError('cluster_schema_missing', `CLICKHOUSE_CLUSTER is ${cluster}, and this database has no tierscope schema: ${made}. On a cluster tierscope makes no table itself.`)
+    throw new StartupError('cluster_schema_missing', `CLICKHOUSE_CLUSTER is ${warehouse.cluster}, and this database has no tierscope schema: ${clusterSchemaMade(warehouse.cluster!)}. On a cluster tierscope makes no table itself.`)
   }
-  const applied = new Set((await (await warehouse.client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' })).json<{ version: number }>()).map((r) => Number(r.version)))
-  const missing = list.filter((m) => !applied.has(m.version))
-  if (missing.length > 0) {
-    throw new StartupError('cluster_schema_behind', `CLICKHOUSE_CLUSTER is ${cluster}, and this database's schema lacks migration${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.version} (${m.name})`).join(', ')} of this release: on a cluster they are applied ON CLUSTER by hand, to the <table>_local tables and the Distributed tables over them, and recorded in schema_migrations (warehouse/CLUSTER.md "Migrations"); for a new database, ${made}.`)
-  }
+}
+
+function clusterSchemaBehind(cluster: string, missing: Migration[]): StartupError {
+  return new StartupError('cluster_schema_behind', `CLICKHOUSE_CLUSTER is ${cluster}, and this database's schema lacks migration${missing.length > 1 ? 's' : ''} ${missing.map((m) => `${m.version} (${m.name})`).join(', ')} of this release: on a cluster they are applied ON CLUSTER by hand, to the <table>_local tables and the Distributed tables over them, and recorded in schema_migrations (warehouse/CLUSTER.md "Migrations"); for a new database, ${clusterSchemaMade(cluster)}.`)
 }
 
 /** The time zone is baked into the column types: a warehouse made for one zone refuses another. */
