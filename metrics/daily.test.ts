@@ -2,7 +2,7 @@
 // transfers and deadlines that arrive in a later batch than the rest of their case), every case
 // indicator read from it equals the same question through the clock, now and as of past moments;
 // a refresh run twice changes nothing; a change of items is not read until the aggregate is rebuilt.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { applyReference, IngestService } from '../ingest/index.ts'
 import { demoReference, demoStream } from '../ingest/demo/index.ts'
 import { BACKGROUND_QUERY_PREFIX, queryRows } from '../warehouse/index.ts'
@@ -24,6 +24,7 @@ async function bothWays(id: string, req: MetricRequest) {
   // the clock's way on a service of its own: nothing remembered from the other answer
   const throughClock = new MetricsService(p)
   throughClock.useDaily = false
+  throughClock.usePastAnswers = metrics.usePastAnswers
   return { viaDaily: await metrics.run(id, req), viaClock: await throughClock.run(id, req) }
 }
 
@@ -146,33 +147,84 @@ describe('the daily aggregate after late events', () => {
     expect(Number(rows!.stale)).toBe(0)
   })
 
-  it('reads the state at the end of a month from case_month_end: the same lists and figures as from the events', async () => {
-    const end = Date.parse('2025-05-31T23:59:59.999+08:00')
+  it('holds every month end since the start of last year by default', () => {
+    const ends = p.cases.defaultMonthEnds(Date.parse('2026-12-01T12:00:00+08:00'))
+    expect(ends.length).toBe(23)
+    expect(ends[0]).toBe(Date.parse('2025-01-31T23:59:59.999+08:00'))
+    expect(ends.at(-1)).toBe(Date.parse('2026-11-30T23:59:59.999+08:00'))
+    expect(ends).toContain(Date.parse('2025-12-31T23:59:59.999+08:00')) // last year's assessment
+    // on the first day of a year: last year's months only
+    const inJanuary = p.cases.defaultMonthEnds(Date.parse('2027-01-01T00:00:00+08:00'))
+    expect(inJanuary.length).toBe(12)
+    expect(inJanuary[0]).toBe(Date.parse('2026-01-31T23:59:59.999+08:00'))
+    expect(inJanuary.at(-1)).toBe(Date.parse('2026-12-31T23:59:59.999+08:00'))
+  })
+
+  it('reads the state at month ends from case_month_end: the same lists and figures as from the events', async () => {
+    const ENDS = ['01-31', '02-28', '03-31', '04-30', '05-31', '06-30'].map((d) => Date.parse(`2025-${d}T23:59:59.999+08:00`))
+    const end = ENDS[4]!
     const ids = ['on_time_rate', 'online_rate', 'overdue_cases', 'overdue_open', 'avg_elapsed_days']
+    /** The answers, and whether case_month_end was read for them. */
+    const reading = async <T,>(fn: () => Promise<T>): Promise<{ answers: T; copyRead: boolean }> => {
+      const asked = vi.spyOn(p.warehouse.client, 'query')
+      try {
+        const answers = await fn()
+        return { answers, copyRead: asked.mock.calls.some(([q]) => (q as { query: string }).query.includes('case_month_end')) }
+      } finally {
+        asked.mockRestore()
+      }
+    }
+    // open cases at each month's end of the half year, and the half year's end as of now
+    const now = Date.now()
+    const byMonth = (id: string) => bothWays(id, { ...PERIOD, by: 'month', asOfMs: now })
     const ask = async () => {
       const answers: unknown[] = [await p.cases.list({ status: 'open', limit: 5000 }, end), await p.cases.list({ overdue: true, limit: 5000 }, end)]
       for (const id of ids) answers.push(await bothWays(id, { from: '2025-01-01', to: '2025-12-31', by: 'unit', asOfMs: end }))
+      for (const id of ['overdue_cases', 'overdue_open']) answers.push(await byMonth(id), await bothWays(id, { ...PERIOD, by: 'unit', asOfMs: now }))
       return answers
     }
-    const compare = () => sameWithout('useMonthEndCopy', ask)
-    const held = async () => (await settledRows<{ case_id: string }>(p.warehouse, 'SELECT case_id FROM case_month_end FINAL ORDER BY case_id')).map((r) => r.case_id)
-    await p.cases.moveMonthEnd(end)
-    const [expected] = await settledRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_state FINAL WHERE first_at <= '2025-05-31 23:59:59.999' AND last_at > '2025-05-31 23:59:59.999'`)
-    expect((await held()).length).toBe(Number(expected!.n))
-    expect((await held()).length).toBeGreaterThan(50)
+    const compare = async () => {
+      const { copyRead } = await reading(() => sameWithout('useMonthEndCopy', ask))
+      expect(copyRead).toBe(true)
+      // every month end of the half year from the copy, in the question by month alone
+      expect((await reading(() => byMonth('overdue_open'))).copyRead).toBe(true)
+    }
+    const held = async (at: number) => (await settledRows<{ case_id: string }>(p.warehouse,
+      'SELECT case_id FROM case_month_end FINAL WHERE month_end = {at:DateTime64(3)} ORDER BY case_id', { at: at / 1000 })).map((r) => r.case_id)
+    const spanning = async (at: number) => Number((await settledRows<{ n: string }>(p.warehouse,
+      'SELECT count() AS n FROM case_state FINAL WHERE first_at <= {at:DateTime64(3)} AND last_at > {at:DateTime64(3)}', { at: at / 1000 }))[0]!.n)
+    // (kept answers off: each question is asked of the engine, through the copy or not)
+    metrics.usePastAnswers = false
+    onTestFinished(() => { metrics.usePastAnswers = true })
+    await p.cases.holdMonthEnds(ENDS)
+    for (const at of ENDS.slice(0, 5)) {
+      expect((await held(at)).length).toBe(await spanning(at))
+      expect((await held(at)).length).toBeGreaterThan(50)
+    }
     await compare()
-    // a late event before the month end for a case held, and a first event after it for one not held
+    // a late event before a month end for a case held, and a first event after it for one not held
     const [heldCase] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_month_end FINAL
-      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL ORDER BY case_id LIMIT 1`)
+      WHERE month_end = {at:DateTime64(3)} AND f_status = 'open' AND f_accepted_at IS NOT NULL ORDER BY case_id LIMIT 1`, { at: end / 1000 })
     const [quiet] = await settledRows<{ case_id: string; unit_id: string }>(p.warehouse, `SELECT case_id, f_unit_id AS unit_id FROM case_state FINAL
-      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-05-01 00:00:00' ORDER BY case_id LIMIT 1`)
-    expect((await held())).not.toContain(quiet!.case_id)
+      WHERE f_status = 'open' AND f_accepted_at IS NOT NULL AND last_at < '2025-04-01 00:00:00' ORDER BY case_id LIMIT 1`)
+    expect(await held(end)).not.toContain(quiet!.case_id)
     const receipt = await new IngestService(p).ingest('case-events', asParsed([
       { event_id: 'month-end-late', case_id: heldCase!.case_id, type: 'suspended', occurred_at: '2025-05-30T10:00:00+08:00', unit_id: heldCase!.unit_id },
       { event_id: 'month-end-after', case_id: quiet!.case_id, type: 'completed', occurred_at: '2025-06-03T10:00:00+08:00', unit_id: quiet!.unit_id },
     ]), principal)
     expect(receipt.accepted).toBe(2)
-    expect(await held()).toContain(quiet!.case_id)
+    // held at every month end it now spans (April's and May's), and the figures still agree
+    expect(await held(end)).toContain(quiet!.case_id)
+    expect(await held(ENDS[3]!)).toContain(quiet!.case_id)
+    await compare()
+    // with only May's end held, the question by month is answered from the events, the same
+    await p.cases.holdMonthEnds([end])
+    expect(await held(end)).toContain(quiet!.case_id)
+    const { answers: fromEvents, copyRead } = await reading(() => byMonth('overdue_open'))
+    expect(copyRead).toBe(false)
+    expect(fromEvents.viaDaily).toEqual(fromEvents.viaClock)
+    await p.cases.holdMonthEnds(ENDS)
+    expect((await reading(() => byMonth('overdue_open'))).answers).toEqual(fromEvents)
     await compare()
   })
 

@@ -303,67 +303,95 @@ export class CaseStore {
     this.openReady = true
   }
 
-  /** At start-up, before the repairs (which keep what is read here): case_month_end's moment as stored. */
+  /** At start-up, before the repairs (which keep what is read here): the month ends case_month_end holds, as stored. */
   private async readCopies(): Promise<void> {
     const stored = new Map((await queryRows<{ key: string; value: string }>(this.warehouse,
       `SELECT key, value FROM meta FINAL WHERE key IN ('case_month_end_at')`)).map((r) => [r.key, r.value]))
-    // an empty moment is a build a crash interrupted: not read until built again
-    const monthEnd = stored.get('case_month_end_at')
-    this.monthEndMs = monthEnd ? Number(monthEnd) : null
-    this.monthEndBuiltIn = this.monthEndMs
+    // (epoch ms, comma-separated; an earlier release kept one. A build a crash interrupted left out
+    // the moments it was building: they are built again.)
+    this.monthEnds = new Set((stored.get('case_month_end_at') ?? '').split(',').filter(Boolean).map(Number))
+    this.monthEndsSetIn = this.monthEnds.size > 0 ? this.lastMonthEnd() : null
   }
 
-  /** The month end case_month_end holds the state at (epoch ms; null while it is being built). */
-  private monthEndMs: number | null = null
-  /** The end of last month when it was last built: a refresh in a new month builds it anew. */
-  private monthEndBuiltIn: number | null = null
+  /** The month ends case_month_end holds the state at (epoch ms): only these are read from it. */
+  private monthEnds = new Set<number>()
+  /** The end of last month when the month ends held were last set: a refresh in a new month sets them anew. */
+  private monthEndsSetIn: number | null = null
 
-  /** Off: questions as of that month end derive the later cases' facts from their events (tests compare both ways). */
+  /** Off: questions as of a month end derive the later cases' facts from their events (tests compare both ways). */
   useMonthEndCopy = true
 
-  /** Whether every moment read is the month end case_month_end holds. */
+  /**
+   * Whether case_month_end answers for every moment read: each is a month end it holds, or is at
+   * or after every stored event (no case has a later event, so it has no rows there to read).
+   */
   private monthEndHolds(momentsMs: number[]): boolean {
-    return this.useMonthEndCopy && this.monthEndMs !== null && momentsMs.every((ms) => ms === this.monthEndMs) && this.clockMode(this.monthEndMs) === 'hybrid'
+    return this.useMonthEndCopy && momentsMs.some((ms) => this.monthEnds.has(ms)) && momentsMs.every((ms) => this.monthEnds.has(ms) || ms >= this.latestEventMs)
   }
 
-  /** The last moment of the previous month in the district's zone: "as of the end of last month". */
-  private lastMonthEnd(): number {
-    return parseTimestamp(`${localDate(Date.now(), this.warehouse.timezone).slice(0, 8)}01T00:00:00`, this.warehouse.timezone)! - 1
+  /** The last moment of the month before the one `ms` falls in, in the district's zone (default: now, so "the end of last month"). */
+  private lastMonthEnd(ms = Date.now()): number {
+    return parseTimestamp(`${localDate(ms, this.warehouse.timezone).slice(0, 8)}01T00:00:00`, this.warehouse.timezone)! - 1
   }
 
   /**
-   * Writes the case_month_end rows of the cases `which` selects (a case_state filter) that have
-   * events after the month end: their state built from their events up to then, as case_state
-   * would hold it had the later events not arrived yet, but for last_at, which stays the case's
-   * last stored event (what the clock reports, and what narrows the cases before it). Needs {month_end}.
+   * The month ends held unless told otherwise: every one from the end of January of last year to
+   * the end of last month — what the assessment of last year and this asks (the open cases at
+   * each month's end for the trend and by month, and at the year's end). Earlier ones are
+   * answered from the events, as exactly and more slowly.
+   */
+  defaultMonthEnds(nowMs = Date.now()): number[] {
+    const tz = this.warehouse.timezone
+    const from = `${Number(localDate(nowMs, tz).slice(0, 4)) - 1}-02-01`
+    const ends: number[] = []
+    for (let end = this.lastMonthEnd(nowMs); localDate(end + 1, tz) >= from; end = this.lastMonthEnd(end)) ends.unshift(end)
+    return ends
+  }
+
+  /**
+   * Writes the case_month_end rows, at every month end of `{month_ends}`, of the cases `which`
+   * selects (a case_state filter) that have events after that month end: their state built from
+   * their events up to then, as case_state would hold it had the later events not arrived yet, but
+   * for last_at, which stays the case's last stored event (what the clock reports, and what
+   * narrows the cases before it). A case spans a month end for good once it does (events are
+   * only added), so rewriting its rows at every refresh keeps them right.
    */
   private monthEndRows(which: string): string {
+    const tz = this.warehouse.timezone
+    const ends = `{month_ends:Array(DateTime64(3, '${tz}'))}`
     return `INSERT INTO case_month_end (month_end, case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
-      SELECT {month_end:DateTime64(3)}, case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
+      SELECT month_end, case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
       FROM (${eventFactsSql(`
-        SELECT case_id, events, events AS ev, first_at, last_at
-        FROM (SELECT case_id, arrayFilter(e -> e.at <= {month_end:DateTime64(3)}, events) AS events, first_at, last_at FROM case_state FINAL
-          WHERE first_at <= {month_end:DateTime64(3)} AND last_at > {month_end:DateTime64(3)} AND (${which}))`,
-        ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`
+        SELECT month_end, case_id, events, events AS ev, first_at, last_at
+        FROM (SELECT month_end, case_id, arrayFilter(e -> e.at <= month_end, events) AS events, first_at, last_at
+          FROM (SELECT case_id, events, first_at, last_at, arrayJoin(${ends}) AS month_end FROM case_state FINAL
+            WHERE first_at <= arrayMax(${ends}) AND last_at > arrayMin(${ends}) AND (${which}))
+          WHERE first_at <= month_end AND last_at > month_end)`,
+        ['month_end', 'case_id', 'events', 'first_at', 'last_at'], 'f_', null, tz)})`
   }
 
   /**
-   * Builds case_month_end for the end of last month (by default) when it holds another moment.
-   * The stored moment is cleared first and written last, so a build a crash interrupted is
-   * never read and is done again at the next start-up. Each moment's rows are kept under it
-   * (reads take only the moment held); the earlier moments' go by the table's TTL (migration 18).
+   * Makes case_month_end hold exactly the month ends `wanted` (by default those of
+   * `defaultMonthEnds`): the ones no longer wanted stop being read at once (their rows go by the
+   * table's TTL, whole partitions at a time), the missing ones are built. The stored list leaves
+   * out the moments being built until they are, so a build a crash interrupted is never read and
+   * is done again at the next start-up (its rows written anew replace the first ones).
    */
-  async moveMonthEnd(toMs = this.lastMonthEnd()): Promise<void> {
-    if (this.monthEndMs === toMs) return
-    const store = (value: string) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value, updated_at: nowSeconds() }], format: 'JSONEachRow' })
-    this.monthEndMs = null
-    await store('')
-    await this.warehouse.client.command({ query: this.monthEndRows('true'), query_params: { month_end: epochSeconds(toMs) } })
-    await store(String(toMs))
-    this.monthEndMs = toMs
-    this.monthEndBuiltIn = this.lastMonthEnd()
+  async holdMonthEnds(wanted = this.defaultMonthEnds()): Promise<void> {
+    const store = (ends: number[]) => this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: ends.join(','), updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    const missing = wanted.filter((ms) => !this.monthEnds.has(ms))
+    const kept = [...this.monthEnds].filter((ms) => wanted.includes(ms))
+    if (missing.length > 0 || kept.length < this.monthEnds.size) {
+      this.monthEnds = new Set(kept)
+      await store(kept)
+      if (missing.length > 0) {
+        await this.warehouse.client.command({ query: this.monthEndRows('true'), query_params: { month_ends: missing.map((ms) => epochSeconds(ms)) } })
+      }
+      this.monthEnds = new Set(wanted)
+      await store(wanted)
+    }
+    this.monthEndsSetIn = this.lastMonthEnd()
   }
-
 
   /**
    * At start-up, when the stored facts were derived by an earlier rule (FACTS_VERSION): every
@@ -385,7 +413,7 @@ export class CaseStore {
       await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_open)` })
       // case_month_end holds facts by the old rule: cleared, it is not read until the repair builds it
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: '', updated_at: nowSeconds() }], format: 'JSONEachRow' })
-      this.monthEndMs = null
+      this.monthEnds = new Set()
     }
     await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_facts_version', value: FACTS_VERSION, updated_at: nowSeconds() }], format: 'JSONEachRow' })
   }
@@ -501,10 +529,11 @@ export class CaseStore {
       query_params: batches,
     })
     trace?.('case_open')
-    // their state at the end of last month, for those with events since (a new month: built anew)
-    if (this.monthEndBuiltIn !== null && this.monthEndBuiltIn !== this.lastMonthEnd()) await this.moveMonthEnd()
-    else if (this.monthEndMs !== null) {
-      await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_end: epochSeconds(this.monthEndMs) } })
+    // their state at each month end held, for those with events since (in a new month: the month
+    // ends held set anew, the month just ended built)
+    if (this.monthEndsSetIn !== null && this.monthEndsSetIn !== this.lastMonthEnd()) await this.holdMonthEnds()
+    if (this.monthEnds.size > 0) {
+      await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_ends: [...this.monthEnds].map((ms) => epochSeconds(ms)) } })
     }
     trace?.('case_month_end')
     // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
@@ -537,8 +566,8 @@ export class CaseStore {
     await this.refreshBatches(pending.map((p) => p.batch_id))
     await this.loadDaily()
     await this.loadOpen()
-    // case_month_end built for the end of last month unless it holds that already
-    await this.moveMonthEnd()
+    // case_month_end holds every month end since the start of last year (those missing are built)
+    await this.holdMonthEnds()
     return pending.length
   }
 

@@ -154,9 +154,9 @@ export interface ClockCopies {
   /** The cases open now, from case_open (as 'facts', or 'hybrid' with `monthEnd`: then for the cases with no later event). */
   openOnly?: boolean
   /**
-   * The moment read is the month end case_month_end was built for ('hybrid' only): the cases with
-   * events after it are read from their rows there (their state from their events up to then) as
-   * stored facts, instead of deriving the facts from their events.
+   * Every moment read is a month end case_month_end holds, or after every stored event ('hybrid'
+   * only): the cases with events after it are read from their rows there (their state from their
+   * events up to then) as stored facts, instead of deriving the facts from their events.
    */
   monthEnd?: boolean
 }
@@ -189,9 +189,9 @@ export function caseClockSql(tz: string, caseFilter?: string, mode: ClockMode = 
   // (A filter that leaves most cases is cheaper without: the set would be most of the ids.)
   const filter = `first_at <= as_of${caseFilter ? ` AND (${caseFilter})` : ''}`
   // `openOnly`: the cases open now, from case_open — a copy of their case_state rows kept by the
-  // refresh, a few per cent of all cases; as of now, or as of the month end case_month_end holds
+  // refresh, a few per cent of all cases; as of now, or as of month ends case_month_end holds
   // (the cases open then with no later event are open now; the others are in case_month_end)
-  if (openOnly && mode !== 'facts' && !(monthEnd && mode === 'hybrid')) throw new Error('case_open holds the cases open now: read it as of now or of the month end held only')
+  if (openOnly && mode !== 'facts' && !(monthEnd && mode === 'hybrid')) throw new Error('case_open holds the cases open now: read it as of now or of month ends held only')
   const states = (when: string, table?: string) => {
     if (openOnly && table === undefined) return `SELECT * FROM (SELECT *, ${asOfValue} AS as_of FROM case_open FINAL) WHERE f_status = 'open' AND ${filter}${when}`
     const from = table ?? 'case_state'

@@ -389,6 +389,20 @@ export const migrations: Migration[] = [
     name: 'the rated cases with more than one rating (一事一评 decides among them only)',
     // filled at start-up from every stored rating (ratings.ts RatingStore.repair), then per batch
     statements: () => ['CREATE TABLE IF NOT EXISTS rating_contests (follow_up Bool, rated String) ENGINE = ReplacingMergeTree ORDER BY (follow_up, rated)'],
+  },  {
+    version: 21,
+    name: 'case_month_end holds every month end since the start of last year',
+    // A partition per month end (a question reads one or a few), each dropped whole by TTL once it
+    // is older than any month end held (cases.ts defaultMonthEnds: at most 23 months back). The
+    // list held is cleared: start-up builds them all (cases.ts holdMonthEnds).
+    statements: (tz) => [
+      'DROP TABLE IF EXISTS case_month_end',
+      `CREATE TABLE IF NOT EXISTS case_month_end ENGINE = ReplacingMergeTree(refreshed_at)
+        PARTITION BY toYYYYMM(month_end) ORDER BY (month_end, case_id)
+        TTL toDateTime(month_end) + INTERVAL 25 MONTH SETTINGS ttl_only_drop_parts = 1
+        EMPTY AS SELECT toDateTime64(0, 3, '${tz}') AS month_end, * FROM case_state`,
+      `INSERT INTO meta (key, value, updated_at) VALUES ('case_month_end_at', '', now64(3))`,
+    ],
   },
 ]
 

@@ -29,7 +29,7 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
     // case_month_end for a month end with a month of later events behind it (the end of the month
     // before last), as it is on any day but the first of a month
     const monthEndBefore = horizon - 1
-    await p.cases.moveMonthEnd(monthEndBefore)
+    await p.cases.holdMonthEnds([...new Set([...p.cases.defaultMonthEnds(), monthEndBefore])].sort((a, b) => a - b))
     const [[counts]] = [await queryRows<Record<string, string>>(p.warehouse, `SELECT
       (SELECT count() FROM case_events) AS events, (SELECT count() FROM case_state FINAL) AS cases,
       (SELECT count() FROM case_open FINAL WHERE f_status = 'open') AS open,
