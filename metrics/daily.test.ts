@@ -113,7 +113,7 @@ describe('the daily aggregate after late events', () => {
     expect(after.viaDaily.rows[0]!.numerator).toBeLessThan(before.viaDaily.rows[0]!.numerator)
   })
 
-  it('holds each (kind, day, unit) once, and a refresh run again changes no figure', async () => {
+  it('holds each (kind, day, unit) once and each case\'s contributions once, and a refresh run again changes no figure', async () => {
     const [before] = await settledRows<{ rows: string; n: string }>(p.warehouse, 'SELECT count() AS rows, sum(n) AS n FROM case_daily FINAL')
     const [{ batch_id }] = (await settledRows<{ batch_id: string }>(p.warehouse, 'SELECT batch_id FROM case_refresh_done ORDER BY done_at DESC LIMIT 1')) as [{ batch_id: string }]
     await p.cases.refreshBatches([batch_id])
@@ -124,6 +124,16 @@ describe('the daily aggregate after late events', () => {
     const [daily] = await settledRows<{ stopped: string; accepted: string }>(p.warehouse,
       `SELECT sumIf(n, kind = 'stopped') AS stopped, sumIf(n, kind = 'accepted') AS accepted FROM case_daily FINAL`)
     expect(daily).toEqual(cases)
+    // every case's contributions once, where case_state says it counts (a case moved by a late
+    // transfer or stop left only a row marked deleted where it was)
+    const [contributions] = await settledRows<{ stopped: string; accepted: string; misplaced: string; deleted: string }>(p.warehouse, `SELECT
+        countIf(c.kind = 'stopped') AS stopped, countIf(c.kind = 'accepted') AS accepted,
+        countIf(c.day != toDate(if(c.kind = 'stopped', s.f_stopped_at, s.f_accepted_at)) OR c.unit_id != s.f_unit_id) AS misplaced,
+        (SELECT count() FROM case_daily_cases WHERE is_deleted = 1) AS deleted
+      FROM (SELECT * FROM case_daily_cases FINAL) AS c LEFT JOIN (SELECT * FROM case_state FINAL) AS s ON s.case_id = c.case_id`)
+    expect({ stopped: contributions!.stopped, accepted: contributions!.accepted }).toEqual(cases)
+    expect(Number(contributions!.misplaced)).toBe(0)
+    expect(Number(contributions!.deleted)).toBeGreaterThan(0) // (the fixture's late events moved some)
     const { viaDaily, viaClock } = await bothWays('on_time_rate', { ...PERIOD, by: 'unit', asOfMs: Date.parse(MOMENTS[0]!) })
     expect(viaDaily).toEqual(viaClock)
   })

@@ -205,10 +205,9 @@ describe('backup of a warehouse directory, older and newer schemas', () => {
     const older = join(work, 'older')
     const r0 = await run(['restore', '--from', b2, '--data-dir', older, '--no-progress'])
     expect(r0.code, r0.out).toBe(0)
-    // (the last migration, 21, made case_month_end anew with a partition per month end: before it, none)
+    // (the last migration, 22, made case_daily_cases: before it, no such table)
     await inChild(older, `
-      await wh.client.command({ query: 'DROP TABLE case_month_end' })
-      await wh.client.command({ query: 'CREATE TABLE case_month_end ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY (month_end, case_id) EMPTY AS SELECT toDateTime64(0, 3) AS month_end, * FROM case_state' })
+      await wh.client.command({ query: 'DROP TABLE case_daily_cases' })
       await wh.client.command({ query: 'DELETE FROM schema_migrations WHERE version = ${RELEASE_SCHEMA_VERSION}' })`)
     const bOld = join(work, 'backups', 'older')
     const b = await run(['backup', '--data-dir', older, '--out', bOld, '--no-progress'])
@@ -219,8 +218,8 @@ describe('backup of a warehouse directory, older and newer schemas', () => {
     expect(r.code, r.out).toBe(0)
     expect(r.out).toContain(`schema version ${RELEASE_SCHEMA_VERSION - 1}, migrated to ${RELEASE_SCHEMA_VERSION}`)
     // (the last migration makes the table again; the platform fills it at start-up)
-    const tables = await inChild(restored, `process.stdout.write(JSON.stringify(await queryRows(wh, "SELECT name, partition_key FROM system.tables WHERE database = currentDatabase() AND name = 'case_month_end'")))`)
-    expect(JSON.parse(tables)).toEqual([{ name: 'case_month_end', partition_key: 'toYYYYMM(month_end)' }])
+    const tables = await inChild(restored, `process.stdout.write(JSON.stringify(await queryRows(wh, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'case_daily_cases'")))`)
+    expect(JSON.parse(tables)).toEqual([{ name: 'case_daily_cases' }])
     expect(await fingerprint(restored)).toEqual(printsAfter)
 
     const manifestFile = join(bOld, 'tierscope-backup.json')

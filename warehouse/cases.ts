@@ -236,43 +236,77 @@ export class CaseStore {
   private basisOf?: { index: object; itemsVersion: number; basis: string }
 
   /**
-   * The aggregate rows of the (kind, day, unit) in \`touched\` (a relation of kind, day, unit_id),
-   * rebuilt from case_state: every row of them replaced, rows left without cases rewritten as zeros.
-   * \`touched\` null = every row.
+   * Each case's contributions to the daily aggregate (case_daily_cases, migration 22): a row per
+   * kind it counts in, at the (kind, day, unit) it counts in, with its measures, for the cases
+   * `which` selects (a case_state filter; null = every case). Read through the clock from the
+   * stored facts, at this moment: the stopped cases' figures do not depend on it.
    */
-  private async writeDaily(touched: string | null, params: Record<string, unknown>): Promise<void> {
+  private async writeContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
     const tz = this.warehouse.timezone
-    const inTouched = (kind: string, day: string, unit: string) => (touched === null ? 'true' : `(${day}, ${unit}) IN (SELECT day, unit_id FROM (${touched}) WHERE kind = '${kind}')`)
-    const caseFilter = touched === null
-      ? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL"
-      : `(f_status IN ('completed', 'rejected') AND ${inTouched('stopped', 'toDate(f_stopped_at)', 'f_unit_id')})
-         OR (f_accepted_at IS NOT NULL AND ${inTouched('accepted', 'toDate(f_accepted_at)', 'f_unit_id')})`
-    // read at this moment from the stored facts: the stopped cases' figures do not depend on it
-    const clock = caseClockSql(tz, caseFilter, 'facts', false, 'flag', { prefilter: touched !== null })
-    const keys = 'kind, day, unit_id, last_day'
+    const clock = caseClockSql(tz, which ?? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL", 'facts', false, 'flag', { prefilter: which !== null })
     const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string) => `
-      SELECT '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
+      SELECT case_id, '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
         ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${measures[m]}, 0)) AS ${m}`).join(', ')}
       FROM (${clock}) AS c
-      WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'} AND ${inTouched(kind, `toDate(${at})`, 'unit_id')}
-      GROUP BY ${keys}`
+      WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'}
+      GROUP BY case_id, kind, day, unit_id, last_day`
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, version, is_deleted)
+        SELECT case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6))), 0
+        FROM (${rows('stopped', STOPPED_MEASURES, 'stopped_at')} UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')})`,
+      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), tz), ...params },
+    })
+  }
+
+  /**
+   * Marks deleted the contributions of the cases `which` selects (a case_state filter) where
+   * case_state says they are, before it changes: a case that moves to another day or unit leaves
+   * nothing behind where it was (its new contributions, written after, replace the marks where it
+   * stays). null = every contribution stored (a whole rebuild).
+   */
+  private async withdrawContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
+    const version = 'toUInt64(toUnixTimestamp64Micro(now64(6)))'
+    const from = which === null
+      ? 'SELECT case_id, toString(kind) AS kind, day, unit_id, last_day FROM case_daily_cases FINAL'
+      : `SELECT case_id, 'stopped' AS kind, toDate(f_stopped_at) AS day, f_unit_id AS unit_id, ${dailyLastDay('stopped', 'last_at')} AS last_day FROM case_state
+          WHERE (${which}) AND f_status IN ('completed', 'rejected')
+        UNION ALL
+        SELECT case_id, 'accepted', toDate(f_accepted_at), f_unit_id, ${dailyLastDay('accepted', 'last_at')} FROM case_state
+          WHERE (${which}) AND f_accepted_at IS NOT NULL`
+    await this.warehouse.client.command({
+      query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, version, is_deleted)
+        SELECT case_id, kind, day, unit_id, last_day, ${version}, 1 FROM (${from})`,
+      query_params: params,
+    })
+  }
+
+  /**
+   * The aggregate rows of the (kind, day, unit) in \`touched\` (a relation of kind, day, unit_id),
+   * summed from the contributions of their cases: every row of them replaced, rows left without
+   * cases rewritten as zeros. \`touched\` null = every row.
+   */
+  private async writeDaily(touched: string | null, params: Record<string, unknown>): Promise<void> {
+    const keys = 'kind, day, unit_id, last_day'
+    // (the key's first columns: the contributions of those groups are read by the primary key)
+    const where = touched === null ? '' : `WHERE (kind, day, unit_id) IN (SELECT CAST(kind, 'Enum8(\\'stopped\\' = 1, \\'accepted\\' = 2)'), day, unit_id FROM (${touched}))`
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily (${keys}, ${DAILY_MEASURES.join(', ')}, version)
         SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6)))
         FROM (
-          SELECT toString(kind) AS kind, day, unit_id, last_day, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL
-          ${touched === null ? '' : `WHERE (toString(kind), day, unit_id) IN (SELECT kind, day, unit_id FROM (${touched}))`}
-          UNION ALL ${rows('stopped', STOPPED_MEASURES, 'stopped_at')}
-          UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
+          SELECT kind, day, unit_id, last_day, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL ${where}
+          UNION ALL
+          SELECT kind, day, unit_id, last_day, ${DAILY_MEASURES.map((m) => `toInt64(${m}) AS ${m}`).join(', ')} FROM case_daily_cases FINAL ${where}
         )
         GROUP BY ${keys}`,
-      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), this.warehouse.timezone), ...params },
+      query_params: params,
     })
   }
 
   /** Rebuilds the whole daily aggregate from case_state (start-up backfill; items or calendar changed). */
   async rebuildDaily(): Promise<void> {
     const basis = this.currentBasis()
+    await this.withdrawContributions(null, {})
+    await this.writeContributions(null, {})
     await this.writeDaily(null, {})
     await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: basis, updated_at: nowSeconds() }], format: 'JSONEachRow' })
     this.dailyBuiltOn = basis
@@ -418,13 +452,22 @@ export class CaseStore {
     await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_facts_version', value: FACTS_VERSION, updated_at: nowSeconds() }], format: 'JSONEachRow' })
   }
 
+  /**
+   * At start-up, before any refresh: a measure declared since the tables were made gets its
+   * column in the aggregate and in the contributions (the basis names the measures: both are then
+   * built again by loadDaily).
+   */
+  private async addDailyColumns(): Promise<void> {
+    for (const table of ['case_daily', 'case_daily_cases']) {
+      const columns = new Set((await queryRows<{ name: string }>(this.warehouse, `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String}`, { table })).map((c) => c.name))
+      for (const m of DAILY_MEASURES.filter((m) => !columns.has(m))) {
+        await this.warehouse.client.command({ query: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${m} Int64 DEFAULT 0` })
+      }
+    }
+  }
+
   /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
   private async loadDaily(): Promise<void> {
-    // a measure declared since the table was made gets its column (the basis names the measures: it is then rebuilt)
-    const columns = new Set((await queryRows<{ name: string }>(this.warehouse, `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'case_daily'`)).map((c) => c.name))
-    for (const m of DAILY_MEASURES.filter((m) => !columns.has(m))) {
-      await this.warehouse.client.command({ query: `ALTER TABLE case_daily ADD COLUMN IF NOT EXISTS ${m} Int64 DEFAULT 0` })
-    }
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
     const basis = this.currentBasis()
     if (stored?.value === basis) this.dailyBuiltOn = basis
@@ -500,6 +543,8 @@ export class CaseStore {
           WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
       query_params: batches,
     })
+    // and their contributions to it withdrawn from there (those where they stay are written again below)
+    await this.withdrawContributions(`case_id IN (${batchCases})`, batches)
     trace?.('case_daily_pending')
     await this.warehouse.client.command({
       query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
@@ -536,7 +581,10 @@ export class CaseStore {
       await this.warehouse.client.command({ query: this.monthEndRows(`case_id IN (${batchCases})`), query_params: { ...batches, month_ends: [...this.monthEnds].map((ms) => epochSeconds(ms)) } })
     }
     trace?.('case_month_end')
-    // the daily aggregate of every (kind, day, unit) the batch's cases were in, or are in now
+    // the batch's cases' contributions where they count now, and the daily aggregate of every
+    // (kind, day, unit) they were in or are in now, summed from the contributions of its cases
+    await this.writeContributions(`case_id IN (${batchCases})`, batches)
+    trace?.('case_daily_cases')
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}
       UNION ALL
@@ -558,6 +606,7 @@ export class CaseStore {
   async repair(): Promise<number> {
     await this.loadLatestEvent()
     await this.readCopies()
+    await this.addDailyColumns()
     await this.upgradeFacts()
     const pending = await queryRows<{ batch_id: string }>(
       this.warehouse,

@@ -40,6 +40,7 @@ export const PLACEMENT: Record<string, Placement> = {
   case_state: sharded('case_id', 'one row per case (ReplacingMergeTree by case_id): a case\'s versions on one shard, where FINAL replaces them, beside its events'),
   case_open: sharded('case_id', 'a copy of case_state rows, keyed like it; a stopped case\'s deleted row (is_deleted) meets its open one on its shard, where FINAL and the cleanup merges apply it'),
   case_month_end: sharded('case_id', 'copies of case_state rows as they stood at each month end since the start of last year, keyed like it'),
+  case_daily_cases: sharded('case_id', 'each case\'s contributions to case_daily (ReplacingMergeTree keyed by where it counts, ending with case_id): a case\'s versions on one shard, beside its state row it is computed from'),
   case_refresh_queue: sharded('case_id', 'the cases a batch queued for the refresh, beside those cases\' rows'),
   // ratings and their handling: a rating and its follow-ups together
   evaluations: sharded('event_id', 'a rating beside its follow-ups (evaluation_followups.evaluation_id is its event_id): the bad-rating figures and the ratings list join them on it. Not by case: follow-ups do not carry it. Not by unit: a few halls hold most ratings'),

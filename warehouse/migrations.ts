@@ -403,6 +403,18 @@ export const migrations: Migration[] = [
         EMPTY AS SELECT toDateTime64(0, 3, '${tz}') AS month_end, * FROM case_state`,
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_month_end_at', '', now64(3))`,
     ],
+  },  {
+    version: 22,
+    name: 'each case\'s contributions to the daily aggregate, which a refresh sums its touched rows from',
+    // Keyed where a case counts (a row per kind); a case that moves leaves a row marked deleted
+    // where it was (is_deleted), which FINAL leaves out. The daily aggregate's basis is cleared:
+    // start-up fills this table from case_state and builds the aggregate from it (cases.ts).
+    statements: () => [
+      `CREATE TABLE IF NOT EXISTS case_daily_cases ENGINE = ReplacingMergeTree(version, is_deleted)
+        PARTITION BY toYYYYMM(day) ORDER BY (kind, day, unit_id, case_id)
+        EMPTY AS SELECT '' AS case_id, * EXCEPT version, version, toUInt8(0) AS is_deleted FROM case_daily`,
+      `INSERT INTO meta (key, value, updated_at) VALUES ('case_daily_basis', '', now64(3))`,
+    ],
   },
 ]
 
