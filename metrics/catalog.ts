@@ -53,7 +53,7 @@ const part = (source: SourceId, sql: string, zh: string, en: string, daily?: str
  * warehouse's declaration of the measure (DAILY_MEASURE_SQL), the same text that fills case_daily,
  * so the two ways to the figure can never say different things.
  */
-const caseSum = (source: 'stopped_cases' | 'accepted_cases', measure: DailyMeasure, zh: string, en: string): Part =>
+const caseSum = (source: keyof typeof DAILY_MEASURE_SQL, measure: DailyMeasure, zh: string, en: string): Part =>
   part(source, DAILY_MEASURE_SQL[source][measure], zh, en, `sum(${measure})`)
 
 const stoppedWithVerdict = caseSum('stopped_cases', 'n_verdict', '有时限判定的办结件数', 'stopped cases with an on-time verdict')
@@ -162,14 +162,14 @@ export const INDICATORS: Indicator[] = [
   // ── 代办 (下沉): items a station accepts on a hall's behalf and transfers to it
   {
     id: 'proxy_rate', name: { zh: '代办率', en: 'Share handled on behalf of a hall (代办)' }, category: 'efficiency', unit: 'ratio', direction: 'higher_is_better', tiers: [3],
-    numerator: part('proxy_cases', 'countIf(to_hall)', '受理后转交上级大厅办理的件数（代办件）', 'cases accepted here and transferred to a hall'),
-    denominator: part('proxy_cases', 'count()', '本单位受理件数', 'cases accepted here'),
+    numerator: caseSum('proxy_cases', 'n_to_hall', '受理后转交上级大厅办理的件数（代办件）', 'cases accepted here and transferred to a hall'),
+    denominator: caseSum('proxy_cases', 'n', '本单位受理件数', 'cases accepted here'),
     definition: { zh: '本单位（社区、政务服务站）受理后转交街道或区级大厅办理的件数 ÷ 本单位受理件数；按受理单位计，不论办件现属哪个单位。', en: 'Cases a station accepted and transferred to a street or district hall ÷ cases it accepted; counted at the accepting unit, wherever the case is now.' },
   },
   {
     id: 'proxy_on_time_rate', name: { zh: '代办按时办结率', en: 'Cases handled on behalf of a hall, on time' }, category: 'timeliness', unit: 'ratio', direction: 'higher_is_better', tiers: [3],
-    numerator: part('proxy_cases', 'countIf(to_hall AND on_time = true)', '按时办结的代办件数', 'cases handled on behalf of a hall, on time'),
-    denominator: part('proxy_cases', 'countIf(to_hall AND on_time IS NOT NULL)', '有时限判定的代办件数', 'cases handled on behalf of a hall with an on-time verdict'),
+    numerator: caseSum('proxy_cases', 'n_to_hall_on_time', '按时办结的代办件数', 'cases handled on behalf of a hall, on time'),
+    denominator: caseSum('proxy_cases', 'n_to_hall_verdict', '有时限判定的代办件数', 'cases handled on behalf of a hall with an on-time verdict'),
     definition: { zh: '代办件中按时办结的比例，时限自本单位受理起算（转交不重新起算）；按受理日期计入期间。', en: 'Of the cases handled on behalf of a hall, the share completed on time, the clock running from the station\'s acceptance (a transfer does not restart it); placed by the acceptance date.' },
   },
   // ── cost

@@ -1,6 +1,6 @@
 // Parts of indicators + (period, scope, by) → one parameterised ClickHouse query per source.
 // Every value is a bound parameter ({from:Date}, {units:Array(String)}, …).
-import { CALENDAR_GAP_MARKER, CALENDAR_WITH, dailyLastDay } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, CALENDAR_WITH, dailyLastDay, type DailyKind } from '../warehouse/index.ts'
 import type { Part } from './catalog.ts'
 import { SOURCES, type SourceId } from './sources.ts'
 
@@ -60,7 +60,7 @@ GROUP BY key`
 }
 
 /** The sources read from the daily aggregate (case_daily) when it is usable, and its kind for each. */
-export const DAILY_KIND: Partial<Record<SourceId, 'stopped' | 'accepted'>> = { stopped_cases: 'stopped', accepted_cases: 'accepted' }
+export const DAILY_KIND: Partial<Record<SourceId, DailyKind>> = { stopped_cases: 'stopped', accepted_cases: 'accepted', proxy_cases: 'proxy' }
 
 /** The groupings the daily aggregate has (it is per day and unit: item and channel take the clock's way). */
 export const dailyGroups = (by: InternalGrouping | undefined) => by !== 'item' && by !== 'channel' && by !== 'category'

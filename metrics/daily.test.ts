@@ -126,14 +126,18 @@ describe('the daily aggregate after late events', () => {
     expect(daily).toEqual(cases)
     // every case's contributions once, where case_state says it counts (a case moved by a late
     // transfer or stop left only a row marked deleted where it was)
-    const [contributions] = await settledRows<{ stopped: string; accepted: string; misplaced: string; deleted: string }>(p.warehouse, `SELECT
-        countIf(c.kind = 'stopped') AS stopped, countIf(c.kind = 'accepted') AS accepted,
-        countIf(c.day != toDate(if(c.kind = 'stopped', s.f_stopped_at, s.f_accepted_at)) OR c.unit_id != s.f_unit_id) AS misplaced,
-        (SELECT count() FROM case_daily_cases WHERE is_deleted = 1) AS deleted
+    // (代办 rows: at the unit that accepted the case)
+    const [contributions] = await settledRows<{ stopped: string; accepted: string; proxy: string; misplaced: string; deleted: string; to_hall: string }>(p.warehouse, `SELECT
+        countIf(c.kind = 'stopped') AS stopped, countIf(c.kind = 'accepted') AS accepted, countIf(c.kind = 'proxy') AS proxy,
+        countIf(c.day != toDate(if(c.kind = 'stopped', s.f_stopped_at, s.f_accepted_at))
+          OR c.unit_id != if(c.kind = 'proxy', s.f_accepted_unit_id, s.f_unit_id)) AS misplaced,
+        (SELECT count() FROM case_daily_cases WHERE is_deleted = 1) AS deleted, sumIf(c.n_to_hall, c.kind = 'proxy') AS to_hall
       FROM (SELECT * FROM case_daily_cases FINAL) AS c LEFT JOIN (SELECT * FROM case_state FINAL) AS s ON s.case_id = c.case_id`)
     expect({ stopped: contributions!.stopped, accepted: contributions!.accepted }).toEqual(cases)
+    expect(contributions!.proxy).toBe(cases!.accepted)
     expect(Number(contributions!.misplaced)).toBe(0)
     expect(Number(contributions!.deleted)).toBeGreaterThan(0) // (the fixture's late events moved some)
+    expect(Number(contributions!.to_hall)).toBeGreaterThan(0) // (and stations handed cases to halls: 代办)
     const { viaDaily, viaClock } = await bothWays('on_time_rate', { ...PERIOD, by: 'unit', asOfMs: Date.parse(MOMENTS[0]!) })
     expect(viaDaily).toEqual(viaClock)
   })
@@ -300,5 +304,28 @@ describe('the daily aggregate after late events', () => {
     expect(p.cases.dailyReady()).toBe(true)
     const again = await bothWays('on_time_rate', req)
     expect(again.viaDaily).toEqual(again.viaClock)
+  })
+
+  it("is not read after a unit's tier changes until it is rebuilt on it (which transfers are 代办)", async () => {
+    const ready = async () => { for (let i = 0; i < 200 && !p.cases.dailyReady(); i++) await new Promise((r) => setTimeout(r, 100)) }
+    await ready()
+    const req = { ...PERIOD, by: 'unit' as const, asOfMs: Date.parse(MOMENTS[0]!) }
+    const before = await bothWays('proxy_rate', req)
+    // a street hall made a station: the transfers its stations made to it are no longer 代办
+    const hall = [...p.reference.units.values()].find((u) => u.tier === 2 && before.viaDaily.rows.some((r) => p.reference.units.get(String(r.key))?.parent_id === u.unit_id && r.numerator > 0))!
+    await p.reference.upsertUnits([{ ...hall, tier: 3 }])
+    try {
+      expect(p.cases.dailyReady()).toBe(false) // (and starts the rebuild)
+      const { viaDaily, viaClock } = await bothWays('proxy_rate', req)
+      expect(viaDaily).toEqual(viaClock)
+      await ready()
+      expect(p.cases.dailyReady()).toBe(true)
+      const again = await bothWays('proxy_rate', req)
+      expect(again.viaDaily).toEqual(again.viaClock)
+      const sum = (rows: Array<{ numerator: number }>) => rows.reduce((n, r) => n + r.numerator, 0)
+      expect(sum(again.viaDaily.rows)).toBeLessThan(sum(before.viaDaily.rows))
+    } finally {
+      await p.reference.upsertUnits([hall])
+    }
   })
 })

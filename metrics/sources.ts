@@ -2,7 +2,7 @@
 // rating, a complaint, a queue ticket, a ledger entry) with `unit_id`, the date `at` that places
 // it in a period, and the columns its indicators use. All are "as of" {as_of}: only what had
 // happened by then counts.
-import { CALENDAR_GAP_MARKER, countedRatingsSql, limitSchedule, provisionalBetween, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
+import { CALENDAR_GAP_MARKER, countedRatingsSql, limitSchedule, provisionalBetween, TO_HALL_SQL, workingDayOf, workingDayOrdinalSql as W, type Platform } from '../warehouse/index.ts'
 
 export const SOURCE_IDS = ['stopped_cases', 'accepted_cases', 'proxy_cases', 'open_cases', 'evaluations', 'bad_reviews', 'complaints', 'queue_tickets', 'costs'] as const
 export type SourceId = (typeof SOURCE_IDS)[number]
@@ -111,7 +111,7 @@ export const SOURCES: Record<SourceId, SourceDefinition> = {
     // clock's verdict, counted from the station's acceptance. Both from the clock's facts
     // (accepted_unit_id, transfer_units), stored with the case or derived from its events up to as_of.
     sql: (_tz, clock) => `SELECT case_id, accepted_unit_id AS unit_id, accepted_at AS at,
-        arrayExists(u -> {unit_tier:Map(String, UInt8)}[u] > 0 AND {unit_tier:Map(String, UInt8)}[u] < {unit_tier:Map(String, UInt8)}[accepted_unit_id], transfer_units) AS to_hall,
+        ${TO_HALL_SQL} AS to_hall,
         on_time, status, item_code, accepted_channel AS channel
       FROM (${clock})
       WHERE accepted_at IS NOT NULL`,

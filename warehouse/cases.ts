@@ -89,7 +89,7 @@ const CLOCK_COLUMNS = `case_id, unit_id, item_code, status,
 /** The measures of case_daily (migration 7), each the sum over the cases of a row. */
 export const DAILY_MEASURES = ['n', 'n_completed', 'n_verdict', 'n_on_time', 'n_late', 'late_days_over', 'elapsed_sum', 'elapsed_n', 'n_no_supplement', 'n_instant',
   'promise_cut_sum', 'promise_statutory_sum', 'statutory_elapsed_sum', 'statutory_sum', 'n_online', 'gaps',
-  'elapsed_sq', 'late_days_over_sq'] as const
+  'elapsed_sq', 'late_days_over_sq', 'n_to_hall', 'n_to_hall_verdict', 'n_to_hall_on_time'] as const
 export type DailyMeasure = (typeof DAILY_MEASURES)[number]
 
 const WITH_STATUTORY = 'isNotNull(statutory_days) AND statutory_days > 0'
@@ -114,6 +114,9 @@ const STOPPED_MEASURES: Record<DailyMeasure, string> = {
   // the records' spread, for the t intervals and funnels of the means (migration 15)
   elapsed_sq: 'sum(ifNull(elapsed_days, 0) * ifNull(elapsed_days, 0))',
   late_days_over_sq: 'sumIf(days_over * days_over, on_time = false)',
+  n_to_hall: '0',
+  n_to_hall_verdict: '0',
+  n_to_hall_on_time: '0',
 }
 /** An accepted case counts once, and once more if it was accepted online or on mobile. */
 const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
@@ -121,13 +124,35 @@ const ACCEPTED_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
 ) as Record<DailyMeasure, string>
 
 /**
+ * 代办: whether a case accepted by a unit was transferred by then to a hall (a unit of a higher tier
+ * than the one that accepted it; tier 1 is the highest), over the clock's row and the units' tiers
+ * bound as {unit_tier:Map(String, UInt8)}. The proxy_cases source (metrics) and the daily
+ * aggregate's 代办 rows both read it from here.
+ */
+export const TO_HALL_SQL = 'arrayExists(u -> {unit_tier:Map(String, UInt8)}[u] > 0 AND {unit_tier:Map(String, UInt8)}[u] < {unit_tier:Map(String, UInt8)}[accepted_unit_id], transfer_units)'
+
+/** A case accepted by a unit counts once there, and once more if it went to a hall (with its verdict). */
+const PROXY_MEASURES: Record<DailyMeasure, string> = Object.fromEntries(
+  DAILY_MEASURES.map((m) => [m, ({
+    n: 'count()', gaps: 'countIf(calendar_gap)',
+    n_to_hall: 'countIf(to_hall)', n_to_hall_verdict: 'countIf(to_hall AND on_time IS NOT NULL)', n_to_hall_on_time: 'countIf(to_hall AND on_time = true)',
+  } as Partial<Record<DailyMeasure, string>>)[m] ?? '0']),
+) as Record<DailyMeasure, string>
+
+/**
  * Each measure of the daily aggregate as an expression over the clock's rows, per source: the one
  * declaration of it. case_daily's columns are made from it at start-up (loadDaily), the refresh
  * fills them from it, and metrics' catalogue takes its expression for the way through the clock.
  */
-export const DAILY_MEASURE_SQL: Record<'stopped_cases' | 'accepted_cases', Record<DailyMeasure, string>> = { stopped_cases: STOPPED_MEASURES, accepted_cases: ACCEPTED_MEASURES }
+export const DAILY_MEASURE_SQL: Record<'stopped_cases' | 'accepted_cases' | 'proxy_cases', Record<DailyMeasure, string>> = {
+  stopped_cases: STOPPED_MEASURES, accepted_cases: ACCEPTED_MEASURES, proxy_cases: PROXY_MEASURES,
+}
 
-export type DailyKind = 'stopped' | 'accepted'
+/** The daily aggregate's kinds of rows: by the day of the stop, of the acceptance, and 代办 (by the day of acceptance, at the unit that accepted). */
+export type DailyKind = 'stopped' | 'accepted' | 'proxy'
+
+/** The kind column's type (case_daily, case_daily_cases, case_daily_pending; migration 23). */
+const DAILY_KIND_TYPE = "Enum8('stopped' = 1, 'accepted' = 2, 'proxy' = 3)"
 
 /**
  * A row's `last_day` from a case's last event (`lastAt`): until when its cases may still have
@@ -151,10 +176,12 @@ const FACTS_VERSION = '3'
  * What the daily aggregate's figures depend on besides the cases: the items' limits and the
  * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
  */
-function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>): string {
+function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>, tiers: Record<string, number>): string {
   const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
-  // (its measures too: an aggregate given a new column is built again to fill it)
-  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION, DAILY_MEASURES])).digest('hex').slice(0, 32)
+  // (its measures too: an aggregate given a new column is built again to fill it; and the units'
+  // tiers, which say which transfers are 代办)
+  const tierList = Object.entries(tiers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION, DAILY_MEASURES, tierList])).digest('hex').slice(0, 32)
 }
 
 /**
@@ -191,8 +218,8 @@ export class CaseStore {
   constructor(
     private readonly warehouse: Warehouse,
     private readonly calendar: Calendar,
-    /** The items whose limits the daily aggregate's figures depend on. */
-    private readonly reference: Pick<ReferenceData, 'items' | 'itemsVersion'>,
+    /** The items whose limits, and the units whose tiers (代办), the daily aggregate's figures depend on. */
+    private readonly reference: Pick<ReferenceData, 'items' | 'itemsVersion' | 'units' | 'unitsVersion'>,
     /** Warning (黄牌) threshold in working days where an item sets none (a setting). */
     private readonly warningDays: () => WarningThresholds = () => ({ days: 1, units: {} }),
   ) {}
@@ -227,13 +254,18 @@ export class CaseStore {
   /** The basis of the items and calendar now (worked out again only when either has changed). */
   private currentBasis(): string {
     const index = this.calendar.workingDayIndex() // a new object whenever the calendar changes
-    const { itemsVersion } = this.reference
-    if (this.basisOf?.index !== index || this.basisOf.itemsVersion !== itemsVersion) {
-      this.basisOf = { index, itemsVersion, basis: dailyBasis(this.calendar, this.reference.items.values()) }
+    const { itemsVersion, unitsVersion } = this.reference
+    if (this.basisOf?.index !== index || this.basisOf.itemsVersion !== itemsVersion || this.basisOf.unitsVersion !== unitsVersion) {
+      this.basisOf = { index, itemsVersion, unitsVersion, basis: dailyBasis(this.calendar, this.reference.items.values(), this.unitTiers()) }
     }
     return this.basisOf.basis
   }
-  private basisOf?: { index: object; itemsVersion: number; basis: string }
+  private basisOf?: { index: object; itemsVersion: number; unitsVersion: number; basis: string }
+
+  /** Each unit's tier, bound as {unit_tier} (which transfers are 代办). */
+  private unitTiers(): Record<string, number> {
+    return Object.fromEntries([...this.reference.units.values()].map((u) => [u.unit_id, u.tier]))
+  }
 
   /**
    * Each case's contributions to the daily aggregate (case_daily_cases, migration 22): a row per
@@ -244,17 +276,19 @@ export class CaseStore {
   private async writeContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
     const tz = this.warehouse.timezone
     const clock = caseClockSql(tz, which ?? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL", 'facts', false, 'flag', { prefilter: which !== null })
-    const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string) => `
-      SELECT case_id, '${kind}' AS kind, toDate(${at}) AS day, unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
+    // (代办 is counted at the unit that accepted the case)
+    const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string, unit = 'unit_id') => `
+      SELECT case_id, '${kind}' AS kind, toDate(${at}) AS day, ${unit} AS unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
         ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${measures[m]}, 0)) AS ${m}`).join(', ')}
-      FROM (${clock}) AS c
+      FROM (SELECT *, ${TO_HALL_SQL} AS to_hall FROM (${clock})) AS c
       WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'}
       GROUP BY case_id, kind, day, unit_id, last_day`
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, version, is_deleted)
         SELECT case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6))), 0
-        FROM (${rows('stopped', STOPPED_MEASURES, 'stopped_at')} UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')})`,
-      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), tz), ...params },
+        FROM (${rows('stopped', STOPPED_MEASURES, 'stopped_at')} UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
+          UNION ALL ${rows('proxy', PROXY_MEASURES, 'accepted_at', 'accepted_unit_id')})`,
+      query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), tz), unit_tier: this.unitTiers(), ...params },
     })
   }
 
@@ -272,6 +306,9 @@ export class CaseStore {
           WHERE (${which}) AND f_status IN ('completed', 'rejected')
         UNION ALL
         SELECT case_id, 'accepted', toDate(f_accepted_at), f_unit_id, ${dailyLastDay('accepted', 'last_at')} FROM case_state
+          WHERE (${which}) AND f_accepted_at IS NOT NULL
+        UNION ALL
+        SELECT case_id, 'proxy', toDate(f_accepted_at), f_accepted_unit_id, ${dailyLastDay('proxy', 'last_at')} FROM case_state
           WHERE (${which}) AND f_accepted_at IS NOT NULL`
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, version, is_deleted)
@@ -288,7 +325,7 @@ export class CaseStore {
   private async writeDaily(touched: string | null, params: Record<string, unknown>): Promise<void> {
     const keys = 'kind, day, unit_id, last_day'
     // (the key's first columns: the contributions of those groups are read by the primary key)
-    const where = touched === null ? '' : `WHERE (kind, day, unit_id) IN (SELECT CAST(kind, 'Enum8(\\'stopped\\' = 1, \\'accepted\\' = 2)'), day, unit_id FROM (${touched}))`
+    const where = touched === null ? '' : `WHERE (kind, day, unit_id) IN (SELECT CAST(kind, ${sqlString(DAILY_KIND_TYPE)}), day, unit_id FROM (${touched}))`
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily (${keys}, ${DAILY_MEASURES.join(', ')}, version)
         SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6)))
@@ -540,6 +577,9 @@ export class CaseStore {
           WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
           UNION ALL
           SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state
+          WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL
+          UNION ALL
+          SELECT 'proxy', toDate(f_accepted_at), f_accepted_unit_id FROM case_state
           WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
       query_params: batches,
     })
@@ -592,6 +632,9 @@ export class CaseStore {
       WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
       UNION ALL
       SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state FINAL
+      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL
+      UNION ALL
+      SELECT 'proxy', toDate(f_accepted_at), f_accepted_unit_id FROM case_state FINAL
       WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, batches)
     trace?.('case_daily')
     await this.warehouse.client.insert({

@@ -25,7 +25,7 @@ export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMI
 export { QueueStore } from './queue.ts'
 export { RatingStore, countedRatingsSql } from './ratings.ts'
 export { ChangeLog, ANY_DAY } from './changes.ts'
-export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, dailyLastDay, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
+export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, type DailyKind, dailyLastDay, TO_HALL_SQL, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
 export { HttpError, sendError } from './http.ts'

@@ -41,6 +41,8 @@ export class ReferenceData {
   readonly items = new Map<string, Item>()
   /** Raised whenever the items change: what is derived from them can tell it is stale. */
   itemsVersion = 0
+  /** Raised whenever the units change (the daily aggregate's 代办 rows depend on their tiers). */
+  unitsVersion = 0
   private children = new Map<string, string[]>()
 
   constructor(private readonly warehouse: Warehouse) {}
@@ -59,12 +61,14 @@ export class ReferenceData {
     this.items.clear()
     for (const i of items) this.items.set(i.item_code, { ...i, tiers: i.tiers.map(Number) })
     this.itemsVersion++
+    this.unitsVersion++
     this.rebuildTree()
   }
 
   async upsertUnits(units: Unit[]): Promise<void> {
     await this.insert('units', units)
     for (const u of units) this.units.set(u.unit_id, u)
+    this.unitsVersion++
     this.rebuildTree()
   }
 

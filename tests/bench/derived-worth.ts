@@ -41,6 +41,7 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
     const worth: Worth[] = [
       { table: 'case_daily', query: `on_time_rate by unit, ${year}, now`, run: () => metrics.run('on_time_rate', { ...byUnit, asOfMs: now }), without: (_p, m, off) => (m.useDaily = !off) },
       { table: 'case_daily', query: `avg_elapsed_days by month, ${year}, now`, run: () => metrics.run('avg_elapsed_days', { by: 'month', asOfMs: now }), without: (_p, m, off) => (m.useDaily = !off) },
+      { table: 'case_daily', query: `proxy_rate by unit (代办, at the accepting unit), ${year}, now`, run: () => metrics.run('proxy_rate', { ...byUnit, asOfMs: now }), without: (_p, m, off) => (m.useDaily = !off) },
       { table: 'case_open', query: 'red cards now: open and overdue, first 100', run: () => p.cases.list({ status: 'open', overdue: true, limit: 100 }, Date.now()), without: (pl, _m, off) => (pl.cases.useOpenCopy = !off) },
       { table: 'case_open', query: 'overdue_open by unit, now', run: () => metrics.run('overdue_open', { ...byUnit, asOfMs: Date.now() }), without: (pl, _m, off) => (pl.cases.useOpenCopy = !off) },
       { table: 'case_month_end', query: `overdue_open by unit, as of ${localDate(monthEndBefore, tz)} (a month end with a month of later events)`, run: () => metrics.run('overdue_open', { ...byUnit, asOfMs: monthEndBefore }), without: (pl, _m, off) => (pl.cases.useMonthEndCopy = !off) },
