@@ -173,8 +173,9 @@ export function dailyLastDay(kind: DailyKind, lastAt: string): string {
 const FACTS_VERSION = '3'
 
 /**
- * What the daily aggregate's figures depend on besides the cases: the items' limits and the
- * working-day calendar. When either changes the aggregate is rebuilt, and not read until it is.
+ * What the daily aggregate's figures depend on besides the cases: the items' limits, the
+ * working-day calendar and the units' tiers (代办). When one changes the aggregate is rebuilt, and
+ * not read until it is.
  */
 function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>, tiers: Record<string, number>): string {
   const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
@@ -250,8 +251,7 @@ export class CaseStore {
     return false
   }
 
-  /** The current basis, from the stored items and the calendar in memory. */
-  /** The basis of the items and calendar now (worked out again only when either has changed). */
+  /** The basis of the items, the calendar and the units in memory now (worked out again only when one has changed). */
   private currentBasis(): string {
     const index = this.calendar.workingDayIndex() // a new object whenever the calendar changes
     const { itemsVersion, unitsVersion } = this.reference
@@ -345,6 +345,10 @@ export class CaseStore {
     await this.withdrawContributions(null, {})
     await this.writeContributions(null, {})
     await this.writeDaily(null, {})
+    // every row was just written again: merged now, FINAL does not merge two versions of each on
+    // every read until the background merges get to them (at 10M events: 0.6 s once; the
+    // year's figures then 20 ms instead of 45)
+    await this.warehouse.client.command({ query: 'OPTIMIZE TABLE case_daily FINAL' })
     await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: basis, updated_at: nowSeconds() }], format: 'JSONEachRow' })
     this.dailyBuiltOn = basis
   }
