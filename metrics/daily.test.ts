@@ -328,4 +328,41 @@ describe('the daily aggregate after late events', () => {
       await p.reference.upsertUnits([hall])
     }
   })
+
+  it("takes in a unit and an item added without a rebuild, stored before figures are computed on them; a later tier change of that unit rebuilds it", async () => {
+    const ready = async () => { for (let i = 0; i < 200 && !p.cases.dailyReady(); i++) await new Promise((r) => setTimeout(r, 100)) }
+    await ready()
+    const storedTiers = async () => JSON.parse((await settledRows<{ value: string }>(p.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`))[0]!.value).tiers as Record<string, number>
+    const units = [...p.reference.units.values()]
+    const station = units.find((u) => u.tier === 3)!
+    const hall = units.find((u) => u.tier === 2)!
+    const added = { ...station, unit_id: 'added-station', name: '新设服务站', active_from: null, active_to: null }
+    const item = { ...[...p.reference.items.values()][0]!, item_code: 'ADDED-ITEM', tiers: [1, 2, 3] }
+    await p.reference.upsertUnits([added])
+    await p.reference.upsertItems([item])
+    expect(p.cases.dailyReady()).toBe(true) // no rebuild: nothing stored names them
+    // a case of the new station, with the new item, that it transfers to a hall: 代办 at the station
+    const at = (d: string) => `2025-06-${d}T10:00:00+08:00`
+    const receipt = await new IngestService(p).ingest('case-events', asParsed([
+      { event_id: 'added-1', case_id: 'added-case', type: 'submitted', occurred_at: at('10'), unit_id: added.unit_id, item_code: item.item_code, channel: 'window' },
+      { event_id: 'added-2', case_id: 'added-case', type: 'accepted', occurred_at: at('10'), unit_id: added.unit_id, item_code: item.item_code },
+      { event_id: 'added-3', case_id: 'added-case', type: 'transferred', occurred_at: at('11'), unit_id: added.unit_id, to_unit_id: hall.unit_id },
+    ]), principal)
+    expect(receipt.accepted).toBe(3)
+    // (the refresh stored the basis with the new unit before it computed the case's figures)
+    expect((await storedTiers())[added.unit_id]).toBe(3)
+    const req = { ...PERIOD, by: 'unit' as const, asOfMs: Date.parse(MOMENTS[0]!) }
+    const proxyAtStation = (rows: Array<{ key: unknown; numerator: number }>) => rows.find((r) => r.key === added.unit_id)?.numerator
+    const first = await bothWays('proxy_rate', req)
+    expect(first.viaDaily).toEqual(first.viaClock)
+    expect(proxyAtStation(first.viaDaily.rows)).toBe(1)
+    // the new station made a hall of tier 1: its transfer to a street hall is no longer 代办
+    await p.reference.upsertUnits([{ ...added, tier: 1 }])
+    expect(p.cases.dailyReady()).toBe(false)
+    await ready()
+    const again = await bothWays('proxy_rate', req)
+    expect(again.viaDaily).toEqual(again.viaClock)
+    expect(proxyAtStation(again.viaDaily.rows) ?? 0).toBe(0)
+    expect((await storedTiers())[added.unit_id]).toBe(1)
+  })
 })

@@ -151,9 +151,6 @@ export const DAILY_MEASURE_SQL: Record<'stopped_cases' | 'accepted_cases' | 'pro
 /** The daily aggregate's kinds of rows: by the day of the stop, of the acceptance, and 代办 (by the day of acceptance, at the unit that accepted). */
 export type DailyKind = 'stopped' | 'accepted' | 'proxy'
 
-/** The kind column's type (case_daily, case_daily_cases, case_daily_pending; migration 23). */
-const DAILY_KIND_TYPE = "Enum8('stopped' = 1, 'accepted' = 2, 'proxy' = 3)"
-
 /**
  * A row's `last_day` from a case's last event (`lastAt`): until when its cases may still have
  * events. Stopped cases: that day (their last event is nearly always the stop); accepted cases:
@@ -162,6 +159,51 @@ const DAILY_KIND_TYPE = "Enum8('stopped' = 1, 'accepted' = 2, 'proxy' = 3)"
  */
 export function dailyLastDay(kind: DailyKind, lastAt: string): string {
   return kind === 'stopped' ? `toDate(${lastAt})` : `toMonday(toDate(${lastAt})) + 6`
+}
+
+/**
+ * Where a case counts in the daily aggregate, per kind, over a case's facts (`p` is their prefix:
+ * 'f_' in case_state, '' in the clock's rows): whether it counts, the moment whose day it counts
+ * on, the unit it counts at, and its measures. The one declaration every form of "where a case
+ * counts" is made from (`dailyKindSql`), and the kind column's type (migration 23).
+ */
+const DAILY_KINDS: Record<DailyKind, { counts: (p: string) => string; at: (p: string) => string; unit: (p: string) => string; measures: Record<DailyMeasure, string> }> = {
+  stopped: { counts: (p) => `${p}status IN ('completed', 'rejected')`, at: (p) => `${p}stopped_at`, unit: (p) => `${p}unit_id`, measures: STOPPED_MEASURES },
+  accepted: { counts: (p) => `${p}accepted_at IS NOT NULL`, at: (p) => `${p}accepted_at`, unit: (p) => `${p}unit_id`, measures: ACCEPTED_MEASURES },
+  proxy: { counts: (p) => `${p}accepted_at IS NOT NULL`, at: (p) => `${p}accepted_at`, unit: (p) => `${p}accepted_unit_id`, measures: PROXY_MEASURES },
+}
+const DAILY_KIND_NAMES = Object.keys(DAILY_KINDS) as DailyKind[]
+
+/** The kind column's type (case_daily, case_daily_cases, case_daily_pending): what migration 23 created, for three kinds; a new kind needs a migration too. */
+const DAILY_KIND_TYPE = `Enum8(${DAILY_KIND_NAMES.map((k, i) => `'${k}' = ${i + 1}`).join(', ')})`
+
+/** One expression per kind, chosen by the row's `kind` (a multiIf over the declared kinds). */
+function byKind(expr: (kind: DailyKind) => string): string {
+  const last = DAILY_KIND_NAMES.at(-1)!
+  return `multiIf(${DAILY_KIND_NAMES.slice(0, -1).map((k) => `kind = '${k}', ${expr(k)}`).join(', ')}, ${expr(last)})`
+}
+
+/**
+ * The rows of `from` with where each counts in the daily aggregate (`kind`, `day`, `unit_id`,
+ * `last_day`, replacing columns of those names), one per kind it counts in: each row read once
+ * (ARRAY JOIN over the kinds), not once per kind. `p` is the prefix of the facts' columns in
+ * `from` (case_state's 'f_', the clock's '').
+ */
+function dailyKindSql(from: string, p: string): string {
+  return `SELECT * EXCEPT (day, unit_id, last_day, k_day, k_unit_id, k_last_day), k_day AS day, k_unit_id AS unit_id, k_last_day AS last_day
+    FROM (SELECT *, kind, toDate(${byKind((k) => DAILY_KINDS[k].at(p))}) AS k_day, ${byKind((k) => DAILY_KINDS[k].unit(p))} AS k_unit_id,
+        ${byKind((k) => dailyLastDay(k, 'last_at'))} AS k_last_day
+      FROM ${from} ARRAY JOIN [${DAILY_KIND_NAMES.map(sqlString).join(', ')}] AS kind
+      WHERE ${byKind((k) => DAILY_KINDS[k].counts(p))})`
+}
+
+/**
+ * Where each case of case_state that `which` selects counts in the daily aggregate (case_id,
+ * kind, day, unit_id, last_day). `final`: as it stands now; without, every version stored (the
+ * places a case may still have contributions).
+ */
+function dailyPlacesSql(which: string, final: boolean): string {
+  return `SELECT case_id, kind, day, unit_id, last_day FROM (${dailyKindSql(`(SELECT * FROM case_state ${final ? 'FINAL ' : ''}WHERE ${which})`, 'f_')})`
 }
 
 /**
@@ -177,12 +219,43 @@ const FACTS_VERSION = '3'
  * working-day calendar and the units' tiers (代办). When one changes the aggregate is rebuilt, and
  * not read until it is.
  */
-function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>, tiers: Record<string, number>): string {
-  const limits = [...items].map((i) => `${i.item_code}:${i.promised_days ?? ''}:${i.statutory_days ?? ''}`).sort()
-  // (its measures too: an aggregate given a new column is built again to fill it; and the units'
-  // tiers, which say which transfers are 代办)
-  const tierList = Object.entries(tiers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return createHash('sha256').update(JSON.stringify([calendarBasis(calendar), limits, FACTS_VERSION, DAILY_MEASURES, tierList])).digest('hex').slice(0, 32)
+/**
+ * What the daily aggregate's figures were computed on: the rules (the calendar, the facts' rule
+ * and the measures), each item's limits and each unit's tier (which transfers are 代办). Stored
+ * in meta as JSON (`case_daily_basis`).
+ */
+interface DailyBasis {
+  rules: string
+  items: Record<string, string>
+  tiers: Record<string, number>
+}
+
+function dailyBasis(calendar: Calendar, items: Iterable<{ item_code: string; promised_days?: number | null; statutory_days?: number | null }>, tiers: Record<string, number>): DailyBasis {
+  // (its measures too: an aggregate given a new column is built again to fill it)
+  const rules = createHash('sha256').update(JSON.stringify([calendarBasis(calendar), FACTS_VERSION, DAILY_MEASURES])).digest('hex').slice(0, 32)
+  return { rules, items: Object.fromEntries([...items].map((i) => [i.item_code, `${i.promised_days ?? ''}:${i.statutory_days ?? ''}`])), tiers }
+}
+
+/**
+ * Whether figures computed on `built` are those of `now`: the same rules, and every item and unit
+ * it knew unchanged. An item or a unit added since changes no stored figure (no case can name
+ * one before it is known: the contract rejects unknown units and items), so it costs no rebuild;
+ * one changed or removed does.
+ */
+function basisCovers(built: DailyBasis | undefined, now: DailyBasis): built is DailyBasis {
+  if (!built || built.rules !== now.rules) return false
+  return Object.entries(built.items).every(([code, limits]) => now.items[code] === limits)
+    && Object.entries(built.tiers).every(([unit, tier]) => now.tiers[unit] === tier)
+}
+
+/** A stored basis; an earlier release's (a hash) or none is undefined: built again. */
+function parseBasis(value: string | undefined): DailyBasis | undefined {
+  try {
+    const v = JSON.parse(value ?? '') as Partial<DailyBasis>
+    return typeof v?.rules === 'string' && v.items && v.tiers ? (v as DailyBasis) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -234,14 +307,16 @@ export class CaseStore {
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
 
-  /** The basis (dailyBasis) the daily aggregate was last built whole on; undefined = not built. */
-  private dailyBuiltOn: string | undefined
+  /** The basis (dailyBasis) the daily aggregate's figures stand on; undefined = not built. */
+  private dailyBuiltOn: DailyBasis | undefined
+  /** Whether `dailyBuiltOn` took in items or units added since it was stored (stored before the next refresh writes). */
+  private dailyBasisUnstored = false
   private dailyRebuilding: Promise<void> | undefined
 
-  /** Whether case_daily holds every case's figures for the current items and calendar. */
+  /** Whether case_daily holds every case's figures for the current items, units and calendar. */
   dailyReady(): boolean {
-    if (this.dailyBuiltOn === this.currentBasis()) return true
-    // items or the calendar changed (or it was never built): rebuild it, and meanwhile let
+    if (this.adoptBasis()) return true
+    // items, units or the calendar changed (or it was never built): rebuild it, and meanwhile let
     // questions take the way through the clock
     if (this.dailyBuiltOn !== undefined && !this.dailyRebuilding) {
       this.dailyRebuilding = this.rebuildDaily()
@@ -251,8 +326,38 @@ export class CaseStore {
     return false
   }
 
+  /**
+   * Whether the aggregate's basis covers the current one; if only items or units were added, it
+   * becomes the current one (stored by `storeAdoptedBasis` before any figure is computed on it).
+   */
+  private adoptBasis(): boolean {
+    const now = this.currentBasis()
+    if (this.dailyBuiltOn === now) return true
+    const built = this.dailyBuiltOn
+    if (!basisCovers(built, now)) return false
+    const added = Object.keys(now.items).length > Object.keys(built.items).length || Object.keys(now.tiers).length > Object.keys(built.tiers).length
+    this.dailyBuiltOn = now
+    if (added) this.dailyBasisUnstored = true
+    return true
+  }
+
+  /**
+   * Before a refresh computes figures: an adopted basis is stored first, so that after a crash
+   * start-up compares the reference data with the one the stored figures were computed on.
+   */
+  private async storeAdoptedBasis(): Promise<void> {
+    this.adoptBasis()
+    if (!this.dailyBasisUnstored || !this.dailyBuiltOn) return
+    this.dailyBasisUnstored = false
+    await this.storeBasis(this.dailyBuiltOn)
+  }
+
+  private storeBasis(basis: DailyBasis): Promise<unknown> {
+    return this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: JSON.stringify(basis), updated_at: nowSeconds() }], format: 'JSONEachRow' })
+  }
+
   /** The basis of the items, the calendar and the units in memory now (worked out again only when one has changed). */
-  private currentBasis(): string {
+  private currentBasis(): DailyBasis {
     const index = this.calendar.workingDayIndex() // a new object whenever the calendar changes
     const { itemsVersion, unitsVersion } = this.reference
     if (this.basisOf?.index !== index || this.basisOf.itemsVersion !== itemsVersion || this.basisOf.unitsVersion !== unitsVersion) {
@@ -260,7 +365,7 @@ export class CaseStore {
     }
     return this.basisOf.basis
   }
-  private basisOf?: { index: object; itemsVersion: number; unitsVersion: number; basis: string }
+  private basisOf?: { index: object; itemsVersion: number; unitsVersion: number; basis: DailyBasis }
 
   /** Each unit's tier, bound as {unit_tier} (which transfers are 代办). */
   private unitTiers(): Record<string, number> {
@@ -276,18 +381,16 @@ export class CaseStore {
   private async writeContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
     const tz = this.warehouse.timezone
     const clock = caseClockSql(tz, which ?? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL", 'facts', false, 'flag', { prefilter: which !== null })
-    // (代办 is counted at the unit that accepted the case)
-    const rows = (kind: DailyKind, measures: Record<DailyMeasure, string>, at: string, unit = 'unit_id') => `
-      SELECT case_id, '${kind}' AS kind, toDate(${at}) AS day, ${unit} AS unit_id, ${dailyLastDay(kind, 'last_at')} AS last_day,
-        ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${measures[m]}, 0)) AS ${m}`).join(', ')}
-      FROM (SELECT *, ${TO_HALL_SQL} AS to_hall FROM (${clock})) AS c
-      WHERE ${kind === 'stopped' ? "status IN ('completed', 'rejected')" : 'accepted_at IS NOT NULL'}
-      GROUP BY case_id, kind, day, unit_id, last_day`
+    // the clock run once over the cases, each of its rows taken once per kind it counts in
+    // (代办 is counted at the unit that accepted the case; whether it went to a hall only for those)
+    const places = dailyKindSql(`(${clock})`, '')
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, version, is_deleted)
-        SELECT case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6))), 0
-        FROM (${rows('stopped', STOPPED_MEASURES, 'stopped_at')} UNION ALL ${rows('accepted', ACCEPTED_MEASURES, 'accepted_at')}
-          UNION ALL ${rows('proxy', PROXY_MEASURES, 'accepted_at', 'accepted_unit_id')})`,
+        SELECT case_id, kind, day, unit_id, last_day,
+          ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${byKind((k) => DAILY_KINDS[k].measures[m])}, 0)) AS ${m}`).join(',\n          ')},
+          toUInt64(toUnixTimestamp64Micro(now64(6))), 0
+        FROM (SELECT *, if(kind = 'proxy', ${TO_HALL_SQL}, false) AS to_hall FROM (${places}))
+        GROUP BY case_id, kind, day, unit_id, last_day`,
       query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), tz), unit_tier: this.unitTiers(), ...params },
     })
   }
@@ -302,14 +405,7 @@ export class CaseStore {
     const version = 'toUInt64(toUnixTimestamp64Micro(now64(6)))'
     const from = which === null
       ? 'SELECT case_id, toString(kind) AS kind, day, unit_id, last_day FROM case_daily_cases FINAL'
-      : `SELECT case_id, 'stopped' AS kind, toDate(f_stopped_at) AS day, f_unit_id AS unit_id, ${dailyLastDay('stopped', 'last_at')} AS last_day FROM case_state
-          WHERE (${which}) AND f_status IN ('completed', 'rejected')
-        UNION ALL
-        SELECT case_id, 'accepted', toDate(f_accepted_at), f_unit_id, ${dailyLastDay('accepted', 'last_at')} FROM case_state
-          WHERE (${which}) AND f_accepted_at IS NOT NULL
-        UNION ALL
-        SELECT case_id, 'proxy', toDate(f_accepted_at), f_accepted_unit_id, ${dailyLastDay('proxy', 'last_at')} FROM case_state
-          WHERE (${which}) AND f_accepted_at IS NOT NULL`
+      : dailyPlacesSql(which, false)
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, version, is_deleted)
         SELECT case_id, kind, day, unit_id, last_day, ${version}, 1 FROM (${from})`,
@@ -349,8 +445,9 @@ export class CaseStore {
     // every read until the background merges get to them (at 10M events: 0.6 s once; the
     // year's figures then 20 ms instead of 45)
     await this.warehouse.client.command({ query: 'OPTIMIZE TABLE case_daily FINAL' })
-    await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_daily_basis', value: basis, updated_at: nowSeconds() }], format: 'JSONEachRow' })
+    await this.storeBasis(basis)
     this.dailyBuiltOn = basis
+    this.dailyBasisUnstored = false
   }
 
   /** Whether case_open holds every open case (built whole once; kept by every refresh since). */
@@ -507,11 +604,12 @@ export class CaseStore {
     }
   }
 
-  /** At start-up: the aggregate is built whole unless it was built on the current items and calendar. */
+  /** At start-up: the aggregate is built whole unless its basis covers the current items, units and calendar. */
   private async loadDaily(): Promise<void> {
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
-    const basis = this.currentBasis()
-    if (stored?.value === basis) this.dailyBuiltOn = basis
+    this.dailyBuiltOn = parseBasis(stored?.value)
+    // (items or units added since: taken in, and stored at once)
+    if (this.adoptBasis()) await this.storeAdoptedBasis()
     else await this.rebuildDaily()
   }
 
@@ -571,20 +669,13 @@ export class CaseStore {
   async refreshBatches(batchIds: string[]): Promise<void> {
     if (batchIds.length === 0) return
     const trace = process.env.TIERSCOPE_TRACE_INGEST ? traceSteps(`refresh of ${batchIds.length} batch(es)`) : undefined
+    await this.storeAdoptedBasis()
     const batchCases = 'SELECT case_id FROM case_refresh_queue WHERE batch_id IN {batches:Array(UUID)}'
     const batches = { batches: batchIds }
     // where the batch's cases stood in the daily aggregate before (kept, for a rerun after a crash)
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_pending (batch_id, kind, day, unit_id, queued_at)
-        SELECT DISTINCT {batches:Array(UUID)}[1], kind, day, unit_id, now64(3) FROM (
-          SELECT 'stopped' AS kind, toDate(f_stopped_at) AS day, f_unit_id AS unit_id FROM case_state
-          WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
-          UNION ALL
-          SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state
-          WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL
-          UNION ALL
-          SELECT 'proxy', toDate(f_accepted_at), f_accepted_unit_id FROM case_state
-          WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL)`,
+        SELECT DISTINCT {batches:Array(UUID)}[1], kind, day, unit_id, now64(3) FROM (${dailyPlacesSql(`case_id IN (${batchCases})`, false)})`,
       query_params: batches,
     })
     // and their contributions to it withdrawn from there (those where they stay are written again below)
@@ -632,14 +723,7 @@ export class CaseStore {
     await this.writeDaily(`
       SELECT toString(kind) AS kind, day, unit_id FROM case_daily_pending WHERE batch_id IN {batches:Array(UUID)}
       UNION ALL
-      SELECT 'stopped', toDate(f_stopped_at), f_unit_id FROM case_state FINAL
-      WHERE case_id IN (${batchCases}) AND f_status IN ('completed', 'rejected')
-      UNION ALL
-      SELECT 'accepted', toDate(f_accepted_at), f_unit_id FROM case_state FINAL
-      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL
-      UNION ALL
-      SELECT 'proxy', toDate(f_accepted_at), f_accepted_unit_id FROM case_state FINAL
-      WHERE case_id IN (${batchCases}) AND f_accepted_at IS NOT NULL`, batches)
+      SELECT kind, day, unit_id FROM (${dailyPlacesSql(`case_id IN (${batchCases})`, true)})`, batches)
     trace?.('case_daily')
     await this.warehouse.client.insert({
       table: 'case_refresh_done',
