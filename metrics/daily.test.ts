@@ -29,7 +29,7 @@ async function bothWays(id: string, req: MetricRequest) {
 }
 
 /** The answers read through one of case_state's copies, checked against the same without it; returned. */
-async function sameWithout<T>(copy: 'useOpenCopy' | 'useMonthEndCopy', ask: () => Promise<T>): Promise<T> {
+async function sameWithout<T>(copy: 'useOpenCopy' | 'useMonthEndCopy' | 'useDailyForLists', ask: () => Promise<T>): Promise<T> {
   const withCopy = await ask()
   p.cases[copy] = false
   try {
@@ -159,6 +159,27 @@ describe('the daily aggregate after late events', () => {
     const [rows] = await settledRows<{ open: string; stale: string }>(p.warehouse, `SELECT countIf(f_status = 'open') AS open, countIf(f_status != 'open') AS stale FROM case_open FINAL`)
     expect(Number(rows!.open)).toBe(fromCopy.open.length)
     expect(Number(rows!.stale)).toBe(0)
+  })
+
+  it('finds the late stops of a list of overdue cases in the contributions: the same lists as through the clock', async () => {
+    const now = Date.now()
+    const hall = 'DC-S-DHM'
+    const windows = [{ from: '2025-01-01', to: '2025-12-31' }, { from: '2025-03-01', to: '2025-04-15' }]
+    const ask = async () => ({
+      district: await p.cases.list({ overdue: true, limit: 5000 }, now),
+      inWindows: await Promise.all(windows.map((stopped) => p.cases.list({ overdue: true, stopped, limit: 5000 }, now))),
+      hall: await p.cases.list({ units: p.reference.withDescendants(hall), overdue: true, stopped: windows[0], limit: 5000 }, now),
+      page: await p.cases.list({ overdue: true, stopped: windows[0], limit: 20, order: 'days_over' }, now),
+      notOverdue: await p.cases.list({ overdue: false, stopped: windows[1], limit: 100 }, now),
+    })
+    const lists = await sameWithout('useDailyForLists', ask)
+    // (the lists hold late stops, not only open cases, and are not cut short by the limit)
+    const late = (rows: Array<{ status: string }>) => rows.filter((r) => r.status === 'completed' || r.status === 'rejected').length
+    expect(late(lists.district)).toBeGreaterThan(10)
+    expect(late(lists.inWindows[1]!)).toBeGreaterThan(0)
+    expect(late(lists.inWindows[1]!)).toBeLessThan(late(lists.inWindows[0]!))
+    expect(late(lists.hall)).toBeGreaterThan(0)
+    expect(lists.district.length).toBeLessThan(5000)
   })
 
   it('holds every month end since the start of last year by default', () => {
