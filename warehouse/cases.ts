@@ -215,14 +215,10 @@ function dailyPlacesSql(which: string, final: boolean): string {
 const FACTS_VERSION = '3'
 
 /**
- * What the daily aggregate's figures depend on besides the cases: the items' limits, the
- * working-day calendar and the units' tiers (代办). When one changes the aggregate is rebuilt, and
- * not read until it is.
- */
-/**
- * What the daily aggregate's figures were computed on: the rules (the calendar, the facts' rule
- * and the measures), each item's limits and each unit's tier (which transfers are 代办). Stored
- * in meta as JSON (`case_daily_basis`).
+ * What the daily aggregate's figures were computed on besides the cases: the rules (the
+ * working-day calendar, the facts' rule and the measures), each item's limits and each unit's
+ * tier (which transfers are 代办). Stored in meta as JSON (`case_daily_basis`). When one that
+ * stored figures depend on changes, the aggregate is rebuilt, and not read until it is.
  */
 interface DailyBasis {
   rules: string
