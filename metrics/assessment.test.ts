@@ -2,7 +2,7 @@
 // cascade, the projection) on hand-made numbers, and the whole assessment of the demo district's
 // tiers. The small-hall scenarios (equal records of different sizes, 按比例折算 by hand) are in
 // tests/scores.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { IngestService } from '../ingest/index.ts'
 import { loadDemoDistrict } from '../ingest/demo/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
@@ -191,6 +191,49 @@ describe('the assessment of the demo district', () => {
     assessment = new AssessmentService(p, new MetricsService(p))
   }, 300_000)
   afterAll(async () => p?.close())
+
+  it('assesses the three tiers at once as it assesses each alone, asking each source once for all of them, on the figures of each tier asked alone', async () => {
+    // (kept answers off: each way computes its figures)
+    const fresh = () => {
+      const m = new MetricsService(p)
+      m.usePastAnswers = false
+      return new AssessmentService(p, m)
+    }
+    const queries = async <T,>(run: () => Promise<T>): Promise<[T, number]> => {
+      let n = 0
+      const query = p.warehouse.client.query.bind(p.warehouse.client)
+      const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n++, query(args)))
+      try {
+        return [await run(), n]
+      } finally {
+        spy.mockRestore()
+      }
+    }
+    const oneByOne = fresh()
+    const [alone, aloneQueries] = await queries(async () => [await oneByOne.tier(2025, 1, AS_OF), await oneByOne.tier(2025, 2, AS_OF), await oneByOne.tier(2025, 3, AS_OF)])
+    const [together, togetherQueries] = await queries(() => fresh().tiers(2025, [1, 2, 3], AS_OF))
+    expect(together).toEqual(alone)
+    expect(together.map((t) => t.tier)).toEqual([1, 2, 3])
+    expect(together.flatMap((t) => t.units).filter((u) => u.composite_score !== null).length).toBeGreaterThan(20)
+    expect(togetherQueries).toBeLessThan(aloneQueries / 2)
+    // and each unit's figures are those of its tier's units asked alone (its own records, whoever is asked with it)
+    const metrics = new MetricsService(p)
+    metrics.usePastAnswers = false
+    let compared = 0
+    for (const t of together) {
+      const full = t.units.filter((u) => u.in_service === null)
+      const ids = [...new Set(full.flatMap((u) => u.indicators.map((i) => i.id)))]
+      const asked = await metrics.runMany(ids, { from: t.from, to: t.to, units: full.map((u) => u.unit_id), by: 'unit', asOfMs: AS_OF })
+      for (const u of full) {
+        for (const i of u.indicators) {
+          const row = asked[ids.indexOf(i.id)]!.rows.find((r) => r.key === u.unit_id)
+          expect([i.numerator, i.denominator], `${u.unit_id} ${i.id}`).toEqual([row?.numerator ?? 0, row?.denominator ?? (i.denominator === null ? null : 0)])
+          compared += row ? 1 : 0
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100)
+  })
 
   it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
     const a = await assessment.tier(2025, tier, AS_OF)

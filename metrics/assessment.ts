@@ -2,7 +2,7 @@
 // score and grade, its rank within the tier, the points lost per indicator (with where to look),
 // targets cascaded district → tier → unit, attainment and a year-end projection.
 import { rankIndicator } from './ranking.ts'
-import { localDate, nowSeconds, queryRows, toRfc3339, type Platform, type Target } from '../warehouse/index.ts'
+import { localDate, nowSeconds, queryRows, toRfc3339, type Platform, type Target, type Unit } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Category, type Indicator } from './catalog.ts'
 import { sampleOf, sampleSize, type SampleSpec } from './samples.ts'
 import { dongchengScheme, gradeOf, minSampleOf, orderedSteps, schemeEntries, schemeProblems, type Scheme, type ScoringMethod } from './scheme.ts'
@@ -309,6 +309,9 @@ export function inServiceDuring(u: { active_from: string | null; active_to: stri
 const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
   new URLSearchParams({ unit_id: unitId, from, to, as_of: asOf }).toString()
 
+/** The tiers assessed, each ranked within itself. */
+const ALL_TIERS = [1, 2, 3] as const
+
 export class AssessmentService {
   constructor(
     private readonly platform: Platform,
@@ -374,22 +377,48 @@ export class AssessmentService {
     }))
   }
 
+  /** The year's assessment of one tier (`tiers` for several: their figures asked once). */
   async tier(year: number, tier: 1 | 2 | 3, asOfMs: number): Promise<TierAssessment> {
+    return (await this.tiers(year, [tier], asOfMs))[0]!
+  }
+
+  /**
+   * The year's assessment of each of `tiers`. Every unit's figures are its own records (by unit),
+   * whoever else is asked with it, so the figures of every tier's units are asked at once, whichever
+   * tiers are assessed: one query per source for the whole district, not one per source and tier.
+   * It costs about what one tier's did (at 10M events, 0.76–0.80 s for this year's three tiers
+   * against 0.7–0.85 s for one), and the question is the same for every tier, so the pages of
+   * different tiers opened at once share one answer, and the whole assessment (the reports,
+   * composite_score of every unit) is asked once.
+   */
+  async tiers(year: number, tiers: ReadonlyArray<1 | 2 | 3>, asOfMs: number): Promise<TierAssessment[]> {
+    if (tiers.length === 0) return []
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
-    const asOfText = toRfc3339(asOfMs, this.platform.warehouse.timezone)
     // a unit not in service at any time of the year is not assessed, nor ranked
-    const units = [...this.platform.reference.units.values()].filter((u) => u.tier === tier && inServiceDuring(u, year) !== undefined)
+    const inService = [...this.platform.reference.units.values()].filter((u) => ALL_TIERS.includes(u.tier as 1 | 2 | 3) && inServiceDuring(u, year) !== undefined)
     const targets = await this.platform.reference.targets(year)
-    const entries = schemeEntries(scheme, tier)
-    const ids = [...new Set(entries.map((e) => e.id))]
+    const ids = [...new Set(ALL_TIERS.flatMap((t) => schemeEntries(scheme, t).map((e) => e.id)))]
     const specs = new Map(ids.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
     const sampleIds = ids.filter((id) => specs.get(id)!.indicator)
-    // every indicator of the scheme and the samples counted apart, in one query per source
-    const results = await this.runInService([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], units, year, from, to, asOfMs)
+    // every indicator of the schemes and the samples counted apart, in one query per source
+    const results = await this.runInService([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], inService, year, from, to, asOfMs)
     const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
     const figures = new Map(ids.map((id, i) => [id, rowsOf(results[i]!)]))
     const samples = new Map(sampleIds.map((id, i) => [id, rowsOf(results[ids.length + i]!)]))
+    // (whether a figure counted days of a provisional year: of the tier's own indicators)
+    const provisional = new Map(ids.map((id, i) => [id, results[i]!.calendar_provisional || (sampleIds.includes(id) && results[ids.length + sampleIds.indexOf(id)]!.calendar_provisional)]))
+    return tiers.map((tier) => this.assessTier(scheme, year, tier, from, to, asOfMs, inService.filter((u) => u.tier === tier), targets, { specs, figures, samples, provisional }))
+  }
+
+  /** One tier's scores, grades and ranks from the figures of its units. */
+  private assessTier(
+    scheme: Scheme, year: number, tier: 1 | 2 | 3, from: string, to: string, asOfMs: number, units: Unit[], targets: Awaited<ReturnType<Platform['reference']['targets']>>,
+    asked: { specs: Map<string, SampleSpec>; figures: Map<string, Map<string, MetricRow>>; samples: Map<string, Map<string, MetricRow>>; provisional: Map<string, boolean> },
+  ): TierAssessment {
+    const { specs, figures, samples } = asked
+    const asOfText = toRfc3339(asOfMs, this.platform.warehouse.timezone)
+    const entries = schemeEntries(scheme, tier)
 
     // whether each unit can be scored on each indicator, on what value
     const judged = new Map(entries.map((e) => [e.id, new Map(units.map((u) =>
@@ -445,7 +474,7 @@ export class AssessmentService {
     assessed.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.unit_id.localeCompare(b.unit_id))
     return {
       year, tier, scheme: { year: scheme.year, version: scheme.version, name: scheme.name, min_sample: scheme.min_sample }, from, to,
-      calendar_provisional: results.some((r) => r.calendar_provisional), units: assessed,
+      calendar_provisional: entries.some((e) => asked.provisional.get(e.id)), units: assessed,
     }
   }
 

@@ -330,7 +330,7 @@ export class PublicationStore {
   }
 
   private async assemble(year: number, nowMs: number): Promise<Assembled> {
-    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(year, t, nowMs)))
+    const tiers = await this.assessment.tiers(year, TIERS, nowMs)
     const { scheme } = await this.assessment.scheme(year)
     const period = this.assessment.period(year, nowMs)
     const records = await unitRecords(this.platform, period.from, period.to, nowMs)
@@ -402,7 +402,7 @@ export class PublicationStore {
     }
     let tiers
     try {
-      tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(prevYear, t, nowMs)))
+      tiers = await this.assessment.tiers(prevYear, TIERS, nowMs)
     } catch (err) {
       if (err instanceof CalendarMissingError) return { info: { source: 'none', year: prevYear, version: null, as_of: null }, units: new Map() }
       throw err
@@ -441,7 +441,7 @@ export class PublicationStore {
    */
   async restatement(info: PublicationInfo, nowMs = Date.now()): Promise<Restatement> {
     const frozen = await this.load(info)
-    const tiers = await Promise.all(TIERS.map((t) => this.assessment.tier(info.year, t, nowMs)))
+    const tiers = await this.assessment.tiers(info.year, TIERS, nowMs)
     const restatement = compareWithCurrent(frozen, tiers.flatMap((t) => t.units), toRfc3339(nowMs, this.platform.warehouse.timezone))
     // a year counted provisionally at publication whose official arrangement is loaded now
     const replaced = info.calendar.provisional_years.filter((y) => this.platform.calendar.statusOf(y) === 'official')
