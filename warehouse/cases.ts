@@ -177,6 +177,9 @@ const DAILY_KIND_NAMES = Object.keys(DAILY_KINDS) as DailyKind[]
 /** The kind column's type (case_daily, case_daily_cases, case_daily_pending): what migration 23 created, for three kinds; a new kind needs a migration too. */
 const DAILY_KIND_TYPE = `Enum8(${DAILY_KIND_NAMES.map((k, i) => `'${k}' = ${i + 1}`).join(', ')})`
 
+/** The version of a row of the daily aggregate or its contributions written now (ReplacingMergeTree: the newest stands). */
+const VERSION_NOW = 'toUInt64(toUnixTimestamp64Micro(now64(6)))'
+
 /** One expression per kind, chosen by the row's `kind` (a multiIf over the declared kinds). */
 function byKind(expr: (kind: DailyKind) => string): string {
   const last = DAILY_KIND_NAMES.at(-1)!
@@ -318,7 +321,7 @@ export class CaseStore {
 
   /** The basis (dailyBasis) the daily aggregate's figures stand on; undefined = not built. */
   private dailyBuiltOn: DailyBasis | undefined
-  /** Whether `dailyBuiltOn` took in items or units added since it was stored (stored before the next refresh writes). */
+  /** Whether `dailyBuiltOn` is not what meta holds yet (it took in items or units added since): stored before the next refresh writes. */
   private dailyBasisUnstored = false
   private dailyRebuilding: Promise<void> | undefined
 
@@ -342,11 +345,9 @@ export class CaseStore {
   private adoptBasis(): boolean {
     const now = this.currentBasis()
     if (this.dailyBuiltOn === now) return true
-    const built = this.dailyBuiltOn
-    if (!basisCovers(built, now)) return false
-    const added = Object.keys(now.items).length > Object.keys(built.items).length || Object.keys(now.tiers).length > Object.keys(built.tiers).length
+    if (!basisCovers(this.dailyBuiltOn, now)) return false
     this.dailyBuiltOn = now
-    if (added) this.dailyBasisUnstored = true
+    this.dailyBasisUnstored = true
     return true
   }
 
@@ -389,7 +390,9 @@ export class CaseStore {
    */
   private async writeContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
     const tz = this.warehouse.timezone
-    const clock = caseClockSql(tz, which ?? "f_status IN ('completed', 'rejected') OR f_accepted_at IS NOT NULL", 'facts', false, 'flag', { prefilter: which !== null })
+    // (every case: those that count in any kind)
+    const cases = which ?? DAILY_KIND_NAMES.map((k) => `(${DAILY_KINDS[k].counts('f_')})`).join(' OR ')
+    const clock = caseClockSql(tz, cases, 'facts', false, 'flag', { prefilter: which !== null })
     // the clock run once over the cases, each of its rows taken once per kind it counts in
     // (代办 is counted at the unit that accepted the case; whether it went to a hall only for those)
     const places = dailyKindSql(`(${clock})`, '')
@@ -397,7 +400,7 @@ export class CaseStore {
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, ${DAILY_MEASURES.join(', ')}, version, is_deleted)
         SELECT case_id, kind, day, unit_id, last_day,
           ${DAILY_MEASURES.map((m) => `toInt64(ifNull(${byKind((k) => DAILY_KINDS[k].measures[m])}, 0)) AS ${m}`).join(',\n          ')},
-          toUInt64(toUnixTimestamp64Micro(now64(6))), 0
+          ${VERSION_NOW}, 0
         FROM (SELECT *, if(kind = 'proxy', ${TO_HALL_SQL}, false) AS to_hall FROM (${places}))
         GROUP BY case_id, kind, day, unit_id, last_day`,
       query_params: { ...clockParams(this.calendar, Date.now(), this.warningDays(), tz), unit_tier: this.unitTiers(), ...params },
@@ -411,13 +414,12 @@ export class CaseStore {
    * stays). null = every contribution stored (a whole rebuild).
    */
   private async withdrawContributions(which: string | null, params: Record<string, unknown>): Promise<void> {
-    const version = 'toUInt64(toUnixTimestamp64Micro(now64(6)))'
     const from = which === null
       ? 'SELECT case_id, toString(kind) AS kind, day, unit_id, last_day FROM case_daily_cases FINAL'
       : dailyPlacesSql(which, false)
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily_cases (case_id, kind, day, unit_id, last_day, version, is_deleted)
-        SELECT case_id, kind, day, unit_id, last_day, ${version}, 1 FROM (${from})`,
+        SELECT case_id, kind, day, unit_id, last_day, ${VERSION_NOW}, 1 FROM (${from})`,
       query_params: params,
     })
   }
@@ -433,7 +435,7 @@ export class CaseStore {
     const where = touched === null ? '' : `WHERE (kind, day, unit_id) IN (SELECT CAST(kind, ${sqlString(DAILY_KIND_TYPE)}), day, unit_id FROM (${touched}))`
     await this.warehouse.client.command({
       query: `INSERT INTO case_daily (${keys}, ${DAILY_MEASURES.join(', ')}, version)
-        SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, toUInt64(toUnixTimestamp64Micro(now64(6)))
+        SELECT ${keys}, ${DAILY_MEASURES.map((m) => `sum(${m})`).join(', ')}, ${VERSION_NOW}
         FROM (
           SELECT kind, day, unit_id, last_day, ${DAILY_MEASURES.map((m) => `toInt64(0) AS ${m}`).join(', ')} FROM case_daily FINAL ${where}
           UNION ALL
@@ -617,11 +619,10 @@ export class CaseStore {
   private async loadDaily(): Promise<void> {
     const [stored] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_daily_basis'`)
     this.dailyBuiltOn = parseBasis(stored?.value, this.currentBasis(), this.calendar)
-    // (an earlier release's hash that matched: stored in this release's form)
-    if (this.dailyBuiltOn && stored?.value && !stored.value.startsWith('{')) this.dailyBasisUnstored = true
-    // (items or units added since: taken in, and stored at once)
-    if (this.adoptBasis()) await this.storeAdoptedBasis()
-    else await this.rebuildDaily()
+    if (!this.adoptBasis()) return this.rebuildDaily()
+    // (in this release's form, with the items and units added since: an earlier release's hash, or a basis taken in)
+    if (stored?.value !== JSON.stringify(this.dailyBuiltOn)) await this.storeBasis(this.dailyBuiltOn!)
+    this.dailyBasisUnstored = false
   }
 
   /**

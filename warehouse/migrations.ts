@@ -375,7 +375,8 @@ export const migrations: Migration[] = [
         EMPTY AS SELECT toDateTime64(0, 3, '${tz}') AS month_end, * FROM case_state`,
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_open_built', '', now64(3)), ('case_month_end_at', '', now64(3))`,
     ],
-  },  {
+  },
+  {
     version: 19,
     name: 'case facts for 代办: the unit that accepted a case and the units it was transferred to',
     // Filled by the facts upgrade at start-up (cases.ts FACTS_VERSION), before anything is
@@ -384,12 +385,14 @@ export const migrations: Migration[] = [
     statements: () => ['case_state', 'case_open', 'case_month_end'].map((t) => `ALTER TABLE ${t}
       ADD COLUMN IF NOT EXISTS f_accepted_unit_id String AFTER f_had_supplement,
       ADD COLUMN IF NOT EXISTS f_transfer_units Array(String) AFTER f_accepted_unit_id`),
-  },  {
+  },
+  {
     version: 20,
     name: 'the rated cases with more than one rating (一事一评 decides among them only)',
     // filled at start-up from every stored rating (ratings.ts RatingStore.repair), then per batch
     statements: () => ['CREATE TABLE IF NOT EXISTS rating_contests (follow_up Bool, rated String) ENGINE = ReplacingMergeTree ORDER BY (follow_up, rated)'],
-  },  {
+  },
+  {
     version: 21,
     name: 'case_month_end holds every month end since the start of last year',
     // A partition per month end (a question reads one or a few), each dropped whole by TTL once it
@@ -403,7 +406,8 @@ export const migrations: Migration[] = [
         EMPTY AS SELECT toDateTime64(0, 3, '${tz}') AS month_end, * FROM case_state`,
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_month_end_at', '', now64(3))`,
     ],
-  },  {
+  },
+  {
     version: 22,
     name: 'each case\'s contributions to the daily aggregate, which a refresh sums its touched rows from',
     // Keyed where a case counts (a row per kind); a case that moves leaves a row marked deleted
@@ -415,7 +419,8 @@ export const migrations: Migration[] = [
         EMPTY AS SELECT '' AS case_id, * EXCEPT version, version, toUInt8(0) AS is_deleted FROM case_daily`,
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_daily_basis', '', now64(3))`,
     ],
-  },  {
+  },
+  {
     version: 23,
     name: 'the daily aggregate\'s 代办 rows: by the day of acceptance, at the unit that accepted',
     // (a value added to the enums, and the 代办 measures; the basis is cleared, so start-up builds them: cases.ts)
