@@ -235,6 +235,42 @@ describe('the assessment of the demo district', () => {
     expect(compared).toBeGreaterThan(100)
   })
 
+  it('reads a unit\'s targets from the figures its score is computed from, and a page asking for both gets one answer', async () => {
+    const fresh = () => {
+      const m = new MetricsService(p)
+      m.usePastAnswers = false
+      return new AssessmentService(p, m)
+    }
+    // the queries of the figures (not the reads of the year's scheme and targets each call makes)
+    const queries = async <T,>(run: () => Promise<T>): Promise<[T, number]> => {
+      let n = 0
+      const query = p.warehouse.client.query.bind(p.warehouse.client)
+      const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n += /FROM (targets|assessment_schemes) FINAL/.test(args.query) ? 0 : 1, query(args)))
+      try {
+        return [await run(), n]
+      } finally {
+        spy.mockRestore()
+      }
+    }
+    const unitId = 'DC-S-DHM'
+    const [, targetsAlone] = await queries(() => fresh().targets(2025, unitId, AS_OF))
+    const [, tierAlone] = await queries(() => fresh().tier(2025, 2, AS_OF))
+    const both = fresh()
+    const [[tier, targets], together] = await queries(() => Promise.all([both.tier(2025, 2, AS_OF), both.targets(2025, unitId, AS_OF)]))
+    // the unit page's two questions at once cost what its targets alone do
+    expect(tierAlone).toBeGreaterThan(3)
+    expect(together).toBe(targetsAlone)
+    const assessed = tier.units.find((u) => u.unit_id === unitId)!
+    let compared = 0
+    for (const row of targets.rows) {
+      const i = assessed.indicators.find((x) => x.id === row.metric)
+      if (!i) continue
+      expect([row.numerator, row.denominator, row.value], row.metric).toEqual([i.numerator, i.denominator, i.value])
+      compared++
+    }
+    expect(compared).toBeGreaterThan(3)
+  })
+
   it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
     const a = await assessment.tier(2025, tier, AS_OF)
     expect(a.units.length).toBe(p.reference.unitsOfTier(tier).length)

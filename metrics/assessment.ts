@@ -311,6 +311,8 @@ const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
 
 /** The tiers assessed, each ranked within itself. */
 const ALL_TIERS = [1, 2, 3] as const
+/** The stock of a count of both (cases overdue: stopped late, and open past their deadline): what its projection adds to the pace. */
+const STOCK_ID = 'overdue_open'
 
 export class AssessmentService {
   constructor(
@@ -393,22 +395,45 @@ export class AssessmentService {
    */
   async tiers(year: number, tiers: ReadonlyArray<1 | 2 | 3>, asOfMs: number): Promise<TierAssessment[]> {
     if (tiers.length === 0) return []
+    const { scheme, from, to, inService, targets, specs, schemeIds, figures, samples } = await this.yearFigures(year, asOfMs)
+    const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
+    // (whether a figure counted days of a provisional year: of the tier's own indicators)
+    const provisional = new Map(schemeIds.map((id) => [id, figures.get(id)!.calendar_provisional || (samples.get(id)?.calendar_provisional ?? false)]))
+    return tiers.map((tier) => this.assessTier(scheme, year, tier, from, to, asOfMs, inService.filter((u) => u.tier === tier), targets, {
+      specs,
+      figures: new Map(schemeIds.map((id) => [id, rowsOf(figures.get(id)!)])),
+      samples: new Map([...samples].map(([id, r]) => [id, rowsOf(r)])),
+      provisional,
+    }))
+  }
+
+  /**
+   * Every unit's figures for the year as of `asOfMs`, each unit on its own records over its part
+   * of the year in service: the indicators of every tier's scheme and of every target set for the
+   * year, the samples the schemes count apart, and the stock of open overdue cases a target's
+   * projection adds. One question whoever asks, the tiers' assessment or a unit's targets: a
+   * unit's targets and its score are read from the same figures, and a page that asks for both at
+   * once gets one answer (warehouse/answers.ts).
+   */
+  private async yearFigures(year: number, asOfMs: number) {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     // a unit not in service at any time of the year is not assessed, nor ranked
     const inService = [...this.platform.reference.units.values()].filter((u) => ALL_TIERS.includes(u.tier as 1 | 2 | 3) && inServiceDuring(u, year) !== undefined)
     const targets = await this.platform.reference.targets(year)
-    const ids = [...new Set(ALL_TIERS.flatMap((t) => schemeEntries(scheme, t).map((e) => e.id)))]
-    const specs = new Map(ids.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
-    const sampleIds = ids.filter((id) => specs.get(id)!.indicator)
-    // every indicator of the schemes and the samples counted apart, in one query per source
+    const schemeIds = [...new Set(ALL_TIERS.flatMap((t) => schemeEntries(scheme, t).map((e) => e.id)))]
+    const targetIds = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
+    const stock = targetIds.some((id) => projectionBasis(INDICATOR_BY_ID.get(id)!) === 'pace_and_stock') ? [STOCK_ID] : []
+    const ids = [...new Set([...schemeIds, ...targetIds, ...stock])]
+    const specs = new Map(schemeIds.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
+    const sampleIds = schemeIds.filter((id) => specs.get(id)!.indicator)
+    // every indicator and the samples counted apart, in one query per source
     const results = await this.runInService([...ids, ...sampleIds.map((id) => specs.get(id)!.indicator!)], inService, year, from, to, asOfMs)
-    const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
-    const figures = new Map(ids.map((id, i) => [id, rowsOf(results[i]!)]))
-    const samples = new Map(sampleIds.map((id, i) => [id, rowsOf(results[ids.length + i]!)]))
-    // (whether a figure counted days of a provisional year: of the tier's own indicators)
-    const provisional = new Map(ids.map((id, i) => [id, results[i]!.calendar_provisional || (sampleIds.includes(id) && results[ids.length + sampleIds.indexOf(id)]!.calendar_provisional)]))
-    return tiers.map((tier) => this.assessTier(scheme, year, tier, from, to, asOfMs, inService.filter((u) => u.tier === tier), targets, { specs, figures, samples, provisional }))
+    return {
+      scheme, from, to, inService, targets, specs, schemeIds,
+      figures: new Map(ids.map((id, i) => [id, results[i]!])),
+      samples: new Map(sampleIds.map((id, i) => [id, results[ids.length + i]!])),
+    }
   }
 
   /** One tier's scores, grades and ranks from the figures of its units. */
@@ -539,17 +564,18 @@ export class AssessmentService {
     const wanted = await this.unitTargets(year, unit)
     const belowIds = this.platform.reference.withDescendants(unitId).filter((u) => u !== unitId)
     const below = new Set(belowIds)
-    // what else is asked with them: the stock part of a count of both (overdue cases), the samples counted apart
-    const stock = wanted.some((w) => projectionBasis(INDICATOR_BY_ID.get(w.id)!) === 'pace_and_stock') ? ['overdue_open'] : []
-    const specs = new Map(wanted.map((w) => [w.id, sampleOf(INDICATOR_BY_ID.get(w.id)!)]))
-    const sampleIds = wanted.filter((w) => specs.get(w.id)!.indicator && entries.has(w.id)).map((w) => w.id)
-    const asked: Array<string | Indicator> = [...wanted.map((w) => w.id), ...stock, ...sampleIds.map((id) => specs.get(id)!.indicator!)]
-    // every target indicator for the unit and the units below it, by unit: one query per source
-    // (each over its part of the year: a unit opened or closed in it is counted, targeted and projected on that part)
+    // every target indicator of the unit and the units below it, by unit: the figures of the
+    // year the assessment scores (each unit over its part of the year in service: a unit opened
+    // or closed in it is counted, targeted and projected on that part)
     const part = inServiceDuring(unit, year) ?? null
-    const counted = [unit, ...belowIds.map((id) => this.platform.reference.units.get(id)!)]
-    const results = wanted.length ? await this.runInService(asked, counted, year, from, to, asOfMs) : []
-    const own = (k: number) => results[k]!.rows.find((r) => r.key === unitId)
+    const district = wanted.length ? await this.yearFigures(year, asOfMs) : undefined
+    const own = (r: MetricResult | undefined) => r?.rows.find((x) => x.key === unitId)
+    const used: MetricResult[] = []
+    const figureOf = (id: string) => {
+      const r = district!.figures.get(id)!
+      used.push(r)
+      return r
+    }
     // a quantile does not add up over units: the units below are asked together for it
     const quantiles = wanted.filter((w) => INDICATOR_BY_ID.get(w.id)!.quantile).map((w) => w.id)
     const pooled = belowIds.length && quantiles.length ? await this.metrics.runMany(quantiles, { from, to, units: belowIds, asOfMs }) : []
@@ -557,15 +583,20 @@ export class AssessmentService {
     for (const [k, { id, target: asSet }] of wanted.entries()) {
       const ind = INDICATOR_BY_ID.get(id)!
       const target = targetForPart(ind, asSet, part, year)!
-      const row = own(k)
+      const figure = figureOf(id)
+      const row = own(figure)
       const value = row?.value ?? (ind.denominator ? null : 0)
       const basis = projectionBasis(ind)
-      const stockNow = basis === 'pace_and_stock' ? own(wanted.length)?.value ?? 0 : 0
+      // (the stock a count of both adds: the open overdue cases)
+      const stockNow = basis === 'pace_and_stock' ? own(figureOf(STOCK_ID))?.value ?? 0 : 0
       const projection = projectYearEnd(ind, value, year, to, stockNow, part)
       const higher = ind.direction === 'higher_is_better'
       const meets = (v: number | null) => (v === null ? null : higher ? v >= target.value : v <= target.value)
       const entry = entries.get(id)
-      const sample = entry ? sampleSize(specs.get(id)!, row, sampleIds.includes(id) ? results[wanted.length + stock.length + sampleIds.indexOf(id)]!.rows.find((r) => r.key === unitId) : undefined) : null
+      // (a sample counted apart: the scheme of the unit's tier names the indicator)
+      const counted = entry ? district!.samples.get(id) : undefined
+      if (counted) used.push(counted)
+      const sample = entry ? sampleSize(district!.specs.get(id)!, row, own(counted)) : null
       let belowFigure: { value: number | null; numerator: number; denominator: number | null } | null = null
       if (belowIds.length) {
         if (ind.quantile) {
@@ -573,7 +604,7 @@ export class AssessmentService {
           belowFigure = { value: r?.value ?? null, numerator: r?.numerator ?? 0, denominator: r?.denominator ?? 0 }
         } else {
           const t = { numerator: 0, denominator: 0 }
-          for (const r of results[k]!.rows) {
+          for (const r of figure.rows) {
             if (!below.has(String(r.key))) continue
             t.numerator += r.numerator
             t.denominator += r.denominator ?? 0
@@ -595,7 +626,7 @@ export class AssessmentService {
     }
     return {
       unit_id: unitId, year, from, to, counts: 'own' as const, in_service: part,
-      calendar_provisional: results.some((r) => r.calendar_provisional) || pooled.some((r) => r.calendar_provisional),
+      calendar_provisional: used.some((r) => r.calendar_provisional) || pooled.some((r) => r.calendar_provisional),
       below: belowIds.length ? {
         unit_ids: belowIds, units: belowIds.length,
         label: '下属单位合计（单列，不计入本单位数字）', label_en: 'the units below it, summed (shown apart: not in the unit\'s own figures)',

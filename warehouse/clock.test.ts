@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CalendarMissingError, nowSeconds, queryRows, type Item, type Unit } from './index.ts'
 import { openTestPlatform } from './testing.ts'
+import { CALENDAR_WITH, calendarParams, W, workingDayOf } from './clock.ts'
 
 type P = Awaited<ReturnType<typeof openTestPlatform>>
 let p: P
@@ -179,5 +180,23 @@ describe('the clock', () => {
 
   it('refuses a moment no calendar can be worked out for, naming the year', async () => {
     await expect(p.cases.get('open', asOf('2150-01-05T10:00:00+08:00'))).rejects.toThrow(CalendarMissingError)
+  })
+
+  it('looks up W(d) and the k-th working day from the packed calendar, −1 outside it', async () => {
+    const asOfMs = asOf('2024-12-01T00:00:00+08:00')
+    const params = calendarParams(p.calendar, asOfMs, 'Asia/Shanghai')
+    const index = p.calendar.workingDayIndex(2025)
+    expect(params.cal_start).toBe(index.start)
+    const days = index.ordinals.length
+    const [row] = await queryRows<{ w: number[]; day: string[] }>(p.warehouse, `${CALENDAR_WITH}
+      SELECT arrayMap(i -> ${W('cal_start + toIntervalDay(i)')}, range(-3, {days:Int32} + 3)) AS w,
+        arrayMap(k -> toString(${workingDayOf('k')}), range(-1, {working:Int32} + 3)) AS day`, { ...params, days, working: index.working.length })
+    // three days before the first and after the last are outside
+    expect(row!.w.map(Number)).toEqual([-1, -1, -1, ...index.ordinals, -1, -1, -1])
+    const dayOf = (offset: number) => new Date(Date.parse(`${index.start}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10)
+    // the working day of ordinal k is the k-th working day (k from 1); none before the first,
+    // and past the last the largest Date (a limit that ends there has not run out)
+    expect(row!.day).toEqual([dayOf(-1), dayOf(-1), ...index.working.map(dayOf), '2149-06-06', '2149-06-06'])
+    expect(index.working.length).toBeGreaterThan(200)
   })
 })

@@ -6,8 +6,10 @@ import { epochSeconds, localDate } from './time.ts'
 
 export interface CalendarParams {
   cal_start: string
-  cal_w: number[]
-  cal_wd: number[]
+  /** W(d) + 1 of every day from cal_start, packed (`packOrdinals`). */
+  cal_w: string
+  /** The offset from cal_start of the k-th working day, + 1, packed. */
+  cal_wd: string
   cal_prov: number[]
 }
 
@@ -27,7 +29,24 @@ export interface WarningThresholds { days: number; units: Record<string, number>
  */
 export function calendarParams(calendar: Calendar, asOfMs: number, tz: string): CalendarParams {
   const index = calendar.workingDayIndex(Number(localDate(asOfMs, tz).slice(0, 4)) + 1)
-  return { cal_start: index.start, cal_w: index.ordinals, cal_wd: index.working, cal_prov: index.provisional }
+  let packed = PACKED.get(index)
+  if (!packed) PACKED.set(index, (packed = { cal_w: packOrdinals(index.ordinals), cal_wd: packOrdinals(index.working) }))
+  return { cal_start: index.start, ...packed, cal_prov: index.provisional }
+}
+
+/** The packed arrays of each working-day index (calendar.ts keeps the indexes). */
+const PACKED = new WeakMap<object, { cal_w: string; cal_wd: string }>()
+
+/**
+ * Numbers ≥ 0 as the hex text of their value + 1, four bytes each (little-endian Int32), which
+ * CALENDAR_WITH unpacks: one string constant in the query instead of an array of a thousand
+ * elements, which the engine's analysis copied and hashed at every W() (25 ms of every clock
+ * query's 60 ms at 1,095 days). The + 1 leaves 0 for "outside": what a read past the end gives.
+ */
+export function packOrdinals(values: number[]): string {
+  const buf = Buffer.alloc(values.length * 4)
+  values.forEach((v, i) => buf.writeInt32LE(v + 1, i * 4))
+  return buf.toString('hex')
 }
 
 /** Bound parameters of the clock for the moment `asOfMs`. */
@@ -36,18 +55,22 @@ export function clockParams(calendar: Calendar, asOfMs: number, warning: Warning
 }
 
 /**
- * Binds the calendar once for W() and workingDayAfter() in the query it starts: `cal_w` the
- * ordinals from `cal_start`, `cal_wd` the working days' offsets, `cal_prov` the provisional years.
+ * Binds the calendar once for W() and workingDayOf() in the query it starts: `cal_w` the
+ * ordinals from `cal_start`, `cal_wd` the working days' offsets (both packed, `packOrdinals`),
+ * `cal_prov` the provisional years.
  */
-export const CALENDAR_WITH = `WITH {cal_w:Array(Int32)} AS cal_w, {cal_start:Date} AS cal_start, arrayMap(i -> toInt64(i), range(length(cal_w))) AS cal_days,
-  {cal_wd:Array(Int32)} AS cal_wd, arrayMap(i -> toInt64(i + 1), range(length(cal_wd))) AS cal_wd_k, {cal_prov:Array(UInt16)} AS cal_prov`
+export const CALENDAR_WITH = `WITH unhex({cal_w:String}) AS cal_w, {cal_start:Date} AS cal_start, intDiv(length(cal_w), 4) AS cal_n,
+  unhex({cal_wd:String}) AS cal_wd, intDiv(length(cal_wd), 4) AS cal_wd_n, {cal_prov:Array(UInt16)} AS cal_prov`
 
 /**
- * W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH.
- * A lookup by transform() over the constant arrays: indexing the constant array row by row
- * (cal_w[i]) makes the engine copy the whole array for every row.
+ * The `k`-th (from 0) of the packed values, −1 when `k` is outside them: a negative `k` turns
+ * into a huge UInt64, and `least` takes it to the end, where the read is empty and unpacks as 0.
  */
-export const W = (date: string) => `transform(toInt64(dateDiff('day', cal_start, ${date})), cal_days, cal_w, -1)`
+const unpack = (packed: string, count: string, k: string) =>
+  `(reinterpretAsInt32(substring(${packed}, 4 * least(toUInt64(${k}), ${count}) + 1, 4)) - 1)`
+
+/** W(d) for a Date expression: −1 outside the loaded calendar (never a guess). Needs CALENDAR_WITH. */
+export const W = (date: string) => unpack('cal_w', 'cal_n', `dateDiff('day', cal_start, ${date})`)
 
 /**
  * The date of the working day with ordinal `ordinal` (the N-th working day after a date d is
@@ -55,7 +78,7 @@ export const W = (date: string) => `transform(toInt64(dateDiff('day', cal_start,
  * that far has not run out at any moment the array covers). Needs CALENDAR_WITH.
  */
 export const workingDayOf = (ordinal: string) =>
-  `if(toInt64(${ordinal}) > length(cal_wd), toDate('2149-06-06'), cal_start + toIntervalDay(transform(toInt64(${ordinal}), cal_wd_k, cal_wd, -1)))`
+  `if(toInt64(${ordinal}) > cal_wd_n, toDate('2149-06-06'), cal_start + toIntervalDay(${unpack('cal_wd', 'cal_wd_n', `toInt64(${ordinal}) - 1`)}))`
 
 /**
  * Whether a count of working days between two dates (Date expressions) used a day of a

@@ -430,6 +430,18 @@ export const migrations: Migration[] = [
       `INSERT INTO meta (key, value, updated_at) VALUES ('case_daily_basis', '', now64(3))`,
     ],
   },
+  {
+    version: 24,
+    name: 'each rating\'s 一事一评 key as a hash beside it, and beside each contested key',
+    // (ratings.ts countedRatingsSql: whether a rating's key is contested is a UInt64 in a set,
+    // not a tuple of a flag and a string; the ranking still goes by the key itself)
+    statements: () => [
+      'ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS rated_key UInt64 MATERIALIZED cityHash64(follow_up, ifNull(case_id, event_id))',
+      'ALTER TABLE evaluations MATERIALIZE COLUMN rated_key SETTINGS mutations_sync = 1',
+      'ALTER TABLE rating_contests ADD COLUMN IF NOT EXISTS rated_key UInt64 MATERIALIZED cityHash64(follow_up, rated)',
+      'ALTER TABLE rating_contests MATERIALIZE COLUMN rated_key SETTINGS mutations_sync = 1',
+    ],
+  },
 ]
 
 /** Where the numbers of auth's migrations begin (auth/schema.ts): the warehouse's own are below. */

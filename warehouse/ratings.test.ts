@@ -87,4 +87,17 @@ describe('一事一评 (rating_contests)', () => {
     await p.ratings.repair()
     expect(await contests()).toEqual(before)
   })
+
+  it('counts a rating whose key only shares its hash with a contested key as it would unranked', async () => {
+    // a key in rating_contests with one rating: what a rating whose rated_key collides with a
+    // contested key's meets (it is ranked, alone among the ratings of its own key)
+    await storeBatch([['r8', 'C5', '2025-06-01T09:00:00+08:00'], ['v3', null, '2025-06-01T10:00:00+08:00'], ['f2', 'C5', '2025-06-02T09:00:00+08:00', { followUp: true }]])
+    await p.warehouse.client.insert({ table: 'rating_contests', values: [{ follow_up: false, rated: 'C5' }, { follow_up: false, rated: 'v3' }, { follow_up: true, rated: 'C5' }], format: 'JSONEachRow' })
+    const [{ ranked }] = await queryRows<{ ranked: string }>(p.warehouse,
+      "SELECT count() AS ranked FROM evaluations WHERE event_id IN ('r8', 'v3', 'f2') AND rated_key IN (SELECT rated_key FROM rating_contests)") as [{ ranked: string }]
+    expect(Number(ranked)).toBe(3)
+    const now = '2025-12-31T00:00:00+08:00'
+    expect((await counted(now)).filter((r) => /^(r8|v3|f2)/.test(r))).toEqual(['f2 (not counted)', 'r8', 'v3'])
+    expect(await counted(now)).toEqual(await rankedWhole(now))
+  })
 })

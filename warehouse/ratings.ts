@@ -48,10 +48,15 @@ export class RatingStore {
  * comment, counted.
  */
 export function countedRatingsSql(tz: string): string {
+  // Which ratings are ranked: those whose key's hash (`rated_key`, migration 24: a column of each
+  // table) is a contested key's — a UInt64 in a set, where the key itself, a flag and a string,
+  // took 90 of the 140 ms of a year's satisfaction by unit at 1.5M ratings. A rating whose hash
+  // only collides with a contested key's is ranked among the ratings of its own key (the window
+  // goes by the key), alone there, so it counts exactly as it would have unranked.
   const ratings = (where: string) => `
     SELECT event_id, toString(unit_id) AS unit_id, toString(item_code) AS item_code, toString(channel) AS channel, rating, active, follow_up,
       ifNull(real_name, false) AS real_name, occurred_at AS at, case_id, comment
-    FROM evaluations WHERE occurred_at <= {as_of:DateTime64(3, '${tz}')} AND (follow_up, ${RATED}) ${where} (SELECT follow_up, rated FROM rating_contests)`
+    FROM evaluations WHERE occurred_at <= {as_of:DateTime64(3, '${tz}')} AND rated_key ${where} (SELECT rated_key FROM rating_contests)`
   return `
   SELECT *, NOT follow_up AS counted FROM (${ratings('NOT IN')})
   UNION ALL

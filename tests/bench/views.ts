@@ -74,6 +74,7 @@ export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM')
       ['trend', `/api/v1/trend?unit_id=${u}&year=${year}`, leader],
       ['overdue cases behind the points lost', `/api/v1/cases?unit_id=${u}&overdue=true&stopped_from=${year}-01-01&stopped_to=${year}-12-31&limit=50`, leader],
       ['bad ratings behind the points lost', `/api/v1/ratings?unit_id=${u}&bad=true&from=${year}-01-01&to=${year}-12-31&limit=50`, leader],
+      ['complaints with their steps', `/api/v1/complaints?unit_id=${u}&from=${year}-01-01&to=${year}-12-31&limit=100`, leader],
     ],
   })
   const lists: Array<[string, string]> = [['district', ''], ['tier 2', '&tier=2'], [`unit ${unitId}`, `&unit_id=${u}`]]
