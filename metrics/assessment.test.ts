@@ -271,6 +271,32 @@ describe('the assessment of the demo district', () => {
     expect(compared).toBeGreaterThan(3)
   })
 
+  it('assesses a tier asked by several at once once, and gives them all the one answer, frozen', async () => {
+    const m = new MetricsService(p)
+    m.usePastAnswers = false
+    const shared = new AssessmentService(p, m)
+    let n = 0
+    const query = p.warehouse.client.query.bind(p.warehouse.client)
+    const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n++, query(args)))
+    try {
+      // (the first question also reads the year's scheme, which the service keeps)
+      await shared.tier(2025, 3, AS_OF)
+      n = 0
+      const alone = await shared.tier(2025, 3, AS_OF)
+      const once = n
+      n = 0
+      const answers = await Promise.all([1, 2, 3, 4].map(() => shared.tier(2025, 3, AS_OF)))
+      expect(n).toBe(once)
+      expect(once).toBeGreaterThan(3)
+      expect(answers.every((a) => a === answers[0])).toBe(true)
+      expect(answers[0]).toEqual(alone)
+      expect(Object.isFrozen(answers[0]!.units[0]!.indicators)).toBe(true)
+      expect(() => (answers[0]!.units as unknown[]).pop()).toThrow(TypeError)
+    } finally {
+      spy.mockRestore()
+    }
+  })
+
   it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
     const a = await assessment.tier(2025, tier, AS_OF)
     expect(a.units.length).toBe(p.reference.unitsOfTier(tier).length)

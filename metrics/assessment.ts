@@ -311,6 +311,8 @@ const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
 
 /** The tiers assessed, each ranked within itself. */
 const ALL_TIERS = [1, 2, 3] as const
+/** How many assessment services there are: each shares its answers with itself only. */
+let instances = 0
 /** The stock of a count of both (cases overdue: stopped late, and open past their deadline): what its projection adds to the pace. */
 const STOCK_ID = 'overdue_open'
 
@@ -393,8 +395,19 @@ export class AssessmentService {
    * different tiers opened at once share one answer, and the whole assessment (the reports,
    * composite_score of every unit) is asked once.
    */
-  async tiers(year: number, tiers: ReadonlyArray<1 | 2 | 3>, asOfMs: number): Promise<TierAssessment[]> {
+  async tiers(year: number, tiers: ReadonlyArray<1 | 2 | 3>, asOfMs: number): Promise<readonly TierAssessment[]> {
     if (tiers.length === 0) return []
+    // the same tiers asked at once (the joint meeting's members opening one page) are assessed
+    // once: scoring, ranking and the funnels of 176 stations took 10–15 ms of the server's one
+    // thread per request, more than its share of the engine's time once the figures were shared
+    // (this service's own: its metrics may be switched to other ways by a test)
+    // (one answer for all, frozen: warehouse/answers.ts)
+    return this.platform.answers.answer(['assessment', this.instance, year, tiers, asOfMs], () => this.assess(year, tiers, asOfMs), { frozen: true })
+  }
+
+  private readonly instance = ++instances
+
+  private async assess(year: number, tiers: ReadonlyArray<1 | 2 | 3>, asOfMs: number): Promise<TierAssessment[]> {
     const { scheme, from, to, inService, targets, specs, schemeIds, figures, samples } = await this.yearFigures(year, asOfMs)
     const rowsOf = (r: MetricResult) => new Map(r.rows.map((x) => [String(x.key), x]))
     // (whether a figure counted days of a provisional year: of the tier's own indicators)
