@@ -875,8 +875,14 @@ export class CaseStore {
       const late = ["kind = 'stopped'", 'n_late > 0']
       if (filter.stopped) late.push('day BETWEEN {stopped_from:Date} AND {stopped_to:Date}')
       if (filter.units) late.push('unit_id IN {units:Array(String)}')
+      // and the open ones from case_open's few rows when it holds them (now), not from a scan of
+      // every case's stored status: at 10M events a street hall's year 178 → 94 ms for the
+      // candidates, 503 → 439 ms for the list
+      const open = this.openCasesReadable(asOfMs)
+        ? `case_id IN (SELECT case_id FROM case_open FINAL WHERE f_status = 'open'${filter.units ? ' AND f_unit_id IN {units:Array(String)}' : ''})`
+        : "f_status = 'open'"
       // (without FINAL: an older version of a contribution only adds a case the clock then rules out)
-      narrow.push(`(f_status = 'open' OR case_id IN (SELECT case_id FROM case_daily_cases WHERE ${late.join(' AND ')}))`)
+      narrow.push(`(${open} OR case_id IN (SELECT case_id FROM case_daily_cases WHERE ${late.join(' AND ')}))`)
     }
     // open cases are few: worth finding before FINAL; as of a past moment, so are the cases whose
     // events are read; so are the late ones
