@@ -192,23 +192,25 @@ describe('the assessment of the demo district', () => {
   }, 300_000)
   afterAll(async () => p?.close())
 
+  /** A service of its own, with kept answers off: each way computes its figures. */
+  const fresh = () => {
+    const m = new MetricsService(p)
+    m.usePastAnswers = false
+    return new AssessmentService(p, m)
+  }
+  /** What `run` gives, and how many queries it sent (but those `except` matches). */
+  const queries = async <T,>(run: () => Promise<T>, except?: RegExp): Promise<[T, number]> => {
+    let n = 0
+    const query = p.warehouse.client.query.bind(p.warehouse.client)
+    const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n += except?.test(args.query) ? 0 : 1, query(args)))
+    try {
+      return [await run(), n]
+    } finally {
+      spy.mockRestore()
+    }
+  }
+
   it('assesses the three tiers at once as it assesses each alone, asking each source once for all of them, on the figures of each tier asked alone', async () => {
-    // (kept answers off: each way computes its figures)
-    const fresh = () => {
-      const m = new MetricsService(p)
-      m.usePastAnswers = false
-      return new AssessmentService(p, m)
-    }
-    const queries = async <T,>(run: () => Promise<T>): Promise<[T, number]> => {
-      let n = 0
-      const query = p.warehouse.client.query.bind(p.warehouse.client)
-      const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n++, query(args)))
-      try {
-        return [await run(), n]
-      } finally {
-        spy.mockRestore()
-      }
-    }
     const oneByOne = fresh()
     const [alone, aloneQueries] = await queries(async () => [await oneByOne.tier(2025, 1, AS_OF), await oneByOne.tier(2025, 2, AS_OF), await oneByOne.tier(2025, 3, AS_OF)])
     const [together, togetherQueries] = await queries(() => fresh().tiers(2025, [1, 2, 3], AS_OF))
@@ -236,30 +238,18 @@ describe('the assessment of the demo district', () => {
   })
 
   it('reads a unit\'s targets from the figures its score is computed from, and a page asking for both gets one answer', async () => {
-    const fresh = () => {
-      const m = new MetricsService(p)
-      m.usePastAnswers = false
-      return new AssessmentService(p, m)
-    }
     // the queries of the figures (not the reads of the year's scheme and targets each call makes)
-    const queries = async <T,>(run: () => Promise<T>): Promise<[T, number]> => {
-      let n = 0
-      const query = p.warehouse.client.query.bind(p.warehouse.client)
-      const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n += /FROM (targets|assessment_schemes) FINAL/.test(args.query) ? 0 : 1, query(args)))
-      try {
-        return [await run(), n]
-      } finally {
-        spy.mockRestore()
-      }
-    }
+    const reference = /FROM (targets|assessment_schemes) FINAL/
     const unitId = 'DC-S-DHM'
-    const [, targetsAlone] = await queries(() => fresh().targets(2025, unitId, AS_OF))
-    const [, tierAlone] = await queries(() => fresh().tier(2025, 2, AS_OF))
+    const [, targetsAlone] = await queries(() => fresh().targets(2025, unitId, AS_OF), reference)
+    const [, tierAlone] = await queries(() => fresh().tier(2025, 2, AS_OF), reference)
     const both = fresh()
-    const [[tier, targets], together] = await queries(() => Promise.all([both.tier(2025, 2, AS_OF), both.targets(2025, unitId, AS_OF)]))
-    // the unit page's two questions at once cost what its targets alone do
+    const [[tier, targets], together] = await queries(() => Promise.all([both.tier(2025, 2, AS_OF), both.targets(2025, unitId, AS_OF)]), reference)
+    // the unit page's two questions at once cost what its targets alone do (on a ClickHouse
+    // server nothing is shared, other processes store records too: warehouse/answers.ts; and
+    // the reads of what other processes wrote come in between)
     expect(tierAlone).toBeGreaterThan(3)
-    expect(together).toBe(targetsAlone)
+    if (p.warehouse.kind === 'embedded') expect(together).toBe(targetsAlone)
     const assessed = tier.units.find((u) => u.unit_id === unitId)!
     let compared = 0
     for (const row of targets.rows) {
@@ -272,29 +262,19 @@ describe('the assessment of the demo district', () => {
   })
 
   it('assesses a tier asked by several at once once, and gives them all the one answer, frozen', async () => {
-    const m = new MetricsService(p)
-    m.usePastAnswers = false
-    const shared = new AssessmentService(p, m)
-    let n = 0
-    const query = p.warehouse.client.query.bind(p.warehouse.client)
-    const spy = vi.spyOn(p.warehouse.client, 'query').mockImplementation((args) => (n++, query(args)))
-    try {
-      // (the first question also reads the year's scheme, which the service keeps)
-      await shared.tier(2025, 3, AS_OF)
-      n = 0
-      const alone = await shared.tier(2025, 3, AS_OF)
-      const once = n
-      n = 0
-      const answers = await Promise.all([1, 2, 3, 4].map(() => shared.tier(2025, 3, AS_OF)))
-      expect(n).toBe(once)
-      expect(once).toBeGreaterThan(3)
-      expect(answers.every((a) => a === answers[0])).toBe(true)
-      expect(answers[0]).toEqual(alone)
-      expect(Object.isFrozen(answers[0]!.units[0]!.indicators)).toBe(true)
-      expect(() => (answers[0]!.units as unknown[]).pop()).toThrow(TypeError)
-    } finally {
-      spy.mockRestore()
-    }
+    const shared = fresh()
+    // (the first question also reads the year's scheme, which the service keeps)
+    await shared.tier(2025, 3, AS_OF)
+    const [alone, once] = await queries(() => shared.tier(2025, 3, AS_OF))
+    const [answers, together] = await queries(() => Promise.all([1, 2, 3, 4].map(() => shared.tier(2025, 3, AS_OF))))
+    // (on a ClickHouse server nothing is shared: each is assessed, and each answer frozen)
+    const embedded = p.warehouse.kind === 'embedded'
+    if (embedded) expect(together).toBe(once)
+    expect(once).toBeGreaterThan(3)
+    expect(answers.every((a) => a === answers[0])).toBe(embedded)
+    for (const a of answers) expect(a).toEqual(alone)
+    expect(Object.isFrozen(answers[0]!.units[0]!.indicators)).toBe(true)
+    expect(() => (answers[0]!.units as unknown[]).pop()).toThrow(TypeError)
   })
 
   it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
