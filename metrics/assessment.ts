@@ -400,8 +400,8 @@ export class AssessmentService {
     // the same tiers asked at once (the joint meeting's members opening one page) are assessed
     // once: scoring, ranking and the funnels of 176 stations took 10–15 ms of the server's one
     // thread per request, more than its share of the engine's time once the figures were shared
-    // (this service's own: its metrics may be switched to other ways by a test)
-    // (one answer for all, frozen: warehouse/answers.ts)
+    // (one answer for all, frozen: warehouse/answers.ts; this service's own, since its metrics may
+    // be switched to other ways by a test)
     return this.platform.answers.answer(['assessment', this.instance, year, tiers, asOfMs], () => this.assess(year, tiers, asOfMs), { frozen: true })
   }
 
