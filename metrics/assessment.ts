@@ -313,6 +313,8 @@ const explainQuery = (unitId: string, from: string, to: string, asOf: string) =>
 const ALL_TIERS = [1, 2, 3] as const
 /** How many assessment services there are: each shares its answers with itself only. */
 let instances = 0
+/** The catalogue's indicators that the year's targets name (each once). */
+const targetedIds = (targets: Target[]) => [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
 /** The stock of a count of both (cases overdue: stopped late, and open past their deadline): what its projection adds to the pace. */
 const STOCK_ID = 'overdue_open'
 
@@ -428,14 +430,14 @@ export class AssessmentService {
    * unit's targets and its score are read from the same figures, and a page that asks for both at
    * once gets one answer (warehouse/answers.ts).
    */
-  private async yearFigures(year: number, asOfMs: number) {
+  private async yearFigures(year: number, asOfMs: number, yearTargets?: Target[]) {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     // a unit not in service at any time of the year is not assessed, nor ranked
     const inService = [...this.platform.reference.units.values()].filter((u) => ALL_TIERS.includes(u.tier as 1 | 2 | 3) && inServiceDuring(u, year) !== undefined)
-    const targets = await this.platform.reference.targets(year)
+    const targets = yearTargets ?? await this.platform.reference.targets(year)
     const schemeIds = [...new Set(ALL_TIERS.flatMap((t) => schemeEntries(scheme, t).map((e) => e.id)))]
-    const targetIds = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
+    const targetIds = targetedIds(targets)
     const stock = targetIds.some((id) => projectionBasis(INDICATOR_BY_ID.get(id)!) === 'pace_and_stock') ? [STOCK_ID] : []
     const ids = [...new Set([...schemeIds, ...targetIds, ...stock])]
     const specs = new Map(schemeIds.map((id) => [id, sampleOf(INDICATOR_BY_ID.get(id)!)]))
@@ -553,10 +555,9 @@ export class AssessmentService {
   }
 
   /** The indicators a unit has a target for in a year, each with the target it has (its own, its tier's or the district's). */
-  async unitTargets(year: number, unit: { unit_id: string; tier: number }): Promise<Array<{ id: string; target: { value: number; scope: string } }>> {
-    const targets = await this.platform.reference.targets(year)
-    const ids = [...new Set(targets.map((t) => t.metric_id))].filter((id) => INDICATOR_BY_ID.has(id))
-    return ids.flatMap((id) => {
+  async unitTargets(year: number, unit: { unit_id: string; tier: number }, yearTargets?: Target[]): Promise<Array<{ id: string; target: { value: number; scope: string } }>> {
+    const targets = yearTargets ?? await this.platform.reference.targets(year)
+    return targetedIds(targets).flatMap((id) => {
       const target = resolveTarget(targets, id, unit.unit_id, unit.tier)
       return target ? [{ id, target }] : []
     })
@@ -574,14 +575,16 @@ export class AssessmentService {
     const { from, to } = this.period(year, asOfMs)
     const { scheme } = await this.scheme(year)
     const entries = new Map(schemeEntries(scheme, unit.tier).map((e) => [e.id, e]))
-    const wanted = await this.unitTargets(year, unit)
+    // (the year's targets read once: the unit's, and the indicators of every target the year's figures hold)
+    const yearTargets = await this.platform.reference.targets(year)
+    const wanted = await this.unitTargets(year, unit, yearTargets)
     const belowIds = this.platform.reference.withDescendants(unitId).filter((u) => u !== unitId)
     const below = new Set(belowIds)
     // every target indicator of the unit and the units below it, by unit: the figures of the
     // year the assessment scores (each unit over its part of the year in service: a unit opened
     // or closed in it is counted, targeted and projected on that part)
     const part = inServiceDuring(unit, year) ?? null
-    const district = wanted.length ? await this.yearFigures(year, asOfMs) : undefined
+    const district = wanted.length ? await this.yearFigures(year, asOfMs, yearTargets) : undefined
     const own = (r: MetricResult | undefined) => r?.rows.find((x) => x.key === unitId)
     const used: MetricResult[] = []
     const figureOf = (id: string) => {
