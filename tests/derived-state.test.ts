@@ -46,10 +46,12 @@ describe('the derived state after a receipt', () => {
       expect(receipt.accepted).toBe(1)
       // acknowledged, stored, and not yet refreshed: the batch is queued without its done mark
       expect(await pendingBatches()).toBe(1)
-      expect(gate.rounds.length).toBeGreaterThan(0)
       let answered = false
       const read = p.cases.list({ limit: 10 }, Date.now()).then((rows) => ((answered = true), rows))
       await new Promise((r) => setTimeout(r, 300))
+      // the read started the round at once (a lone batch waits up to a second for another only
+      // while nobody is waiting for it), and waits for it
+      expect(gate.rounds).toEqual([1])
       expect(answered).toBe(false)
       gate.open()
       expect((await read).map((c) => c.case_id)).toContain('GATED-1')
@@ -59,16 +61,27 @@ describe('the derived state after a receipt', () => {
     }
   })
 
-  it('takes the batches that waited in one round', async () => {
+  it('takes the batches that waited in one round, and a lone batch after a second', async () => {
     const gate = gateRefresh()
     try {
-      // the first body's round holds the gate; the next three wait behind it and go in one round
+      // the first body waits for a second one, and the two go in one round, which holds the
+      // gate; the next two wait behind it and go in one round (a fifth would wait for the
+      // refresher: more than four batches waiting hold the receipts back)
       for (let i = 1; i <= 4; i++) await ingest.ingest('case-events', asParsed([accepted(`ROUND-${i}`, '2025-03-04T09:00:00+08:00')]), principal)
+      expect(gate.rounds).toEqual([2])
       gate.open()
       await p.derived.settled()
-      expect(gate.rounds).toEqual([1, 3])
+      expect(gate.rounds).toEqual([2, 2])
+      // a lone body with nobody reading: refreshed a second after its receipt, not before
+      const t0 = performance.now()
+      await ingest.ingest('case-events', asParsed([accepted('ROUND-5', '2025-03-04T09:00:00+08:00')]), principal)
+      expect(gate.rounds).toEqual([2, 2])
+      while (p.derived.backlog > 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50))
+      expect(gate.rounds).toEqual([2, 2, 1])
+      expect(p.derived.backlog).toBe(0)
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(900)
       const ids = (await p.cases.list({ limit: 100 }, Date.now())).map((c) => c.case_id)
-      for (let i = 1; i <= 4; i++) expect(ids).toContain(`ROUND-${i}`)
+      for (let i = 1; i <= 5; i++) expect(ids).toContain(`ROUND-${i}`)
     } finally {
       gate.restore()
     }

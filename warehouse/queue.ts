@@ -7,6 +7,7 @@
 // stored, and the whole table is rebuilt when they differ (a few seconds for millions of events).
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
+import { DERIVED_WRITE } from './derived.ts'
 
 /** The rows of the given tickets (a SQL set of ticket ids), from every stored event of theirs. */
 const ticketRows = (tickets: string | null) => `
@@ -29,7 +30,7 @@ export class QueueStore {
   async refreshBatches(batchIds: string[]): Promise<void> {
     if (batchIds.length === 0) return
     await this.warehouse.client.command({
-      query: `INSERT INTO queue_ticket_state ${ticketRows('SELECT ticket_id FROM queue_tickets WHERE batch_id IN {batches:Array(UUID)}')}`,
+      query: `INSERT INTO queue_ticket_state ${ticketRows('SELECT ticket_id FROM queue_tickets WHERE batch_id IN {batches:Array(UUID)}')} ${DERIVED_WRITE}`,
       query_params: { batches: batchIds },
     })
   }
