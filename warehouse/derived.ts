@@ -50,8 +50,8 @@ export class DerivedStateError extends Error {
  * The settings of every write of derived rows: no merge of the inserted block by its key on
  * insert (optimize_on_insert). Each statement writes one row per key (per case, ticket, group or
  * month end), so there is nothing in a block to merge, and every read of these tables goes
- * through FINAL or argMax anyway. At 10M events it took 150–200 ms off a batch's contributions
- * (~500 → ~330 ms for 72,000 rows).
+ * through FINAL or argMax anyway. At 10M events it took 150–200 ms off the insert of a
+ * body's contributions (72,000 rows).
  */
 export const DERIVED_WRITE = 'SETTINGS optimize_on_insert = 0'
 
@@ -62,8 +62,9 @@ const MAX_BATCHES_PER_ROUND = 16
 /**
  * A round waits for a second batch up to this long unless a read is waiting for it: a round's
  * statements cost about 0.47 s at 10M events whatever its batches hold (the engine analysing
- * them), of 1.3–1.7 s for a 100,000-row body, so while bodies keep coming two to a round save a
- * fifth of the refresh. Reads never wait for it: one waiting starts the round at once.
+ * them), of 1.6–2.0 s for a round of one 100,000-row body, so while bodies keep coming two to a
+ * round save each about 0.24 s, a seventh of its refresh. Reads never wait for it: one waiting
+ * starts the round at once.
  */
 const COALESCE_MS = 1000
 /** After a failed round, the next one is tried this much later. */
