@@ -50,8 +50,9 @@ export interface Indicator {
 const part = (source: SourceId, sql: string, zh: string, en: string, daily?: string): Part => ({ source, sql, text: { zh, en }, ...(daily ? { daily } : {}) })
 /**
  * A sum over cases that the daily aggregate keeps: its expression over the clock's rows is the
- * warehouse's declaration of the measure (DAILY_MEASURE_SQL), the same text that fills case_daily,
- * so the two ways to the figure can never say different things.
+ * warehouse's declaration of the measure (DAILY_MEASURE_SQL), written from the declaration that
+ * fills case_daily with each case's value, so the two ways to the figure can never say different
+ * things (metrics/daily.test.ts compares them).
  */
 const caseSum = (source: keyof typeof DAILY_MEASURE_SQL, measure: DailyMeasure, zh: string, en: string): Part =>
   part(source, DAILY_MEASURE_SQL[source][measure], zh, en, `sum(${measure})`)

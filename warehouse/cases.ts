@@ -167,9 +167,10 @@ const aggregates = (measures: Record<DailyMeasure, CaseMeasure>) =>
   Object.fromEntries(DAILY_MEASURES.map((m) => [m, aggregateOf(measures[m])])) as Record<DailyMeasure, string>
 
 /**
- * Each measure of the daily aggregate as an expression over the clock's rows, per source: the one
- * declaration of it. case_daily's columns are made from it at start-up (loadDaily), the refresh
- * fills them from it, and metrics' catalogue takes its expression for the way through the clock.
+ * Each measure of the daily aggregate as an aggregate over the clock's rows, per source, written
+ * from its one declaration (CaseMeasure): the refresh fills case_daily_cases with each case's value
+ * of the same declaration, and metrics' catalogue takes this expression for the way through the
+ * clock.
  */
 export const DAILY_MEASURE_SQL: Record<'stopped_cases' | 'accepted_cases' | 'proxy_cases', Record<DailyMeasure, string>> = {
   stopped_cases: aggregates(STOPPED_MEASURES), accepted_cases: aggregates(ACCEPTED_MEASURES), proxy_cases: aggregates(PROXY_MEASURES),
