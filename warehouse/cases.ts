@@ -510,7 +510,7 @@ export class CaseStore {
   private async loadOpen(): Promise<void> {
     const [built] = await queryRows<{ value: string }>(this.warehouse, `SELECT value FROM meta FINAL WHERE key = 'case_open_built'`)
     if (built?.value !== '1') {
-      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(0) AS is_deleted FROM case_state FINAL WHERE f_status = 'open'` })
+      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(0) AS is_deleted FROM case_state FINAL WHERE f_status = 'open' ${DERIVED_WRITE}` })
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_open_built', value: '1', updated_at: nowSeconds() }], format: 'JSONEachRow' })
     }
     this.openReady = true
@@ -622,9 +622,10 @@ export class CaseStore {
       await this.warehouse.client.command({
         query: `INSERT INTO case_state (case_id, events, first_at, last_at, refreshed_at, ${FACT_COLUMNS.join(', ')})
           SELECT case_id, events, first_at, last_at, now64(3), ${FACT_COLUMNS.join(', ')}
-          FROM (${eventFactsSql('SELECT case_id, events, events AS ev, first_at, last_at FROM case_state FINAL', ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})`,
+          FROM (${eventFactsSql('SELECT case_id, events, events AS ev, first_at, last_at FROM case_state FINAL', ['case_id', 'events', 'first_at', 'last_at'], 'f_', null, this.warehouse.timezone)})
+          ${DERIVED_WRITE}`,
       })
-      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_open)` })
+      await this.warehouse.client.command({ query: `INSERT INTO case_open SELECT *, toUInt8(f_status != 'open') AS is_deleted FROM case_state FINAL WHERE case_id IN (SELECT case_id FROM case_open) ${DERIVED_WRITE}` })
       // case_month_end holds facts by the old rule: cleared, it is not read until the repair builds it
       await this.warehouse.client.insert({ table: 'meta', values: [{ key: 'case_month_end_at', value: '', updated_at: nowSeconds() }], format: 'JSONEachRow' })
       this.monthEnds = new Set()

@@ -41,6 +41,6 @@ export class QueueStore {
       this.warehouse,
       `SELECT (SELECT count() FROM queue_tickets) AS stored, (SELECT sum(events) FROM queue_ticket_state FINAL) AS counted`,
     )
-    if (row && row.stored !== row.counted) await this.warehouse.client.command({ query: `INSERT INTO queue_ticket_state ${ticketRows(null)}` })
+    if (row && row.stored !== row.counted) await this.warehouse.client.command({ query: `INSERT INTO queue_ticket_state ${ticketRows(null)} ${DERIVED_WRITE}` })
   }
 }

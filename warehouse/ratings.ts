@@ -11,6 +11,7 @@
 // start-up rebuilds the whole table (one GROUP BY of the ratings' keys: 0.26 s at 1.5M ratings), so
 // a crash between the rows and their refresh leaves nothing behind.
 import type { Warehouse } from './client.ts'
+import { DERIVED_WRITE } from './derived.ts'
 
 /** What makes ratings contest one count: the same case (or, without one, the same rating), 追评 apart. */
 const RATED = 'ifNull(case_id, event_id)'
@@ -29,14 +30,14 @@ export class RatingStore {
     if (batchIds.length === 0) return
     await this.warehouse.client.command({
       // (GLOBAL: on a cluster the ratings are spread over the shards by event_id)
-      query: `INSERT INTO rating_contests ${contestedKeys(`WHERE (follow_up, ${RATED}) GLOBAL IN (SELECT follow_up, ${RATED} FROM evaluations WHERE batch_id IN {batches:Array(UUID)})`)}`,
+      query: `INSERT INTO rating_contests ${contestedKeys(`WHERE (follow_up, ${RATED}) GLOBAL IN (SELECT follow_up, ${RATED} FROM evaluations WHERE batch_id IN {batches:Array(UUID)})`)} ${DERIVED_WRITE}`,
       query_params: { batches: batchIds },
     })
   }
 
   /** At start-up: every contested key, from every stored rating (what a crash before a refresh missed too). */
   async repair(): Promise<void> {
-    await this.warehouse.client.command({ query: `INSERT INTO rating_contests ${contestedKeys('')}` })
+    await this.warehouse.client.command({ query: `INSERT INTO rating_contests ${contestedKeys('')} ${DERIVED_WRITE}` })
   }
 }
 

@@ -44,7 +44,7 @@ export async function startServer(dataDir: string, opts: { port?: number; env?: 
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
   // with TIERSCOPE_TRACE_INGEST the server's step times (on its standard error) are shown as they come
-  if (process.env.TIERSCOPE_TRACE_INGEST) child.stderr!.pipe(process.stderr)
+  if (process.env.TIERSCOPE_TRACE_INGEST) child.stderr!.pipe(process.stderr, { end: false })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 300_000
   for (;;) {
