@@ -172,11 +172,22 @@ describe('case ingest', () => {
     expect((await post('case-events', Buffer.from([0x1f, 0x8b, 0x00]), keys.source!, { 'content-encoding': 'gzip' })).statusCode).toBe(400)
   })
 
-  it('answers 503 when the warehouse cannot take the rows, and a resend then stores them once', async () => {
-    // accepted and completed the same day: it does not change the counts the later tests check
+  it('answers 503 when the warehouse cannot take the rows, and a resend then stores them once, past the failed refresh', async () => {
+    // accepted and completed the same day: no overdue or open count below changes, and it is the
+    // year's one completed case of tier 2 that the ranking of on_time_rate further down counts
     const rows = [ev('w1', 'C-503', 'accepted', '2025-03-03T10:00:00+08:00', { item_code: 'I3' }), ev('w2', 'C-503', 'completed', '2025-03-03T15:00:00+08:00')]
+    // the first row is stored before the outage; its refresh is held until the table is gone, so it fails
+    await p.derived.settled() // (the receipt waits for earlier bodies' refresh: not held)
+    const refresh = p.cases.refreshBatches.bind(p.cases)
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    p.cases.refreshBatches = async (ids: string[]) => (await held, refresh(ids))
+    expect((await post('case-events', ndjson(rows.slice(0, 1)))).json()).toMatchObject({ accepted: 1 })
     await p.warehouse.client.command({ query: 'DETACH TABLE case_events' })
     try {
+      p.cases.refreshBatches = refresh
+      release()
+      await expect(p.derived.settled()).rejects.toMatchObject({ code: 'derived_state_behind' })
       const refused = await post('case-events', ndjson(rows))
       expect(refused.statusCode).toBe(503)
       expect(refused.json()).toMatchObject({ error: 'warehouse_unavailable' })
@@ -184,7 +195,8 @@ describe('case ingest', () => {
     } finally {
       await p.warehouse.client.command({ query: 'ATTACH TABLE case_events' })
     }
-    expect((await post('case-events', ndjson(rows))).json()).toMatchObject({ accepted: 2, duplicates: 0 })
+    // the receipt right after waits for the refresh's retry, not for the failure before it
+    expect((await post('case-events', ndjson(rows))).json()).toMatchObject({ accepted: 1, duplicates: 1 })
     expect((await post('case-events', ndjson(rows))).json()).toMatchObject({ accepted: 0, duplicates: 2 })
   })
 

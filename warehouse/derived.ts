@@ -38,7 +38,7 @@ interface DueBatch {
   at: number
 }
 
-/** The refresh failed: reads that need it are answered 503 until a later round succeeds. */
+/** A round failed: the reads that waited for it are answered 503 (each read waits for at most one more attempt). */
 export class DerivedStateError extends Error {
   readonly code = 'derived_state_behind'
   constructor(cause: unknown) {
@@ -83,8 +83,6 @@ export class DerivedRefresh {
   private retry: ReturnType<typeof setTimeout> | undefined
   /** Set while a lone batch waits for a second one (COALESCE_MS). */
   private coalesce: ReturnType<typeof setTimeout> | undefined
-  /** The last round's failure, until a round succeeds: reads meanwhile are refused at once, not kept waiting. */
-  private failure: DerivedStateError | undefined
   private closed = false
 
   constructor(
@@ -151,16 +149,21 @@ export class DerivedRefresh {
 
   /** Refreshes what is waiting, then stops (before the warehouse is closed; what a failure leaves, start-up repairs). */
   async close(): Promise<void> {
-    await this.until(this.handedOver).catch(() => undefined)
+    // (not past a failure: a retry waiting on its timer is start-up's to finish)
+    if (!this.retry) await this.until(this.handedOver).catch(() => undefined)
     this.closed = true
     if (this.retry) clearTimeout(this.retry)
     if (this.coalesce) clearTimeout(this.coalesce)
     while (this.round) await this.round.catch(() => undefined)
   }
 
+  /**
+   * Resolves once batch `seq` is refreshed; rejects when the next round that tries it fails. After
+   * a failure a read waits for the retry (RETRY_MS) rather than taking the old failure for its
+   * answer: a warehouse that was unavailable for a moment fails only the reads that overlapped it.
+   */
   private until(seq: number): Promise<void> {
     if (this.refreshed >= seq) return Promise.resolve()
-    if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject })
       this.kick()
@@ -210,13 +213,12 @@ export class DerivedRefresh {
     } catch (err) {
       for (const b of taken) this.inRound.delete(b.batch)
       console.error('tierscope: refreshing the derived state failed; retrying', err)
-      const failure = (this.failure = new DerivedStateError(err))
+      const failure = new DerivedStateError(err)
       for (const w of this.waiters.splice(0)) w.reject(failure)
       this.retry = setTimeout(() => ((this.retry = undefined), this.kick()), RETRY_MS)
       this.retry.unref()
       return
     }
-    this.failure = undefined
     this.waiting.splice(0, taken.length)
     for (const b of taken) this.inRound.delete(b.batch)
     // batches wait in the order they were numbered: everything before the first still waiting is done
