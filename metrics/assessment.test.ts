@@ -277,6 +277,17 @@ describe('the assessment of the demo district', () => {
     expect(() => (answers[0]!.units as unknown[]).pop()).toThrow(TypeError)
   })
 
+  it('ranks an indicator asked by several at once once (its funnel is the server\'s own work), and gives them all the one answer, frozen', async () => {
+    const shared = fresh()
+    const alone = await shared.ranking('on_time_rate', 2025, 2, AS_OF)
+    const answers = await Promise.all([1, 2, 3, 4].map(() => shared.ranking('on_time_rate', 2025, 2, AS_OF)))
+    // (on a ClickHouse server nothing is shared: each is ranked, and each answer frozen)
+    expect(answers.every((a) => a === answers[0])).toBe(p.warehouse.kind === 'embedded')
+    for (const a of answers) expect(a).toEqual(alone)
+    expect(alone.funnel?.curve.length).toBeGreaterThan(10)
+    expect(() => (answers[0]!.rows as unknown[]).pop()).toThrow(TypeError)
+  })
+
   it.each([1, 2, 3] as const)('tier %i: scores, grades, ranks and points lost add up', async (tier) => {
     const a = await assessment.tier(2025, tier, AS_OF)
     expect(a.units.length).toBe(p.reference.unitsOfTier(tier).length)

@@ -525,7 +525,13 @@ export class AssessmentService {
    * (ranking.ts). Units are those in service in the year, each counted over its part of it.
    */
   async ranking(metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
+    // the same ranking asked at once (members opening the meeting page) is ranked once: the
+    // funnel's limits are the server's own work, not the engine's (as tiers())
     const ind = this.metrics.indicator(metricId)
+    return this.platform.answers.answer(['ranking', this.instance, metricId, year, tier, asOfMs], () => this.rank(ind, metricId, year, tier, asOfMs), { frozen: true })
+  }
+
+  private async rank(ind: Indicator, metricId: string, year: number, tier: 1 | 2 | 3, asOfMs: number) {
     const { scheme } = await this.scheme(year)
     const { from, to } = this.period(year, asOfMs)
     // a unit not in service at any time of the year is not ranked; one in service for part of it, on that part

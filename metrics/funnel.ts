@@ -32,16 +32,29 @@ function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a)
 }
 
-/** The probabilities of 0…n successes of Binomial(n, p), summed into the CDF. */
-function binomialCdf(n: number, p: number): number[] {
-  const cdf: number[] = []
+/**
+ * The probabilities of 0…n successes of Binomial(n, p), summed into the CDF. Only the counts
+ * within 40 standard deviations (and 40) of the mean are computed: beyond them the tail holds
+ * less than e⁻⁶⁰ (Chernoff), which changes no limit and no mark (the CDF is 0 below them, and
+ * above them a sum already at its last value). For a tier of 180,000 cases that is 9,000 terms
+ * instead of 180,000: the funnel of one indicator took the server's one thread 1.2 s, 40 curve
+ * points and a mark per unit each summing every count (funnel.test.ts checks it against the
+ * whole sum).
+ */
+export function binomialCdf(n: number, p: number): number[] {
+  const cdf = new Array<number>(n + 1).fill(0)
+  const sd = Math.sqrt(n * p * (1 - p))
+  const lo = Math.max(0, Math.floor(n * p - 40 * sd - 40))
+  const hi = Math.min(n, Math.ceil(n * p + 40 * sd + 40))
+  const logN = logGamma(n + 1)
   let sum = 0
-  for (let k = 0; k <= n; k++) {
+  for (let k = lo; k <= hi; k++) {
     const logPmf = p === 0 ? (k === 0 ? 0 : -Infinity) : p === 1 ? (k === n ? 0 : -Infinity)
-      : logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log(1 - p)
+      : logN - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log(1 - p)
     sum += Math.exp(logPmf)
-    cdf.push(Math.min(1, sum))
+    cdf[k] = Math.min(1, sum)
   }
+  for (let k = hi + 1; k <= n; k++) cdf[k] = Math.min(1, sum)
   return cdf
 }
 
@@ -62,8 +75,14 @@ function poissonCdf(mean: number): number[] {
  * α = (CDF(r) − p) / (CDF(r) − CDF(r − 1)), so the limits move smoothly with the sample size.
  */
 function interpolatedQuantile(cdf: number[], p: number): number {
-  let r = cdf.findIndex((c) => c >= p)
-  if (r < 0) r = cdf.length - 1
+  // the smallest r with CDF(r) ≥ p, by bisection (a CDF never decreases); the last count if none
+  let lo = 0, hi = cdf.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (cdf[mid]! >= p) hi = mid
+    else lo = mid + 1
+  }
+  const r = lo
   const below = r > 0 ? cdf[r - 1]! : 0
   const step = cdf[r]! - below
   const alpha = step > 0 ? (cdf[r]! - p) / step : 0
