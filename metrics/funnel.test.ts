@@ -14,19 +14,16 @@ describe('funnel limits', () => {
         return Math.min(1, (sum += pmf))
       })
     }
-    let compared = 0, skipped = 0
+    let compared = 0
     for (const n of [1, 7, 50, 400, 3000, 20_000]) {
       for (const p of [0, 1e-4, 0.003, 0.2, 0.5, 0.93, 0.9995, 1]) {
         const fast = binomialCdf(n, p), slow = whole(n, p)
         expect(fast).toHaveLength(n + 1)
         for (let k = 0; k <= n; k++) expect(Math.abs(fast[k]! - slow[k]!), `n ${n}, p ${p}, k ${k}`).toBeLessThan(1e-9)
         compared++
-        // (the counts left out: at n = 20,000 and p = 0.5 the terms computed are a small part)
-        if (n === 20_000 && p === 0.5) skipped = fast.filter((c) => c === 0).length
       }
     }
     expect(compared).toBe(48)
-    expect(skipped).toBeGreaterThan(5000)
   })
 
   it('a rate: Binomial(10, 0.5) quantiles interpolated as Spiegelhalter (2005) A.1.1 does', () => {

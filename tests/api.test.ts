@@ -182,7 +182,9 @@ describe('case ingest', () => {
     let release!: () => void
     const held = new Promise<void>((r) => (release = r))
     p.cases.refreshBatches = async (ids: string[]) => (await held, refresh(ids))
-    expect((await post('case-events', ndjson(rows.slice(0, 1)))).json()).toMatchObject({ accepted: 1 })
+    const first = await post('case-events', ndjson(rows.slice(0, 1)))
+    if (first.json().accepted !== 1) (p.cases.refreshBatches = refresh, release()) // (the later tests not left waiting)
+    expect(first.json()).toMatchObject({ accepted: 1 })
     await p.warehouse.client.command({ query: 'DETACH TABLE case_events' })
     try {
       p.cases.refreshBatches = refresh

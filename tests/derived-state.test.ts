@@ -98,9 +98,7 @@ describe('the derived state after a receipt', () => {
       expect((await ingest.ingest('case-events', asParsed([accepted('FAILED-1', '2025-03-05T09:00:00+08:00')]), principal)).accepted).toBe(1)
       await expect(p.derived.settled()).rejects.toBeInstanceOf(DerivedStateError)
       // the next read, before the retry: answered by the retry (a second later), not by the old failure
-      const t0 = performance.now()
       await p.derived.settled()
-      expect(performance.now() - t0).toBeGreaterThanOrEqual(500)
       expect(calls).toBe(2)
       expect(p.derived.backlog).toBe(0)
       expect((await p.cases.list({ limit: 100 }, Date.now())).map((c) => c.case_id)).toContain('FAILED-1')
