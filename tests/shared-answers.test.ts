@@ -61,6 +61,21 @@ it('asks the engine once for equal case lists and counts asked together', async 
   for (const answer of together.result) expect(answer).toEqual(alone.result)
 })
 
+it('reads a year\'s targets once for equal reads at once, and anew after a target is stored', async () => {
+  const alone = await queriesOf(() => p.reference.targets(2025))
+  expect(alone.queries).toBe(1)
+  const together = await queriesOf(() => Promise.all([1, 2, 3, 4].map(() => p.reference.targets(2025))))
+  expect(together.queries).toBe(p.warehouse.kind === 'embedded' ? 1 : 4)
+  for (const answer of together.result) expect(answer).toEqual(alone.result)
+  expect(together.result[1]).not.toBe(together.result[0])
+  // a read asked after a write is its own, and sees it
+  const first = p.reference.targets(2025)
+  await p.reference.upsertTargets([{ year: 2025, metric_id: 'on_time_rate', scope: 'tier:2', value: 0.975 }])
+  const second = await p.reference.targets(2025)
+  expect(second).toContainEqual({ year: 2025, metric_id: 'on_time_rate', scope: 'tier:2', value: 0.975 })
+  expect((await first).length).toBeLessThanOrEqual(second.length)
+})
+
 it('asks anew when records were stored after the first question, and counts them', async () => {
   const before = (await metrics.run('on_time_rate', req)).rows
   const [open] = await queryRows<{ case_id: string; unit_id: string }>(p.warehouse,

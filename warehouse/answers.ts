@@ -19,13 +19,14 @@ export class SharedAnswers {
    * equal question being answered, or by `compute`. Each caller gets its own copy; with `frozen`,
    * every caller gets the one answer, frozen through and through (a copy of a tier's assessment
    * of 176 stations took 10 ms, for each of sixteen members opening the page; a caller that
-   * changes it fails at once, whether it shares it or not).
+   * changes it fails at once, whether it shares it or not). With `derived: false` (a read of
+   * tables the refresher does not keep: reference data) it does not wait for the refresher.
    */
-  async answer<T>(question: unknown, compute: () => Promise<T>, options: { frozen?: boolean } = {}): Promise<T> {
+  async answer<T>(question: unknown, compute: () => Promise<T>, options: { frozen?: boolean; derived?: boolean } = {}): Promise<T> {
     const computed = options.frozen ? () => compute().then(deepFreeze) : compute
     // taken before the wait: whatever was acknowledged before this question had been stored by then
     const version = this.version()
-    await this.derived.settled()
+    if (options.derived !== false) await this.derived.settled()
     if (version === undefined) return computed()
     const key = JSON.stringify(question)
     const asked = this.asked.get(key)

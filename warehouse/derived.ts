@@ -166,6 +166,9 @@ export class DerivedRefresh {
     if (this.refreshed >= seq) return Promise.resolve()
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject })
+      // a retry someone waits for keeps the process alive (a command waiting on settled() would
+      // otherwise exit before it); unwaited, its timer does not
+      this.retry?.ref()
       this.kick()
     })
   }

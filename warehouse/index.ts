@@ -86,6 +86,8 @@ export async function openPlatform(
     const derived = new DerivedRefresh(warehouse, { cases, queue, ratings }, changes)
     const answers = new SharedAnswers(warehouse, derived)
     cases.shareRead = (question, read) => answers.answer(question, read)
+    // (targets are no derived state: their reads do not wait for the refresher)
+    reference.shareRead = (question, read) => answers.answer(question, read, { derived: false })
     // on a server other processes write the small tables too: read again when they do
     const reloadReference = () => reference.load()
     const watch = warehouse.kind === 'server'

@@ -82,12 +82,18 @@ export class ReferenceData {
     await this.insert('targets', targets)
   }
 
-  async targets(year?: number): Promise<Target[]> {
-    return queryRows<Target>(
+  /**
+   * Equal reads at once share one answer (openPlatform sets it: answers.ts): a unit leader's page
+   * reads the year's targets in three of its calls, sixteen leaders opening it in 48.
+   */
+  shareRead: <T>(question: unknown, read: () => Promise<T>) => Promise<T> = (_question, read) => read()
+
+  targets(year?: number): Promise<Target[]> {
+    return this.shareRead(['targets', year ?? null], () => queryRows<Target>(
       this.warehouse,
       `SELECT year, metric_id, scope, value FROM targets FINAL WHERE {year:Nullable(UInt16)} IS NULL OR year = {year:Nullable(UInt16)} ORDER BY year, metric_id, scope`,
       { year: year ?? null },
-    )
+    ))
   }
 
   /** The unit and every unit below it (street hall → its stations). */

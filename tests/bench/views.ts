@@ -8,7 +8,7 @@ const AIM_MS = 300
 const AIM_MANY_MS = 2000
 const USERS = Number(process.env.TIERSCOPE_BENCH_USERS ?? 16)
 /** Rounds of USERS at once per view (each round is USERS samples). */
-const USER_ROUNDS = Number(process.env.TIERSCOPE_BENCH_USER_ROUNDS ?? 1)
+const USER_ROUNDS = Number(process.env.TIERSCOPE_BENCH_USER_ROUNDS ?? 3)
 
 interface View {
   name: string
