@@ -8,6 +8,15 @@
 import type { Warehouse } from './client.ts'
 import type { DerivedRefresh } from './derived.ts'
 
+/**
+ * How a store reads through SharedAnswers (openPlatform sets it): the answer of an equal read
+ * being answered, or `read`'s own. A store alone (tests, tools) reads directly: `readDirectly`.
+ */
+export type ShareRead = <T>(question: unknown, read: () => Promise<T>) => Promise<T>
+
+/** The ShareRead of a store not wired to SharedAnswers: every read is its own. */
+export const readDirectly: ShareRead = (_question, read) => read()
+
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()
 

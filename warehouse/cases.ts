@@ -2,6 +2,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { DERIVED_WRITE } from './derived.ts'
+import { readDirectly, type ShareRead } from './answers.ts'
 import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode, type WarningThresholds } from './clock.ts'
 import { createHash } from 'node:crypto'
@@ -342,7 +343,7 @@ export class CaseStore {
    * Every read goes through it: once the derived state counts every batch acknowledged before
    * it, the answer of an equal read being answered, or its own (answers.ts; openPlatform sets it).
    */
-  shareRead: <T>(question: unknown, read: () => Promise<T>) => Promise<T> = (_question, read) => read()
+  shareRead: ShareRead = readDirectly
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY

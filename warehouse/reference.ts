@@ -3,6 +3,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { nowSeconds } from './time.ts'
+import { readDirectly, type ShareRead } from './answers.ts'
 
 export const UNIT_KINDS = ['district_centre', 'bureau_hall', 'street_hall', 'community_station', 'enterprise_station'] as const
 export const ITEM_CATEGORIES = ['administrative_licensing', 'public_service', 'other'] as const
@@ -83,10 +84,10 @@ export class ReferenceData {
   }
 
   /**
-   * Equal reads at once share one answer (openPlatform sets it: answers.ts): a unit leader's page
-   * reads the year's targets in three of its calls, sixteen leaders opening it in 48.
+   * Equal reads at once share one answer (openPlatform sets it: answers.ts): several of a unit
+   * leader's calls read the year's targets, and so do many leaders opening the page at once.
    */
-  shareRead: <T>(question: unknown, read: () => Promise<T>) => Promise<T> = (_question, read) => read()
+  shareRead: ShareRead = readDirectly
 
   targets(year?: number): Promise<Target[]> {
     return this.shareRead(['targets', year ?? null], () => queryRows<Target>(
