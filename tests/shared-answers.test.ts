@@ -68,13 +68,28 @@ it('reads a year\'s targets once for equal reads at once, and anew after a targe
   expect(together.queries).toBe(p.warehouse.kind === 'embedded' ? 1 : 4)
   for (const answer of together.result) expect(answer).toEqual(alone.result)
   expect(together.result[1]).not.toBe(together.result[0])
-  // a read asked after a write is its own, and sees it
+  // a read asked after a write is its own, and sees it, even while one asked before the write is
+  // still being answered (held back here until the second is asked)
   // (a value no fixture holds, so only the new target can match it)
   const target = { year: 2025, metric_id: 'on_time_rate', scope: 'tier:2', value: 0.9751 }
   expect(alone.result).not.toContainEqual(target)
+  const client = p.warehouse.client
+  const query = client.query
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  client.query = (async (...args: Parameters<typeof query>) => {
+    client.query = query
+    await held
+    return query.apply(client, args)
+  }) as typeof query
   const first = p.reference.targets(2025)
+  expect(client.query).toBe(query) // (the first read's query is the one held)
   await p.reference.upsertTargets([target])
-  const second = await queriesOf(() => p.reference.targets(2025))
+  const second = await queriesOf(async () => {
+    const asked = p.reference.targets(2025)
+    release()
+    return asked
+  })
   expect(second.queries).toBe(1)
   expect(second.result).toContainEqual(target)
   await first
