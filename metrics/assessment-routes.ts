@@ -102,9 +102,12 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     const q = request.query
     // the ratings as the indicators count them (一事一评: `counted`; bad=true: the counted bad
     // ratings, as the 差评 figures count them), each first rating with the case's 追评 beside it
-    const params = { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100, as_of: epochSeconds(asOfParam(q.as_of, tz)) }
-    // (after the refresher: 一事一评 is derived state; an equal list asked at once shares the answer)
-    const rows = await platform.answers.answer(['ratings', params], () => queryRows<Record<string, unknown>>(platform.warehouse, `
+    const asOfMs = asOfParam(q.as_of, tz)
+    const params = { unit_id: q.unit_id, bad: q.bad === 'true' ? 1 : 0, from: q.from ?? null, to: q.to ?? null, limit: q.limit ?? 100, as_of: epochSeconds(asOfMs) }
+    // (after the refresher: 一事一评 is derived state; an equal list asked at once shares the
+    // answer; it reads the moment only in comparisons with occurred_at, so the list as of an
+    // earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
+    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', { ...params, as_of: undefined }], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `
       SELECT e.event_id AS event_id, e.unit_id AS unit_id, e.rating AS rating, e.active AS active, e.channel AS channel,
         toUnixTimestamp64Milli(e.at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment, e.follow_up AS follow_up, e.counted AS counted,
         arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling,
@@ -121,7 +124,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
         AND ({to:Nullable(Date)} IS NULL OR toDate(e.at) <= {to:Nullable(Date)})
       GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment, follow_up, counted
       ORDER BY occurred_ms DESC LIMIT {limit:UInt32}
-      SETTINGS join_use_nulls = 1`, params))
+      SETTINGS join_use_nulls = 1`, params)))
     return {
       rows: rows.map((r) => ({
         event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,

@@ -192,8 +192,9 @@ describe('the assessment of the demo district', () => {
   }, 300_000)
   afterAll(async () => p?.close())
 
-  /** A service of its own, with kept answers off: each way computes its figures. */
+  /** A service of its own, with kept answers off (and none kept across moments): each way computes its figures. */
   const fresh = () => {
+    p.answers.keepAcrossMoments = false
     const m = new MetricsService(p)
     m.usePastAnswers = false
     return new AssessmentService(p, m)

@@ -229,8 +229,13 @@ describe('the daily aggregate after late events', () => {
     const spanning = async (at: number) => Number((await settledRows<{ n: string }>(p.warehouse,
       'SELECT count() AS n FROM case_state FINAL WHERE first_at <= {at:DateTime64(3)} AND last_at > {at:DateTime64(3)}', { at: at / 1000 }))[0]!.n)
     // (kept answers off: each question is asked of the engine, through the copy or not)
+    // (and none kept across moments: what is read is what this question reads)
     metrics.usePastAnswers = false
-    onTestFinished(() => { metrics.usePastAnswers = true })
+    p.answers.keepAcrossMoments = false
+    onTestFinished(() => {
+      metrics.usePastAnswers = true
+      p.answers.keepAcrossMoments = true
+    })
     await p.cases.holdMonthEnds(ENDS)
     for (const at of ENDS.slice(0, 5)) {
       expect((await held(at)).length).toBe(await spanning(at))
@@ -265,6 +270,9 @@ describe('the daily aggregate after late events', () => {
 
   it('keeps an answer about a past moment until records dated up to it arrive', async () => {
     const req = { from: '2025-06-01', to: '2025-06-30', asOfMs: Date.parse('2025-06-20T23:59:59+08:00') }
+    // (what past_answers keeps, read each time: nothing kept in this process across moments)
+    p.answers.keepAcrossMoments = false
+    onTestFinished(() => { p.answers.keepAcrossMoments = true })
     const before = (await metrics.run('first_time_right_rate', req)).rows[0]!
     const askedAgain = async () => {
       // what the engine is asked: only for the kept answer and whether anything changed since

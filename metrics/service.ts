@@ -93,16 +93,28 @@ export class MetricsService {
   /**
    * Answers as of a moment in the past are kept in the warehouse (past_answers) and read again
    * while nothing they depend on changed since: no records dated up to that moment arrived, no
-   * reference data was written (warehouse/changes.ts). As of now, open cases turn overdue by the
-   * minute: those are always asked.
+   * reference data was written (warehouse/changes.ts). As of now (or ahead), a source's rows
+   * depend on the moment only through its local date and the stored moments compared with it
+   * (occurred_at, due_at: the clock turns a case overdue on a new day or past its due_at), so the
+   * rows as of an earlier moment of the day are taken while no such moment came in between and
+   * nothing was stored (warehouse/answers.ts `acrossMoments`).
    */
-  private async remembered(asOfMs: number, questions: Array<{ key: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
+  private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const computeAll = async () => {
       const out: Rows[] = []
-      for (const q of questions) out.push(await q.run())
+      for (const q of questions) {
+        out.push(await this.platform.answers.acrossMoments(q.acrossMoments, asOfMs, q.run))
+      }
       return out
     }
     if (asOfMs >= Date.now() - 60_000 || !this.usePastAnswers) return computeAll()
+    // (what past_answers and the change log gave stays good in this process the same way: asked
+    // again with nothing stored since, they are not read again)
+    return this.platform.answers.acrossMoments(['past answers', questions.map((q) => q.acrossMoments)], asOfMs, () => this.fromPastAnswers(asOfMs, questions))
+  }
+
+  /** The answers of `questions` as of a past moment from past_answers, those not kept there computed and kept. */
+  private async fromPastAnswers(asOfMs: number, questions: Array<{ key: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const { warehouse, changes } = this.platform
     const asOfDay = localDate(asOfMs, warehouse.timezone)
     const kept = new Map((await queryRows<{ key: string; computed_ms: string; rows: string }>(warehouse,
@@ -223,6 +235,8 @@ export class MetricsService {
       const queryParams = { ...q.params, ...params }
       return {
         key: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, queryParams])).digest('hex'),
+        // the same question with the moment asked left out (where a bound value is that moment)
+        acrossMoments: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, withoutMoment(queryParams, req.asOfMs)])).digest('hex'),
         run: () => queryRows<Rows[number]>(this.platform.warehouse, q.sql, queryParams),
       }
     })
@@ -342,6 +356,13 @@ export class MetricsService {
     const split = mode !== 'facts'
     return { sql: compileDailyParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, split, split ? sql : null), params: clock.params }
   }
+}
+
+/** Bound values with the moment `asOfMs` (a value, or an element of an array) given as 'as_of'. */
+function withoutMoment(params: Record<string, unknown>, asOfMs: number): Record<string, unknown> {
+  const moment = epochSeconds(asOfMs)
+  const left = (v: unknown) => (v === moment ? 'as_of' : v)
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.map(left) : left(v)]))
 }
 
 /** value, numerator and denominator of one row, by the indicator's rule. */

@@ -13,7 +13,8 @@ let p: Awaited<ReturnType<typeof openTestPlatform>>
 let metrics: MetricsService
 const principal = { key_id: 'test', name: 'test', writableUnits: () => undefined }
 const asParsed = (records: object[]) => records.map((value, i) => ({ row: i + 1, raw: '', value }))
-// a past moment, its answers computed every time (kept answers are another mechanism)
+// a past moment, its answers computed every time (kept answers, and answers kept across moments,
+// are other mechanisms: answers-across-moments.test.ts)
 const req: MetricRequest = { from: '2025-01-01', to: '2025-06-30', by: 'unit', asOfMs: Date.parse('2025-06-30T23:59:59+08:00') }
 
 beforeAll(async () => {
@@ -21,6 +22,7 @@ beforeAll(async () => {
   await loadDemoDistrict(p, new IngestService(p), { cases: 300, from: '2025-01-01', to: '2025-06-30' })
   metrics = new MetricsService(p)
   metrics.usePastAnswers = false
+  p.answers.keepAcrossMoments = false
 }, 300_000)
 afterAll(async () => p?.close())
 

@@ -5,8 +5,11 @@
 // handed to the refresher (DerivedRefresh) between the two questions, each taken before it waits for
 // the refresher; the moment asked is part of the question (a "now" is a whole second: routes.ts
 // asOfParam). On a ClickHouse server other processes store records too: nothing is shared there.
-import type { Warehouse } from './client.ts'
+// And an answer as of a moment is kept for the moments after it at which it cannot have changed
+// (`acrossMoments`): the same day, nothing stored, no stored moment compared with it in between.
+import { queryRows, type Warehouse } from './client.ts'
 import type { DerivedRefresh } from './derived.ts'
+import { epochSeconds, localDate, parseTimestamp } from './time.ts'
 
 /**
  * How a store reads through SharedAnswers (openPlatform sets it): the answer of an equal read
@@ -17,8 +20,45 @@ export type ShareRead = <T>(question: unknown, read: () => Promise<T>) => Promis
 /** The ShareRead of a store not wired to SharedAnswers: every read is its own. */
 export const readDirectly: ShareRead = (_question, read) => read()
 
+/** How a store keeps a read's answer across moments (SharedAnswers.acrossMoments; openPlatform sets it). */
+export type KeepRead = <T>(question: unknown, asOfMs: number, read: () => Promise<T>) => Promise<T>
+
+/** The KeepRead of a store not wired to SharedAnswers: every read is asked anew. */
+export const readAnew: KeepRead = (_question, _asOfMs, read) => read()
+
+/**
+ * The stored moments an answer as of a moment T compares with T (`x <= T`, `T > due_at`): every
+ * record's occurred_at, and the due_at a case was sent. Whatever else of T a figure uses is its
+ * local date (working days, handling limits, periods, the calendar's year). A column holding a
+ * moment that a figure compares with T belongs here (tests/answers-across-moments.test.ts lists
+ * every other one, and why).
+ */
+export const COMPARED_MOMENTS: ReadonlyArray<{ table: string; column: string }> = [
+  { table: 'case_events', column: 'occurred_at' },
+  { table: 'case_events', column: 'due_at' },
+  { table: 'evaluations', column: 'occurred_at' },
+  { table: 'evaluation_followups', column: 'occurred_at' },
+  { table: 'complaints', column: 'occurred_at' },
+  { table: 'queue_tickets', column: 'occurred_at' },
+]
+
+/**
+ * At most this many rows (`rowsOf`) are kept across moments, the least recently used answers
+ * going first: a source's rows per unit or month, a page of cases; about 100 MB at a few hundred
+ * bytes a row.
+ */
+const MAX_KEPT_ROWS = 250_000
+
+interface KeptAnswer { version: string; from: number; until: number; answer: unknown; rows: number }
+
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()
+  private readonly kept = new Map<string, KeptAnswer>()
+  private keptRows = 0
+  private nextMoment?: { version: string; after: number; next: Promise<number> }
+
+  /** Off: `acrossMoments` computes every answer (the comparison tests and the bench's timings of the queries switch it). */
+  keepAcrossMoments = true
 
   constructor(private readonly warehouse: Warehouse, private readonly derived: Pick<DerivedRefresh, 'handedOverCount' | 'settled'>) {}
 
@@ -50,9 +90,87 @@ export class SharedAnswers {
     }
   }
 
+  /**
+   * The answer to `question` (any JSON, the moment left out) as of `asOfMs`: the one computed as
+   * of an earlier moment t0 while nothing was stored since (as `answer`) and nothing it depends on
+   * lies in (t0, asOfMs]: no local midnight, no stored moment of COMPARED_MOMENTS. For a question
+   * whose answer depends on its moment only through comparisons with those and the moment's local
+   * date (the indicators' sources and the lists of their records, metrics/; the case store's
+   * reads, cases.ts), it is the answer `compute` gives as of
+   * `asOfMs`; an answer as of now is then asked of the engine once a day, or when a record is
+   * stored, a deadline passes or a record dated ahead comes due, instead of once a second.
+   */
+  async acrossMoments<T>(question: unknown, asOfMs: number, compute: () => Promise<T>): Promise<T> {
+    const version = this.version()
+    if (version === undefined || !this.keepAcrossMoments) return compute()
+    // (as in `answer`: the version is taken before the wait, so an answer kept under it counts
+    // every batch handed over by then)
+    await this.derived.settled()
+    const key = JSON.stringify(question)
+    const kept = this.kept.get(key)
+    if (kept && kept.version === version && kept.from <= asOfMs && asOfMs < kept.until) {
+      this.kept.delete(key)
+      this.kept.set(key, kept)
+      return structuredClone(kept.answer as T)
+    }
+    const until = await this.unchangedUntil(asOfMs, version)
+    const answer = await compute()
+    this.forget(key)
+    const entry = { version, from: asOfMs, until, answer: structuredClone(answer), rows: rowsOf(answer) }
+    this.kept.set(key, entry)
+    this.keptRows += entry.rows
+    for (const oldest of this.kept.keys()) {
+      if (this.keptRows <= MAX_KEPT_ROWS) break
+      this.forget(oldest)
+    }
+    return answer
+  }
+
+  private forget(key: string): void {
+    const entry = this.kept.get(key)
+    if (!entry) return
+    this.kept.delete(key)
+    this.keptRows -= entry.rows
+  }
+
+  /** The first moment after `asOfMs` at which an answer as of it may change with nothing stored: its next local midnight, or a stored moment before it. */
+  private async unchangedUntil(asOfMs: number, version: string): Promise<number> {
+    const known = this.nextMoment
+    if (known?.version === version && known.after <= asOfMs) {
+      const next = await known.next
+      if (asOfMs < next) return next
+    }
+    const tz = this.warehouse.timezone
+    const date = localDate(asOfMs, tz)
+    const midnight = parseTimestamp(`${localDate(parseTimestamp(`${date}T12:00:00`, tz)! + 86_400_000, tz)}T00:00:00`, tz)!
+    const next = nextComparedMoment(this.warehouse, asOfMs, midnight)
+    this.nextMoment = { version, after: asOfMs, next }
+    // (a failed read is not kept: the next question asks again)
+    next.catch(() => {
+      if (this.nextMoment?.next === next) this.nextMoment = undefined
+    })
+    return next
+  }
+
   private version(): string | undefined {
     return this.warehouse.kind === 'embedded' ? `${this.warehouse.writes}:${this.derived.handedOverCount}` : undefined
   }
+}
+
+/** The first stored moment of COMPARED_MOMENTS after `afterMs` and before `beforeMs`, or `beforeMs`. */
+async function nextComparedMoment(warehouse: Warehouse, afterMs: number, beforeMs: number): Promise<number> {
+  const tz = warehouse.timezone
+  const moment = (name: string) => `{${name}:DateTime64(3, '${tz}')}`
+  const [row] = await queryRows<{ next: string | null }>(warehouse,
+    `SELECT toString(toUnixTimestamp64Milli(minOrNull(m))) AS next FROM (
+      ${COMPARED_MOMENTS.map(({ table, column }) => `SELECT minOrNull(${column}) AS m FROM ${table} WHERE ${column} > ${moment('after')} AND ${column} < ${moment('before')}`).join('\n      UNION ALL ')})`,
+    { after: epochSeconds(afterMs), before: epochSeconds(beforeMs) })
+  return row?.next == null ? beforeMs : Number(row.next)
+}
+
+/** How many rows an answer holds, for the budget of kept answers: an array's (of arrays: theirs), or 1. */
+function rowsOf(answer: unknown): number {
+  return Array.isArray(answer) ? answer.reduce<number>((n, x) => n + (Array.isArray(x) ? x.length : 1), 0) : 1
 }
 
 /** `value` with every object and array in it frozen. */

@@ -2,7 +2,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { DERIVED_WRITE } from './derived.ts'
-import { readDirectly, type ShareRead } from './answers.ts'
+import { readAnew, readDirectly, type KeepRead, type ShareRead } from './answers.ts'
 import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode, type WarningThresholds } from './clock.ts'
 import { createHash } from 'node:crypto'
@@ -344,6 +344,13 @@ export class CaseStore {
    * it, the answer of an equal read being answered, or its own (answers.ts; openPlatform sets it).
    */
   shareRead: ShareRead = readDirectly
+
+  /**
+   * And inside it: the answer as of an earlier moment of the day, while nothing it depends on
+   * came in between (answers.ts `acrossMoments`; the clock reads the moment only as its date and
+   * in comparisons with the events' occurred_at and due_at). openPlatform sets it.
+   */
+  keepRead: KeepRead = readAnew
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
@@ -808,7 +815,7 @@ export class CaseStore {
   }
 
   get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    return this.shareRead(['case', caseId, asOfMs, this.ways()], () => this.readCase(caseId, asOfMs))
+    return this.shareRead(['case', caseId, asOfMs, this.ways()], () => this.keepRead(['case', caseId, this.ways()], asOfMs, () => this.readCase(caseId, asOfMs)))
   }
 
   private async readCase(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
@@ -845,7 +852,7 @@ export class CaseStore {
   }
 
   list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
-    return this.shareRead(['cases', filter, asOfMs, this.ways()], () => this.readList(filter, asOfMs))
+    return this.shareRead(['cases', filter, asOfMs, this.ways()], () => this.keepRead(['cases', filter, this.ways()], asOfMs, () => this.readList(filter, asOfMs)))
   }
 
   private async readList(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
@@ -867,7 +874,7 @@ export class CaseStore {
 
   /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
   count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
-    return this.shareRead(['case counts', filter, by, asOfMs, this.ways()], () => this.readCount(filter, by, asOfMs))
+    return this.shareRead(['case counts', filter, by, asOfMs, this.ways()], () => this.keepRead(['case counts', filter, by, this.ways()], asOfMs, () => this.readCount(filter, by, asOfMs)))
   }
 
   private async readCount(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {

@@ -34,7 +34,7 @@ export { backupRoutes } from './backup-routes.ts'
 export { StartupError, startupMessage, serverProblem, dataDirProblem } from './startup.ts'
 export { derivedBacklog, type DerivedBacklog } from './backlog.ts'
 export { DerivedRefresh, DerivedStateError, type DerivedKind } from './derived.ts'
-export { SharedAnswers } from './answers.ts'
+export { SharedAnswers, COMPARED_MOMENTS } from './answers.ts'
 export { SharedStateWatch, SHARED_SWEEP_MS } from './shared.ts'
 export { backupCommand, restoreCommand, BACKUP_USAGE } from './backup-cli.ts'
 export { readSchema, renderSchema, schemaCommand, SCHEMA_USAGE, PLACEMENT, shardingKey, type Schema, type SchemaOptions, type SchemaStatement, type Placement } from './cluster-schema.ts'
@@ -86,6 +86,7 @@ export async function openPlatform(
     const derived = new DerivedRefresh(warehouse, { cases, queue, ratings }, changes)
     const answers = new SharedAnswers(warehouse, derived)
     cases.shareRead = (question, read) => answers.answer(question, read)
+    cases.keepRead = (question, asOfMs, read) => answers.acrossMoments(question, asOfMs, read)
     // (targets are no derived state: their reads do not wait for the refresher)
     reference.shareRead = (question, read) => answers.answer(question, read, { derived: false })
     // on a server other processes write the small tables too: read again when they do

@@ -1,7 +1,8 @@
 // What each derived table is worth: the query it serves, timed with it and without it (the
 // switches the comparison tests use: CaseStore.useOpenCopy, useMonthEndCopy,
 // MetricsService.useDaily), on a loaded warehouse directory no server holds. Kept answers
-// (past_answers) are off, so every run is computed. Part of `npm run bench`; alone:
+// (past_answers, and answers kept across moments) are off, so every run is computed. Part of
+// `npm run bench`; alone:
 //   npx tsx tests/bench/derived-worth.ts DIR
 import { MetricsService } from '../../metrics/index.ts'
 import { countedRatingsSql, epochSeconds, localDate, openPlatform, parseTimestamp, queryRows, type Platform } from '../../warehouse/index.ts'
@@ -19,6 +20,7 @@ export async function derivedWorth(dataDir: string, report: (s?: string) => void
   try {
     const metrics = new MetricsService(p)
     metrics.usePastAnswers = false
+    p.answers.keepAcrossMoments = false
     const tz = p.warehouse.timezone
     const now = Date.now()
     const today = localDate(now, tz)

@@ -11,6 +11,7 @@ export async function indicatorTimes(dataDir: string, report: (s?: string) => vo
   try {
     const metrics = new MetricsService(p)
     metrics.usePastAnswers = false
+    p.answers.keepAcrossMoments = false
     const now = Date.now()
     const times: Array<[string, number]> = []
     for (const indicator of INDICATORS) {

@@ -144,18 +144,20 @@ async function queryLatencies(server: ServerProcess): Promise<void> {
     ['tier 2 ranking on satisfaction_rate 2025', '/api/v1/rankings/satisfaction_rate?year=2025&tier=2'],
     ['tier 1 ranking on cost_per_case 2025', '/api/v1/rankings/cost_per_case?year=2025&tier=1'],
   )
-  report('| query | p50 ms | p95 ms |')
-  report('|---|---:|---:|')
+  // (first: computed; the runs after it, nothing stored in between, take the answer kept across
+  // moments where the question reads the figures or the cases: warehouse/answers.ts)
+  report('| query | first ms | p50 ms | p95 ms |')
+  report('|---|---:|---:|---:|')
   for (const [name, path] of queries) {
     const s = await timeRepeated(10, () => getJson(path))
-    report(`| ${name} | ${fmt(s.p50)} | ${fmt(s.p95)} |`)
+    report(`| ${name} | ${fmt(s.first)} | ${fmt(s.p50)} | ${fmt(s.p95)} |`)
   }
   // one unit's monthly trend of every indicator, as a unit leader's page asks for it
   const catalogue = ((await getJson('/api/v1/metrics')) as unknown as { metrics: Array<{ id: string }> }).metrics.map((m) => m.id).filter((id) => id !== 'composite_score')
   const trend = await timeRepeated(3, async () => {
     for (const id of catalogue) await getJson(`/api/v1/metrics/${id}?scope=unit:${encodeURIComponent(someUnit)}&by=month&from=2025-01-01&to=2025-12-31`)
   })
-  report(`| one unit's monthly trend of all ${catalogue.length} indicators, 2025 (sequential) | ${fmt(trend.p50)} | ${fmt(trend.p95)} |`)
+  report(`| one unit's monthly trend of all ${catalogue.length} indicators, 2025 (sequential) | ${fmt(trend.first)} | ${fmt(trend.p50)} | ${fmt(trend.p95)} |`)
   // every unit's composite score of 2025: the three tiers assessed in one request (their figures asked once)
   let t0 = performance.now()
   const scores = (await getJson('/api/v1/metrics/composite_score?by=unit&from=2025-01-01&to=2025-12-31')).rows.length
