@@ -1,7 +1,7 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, withoutMoment, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
@@ -356,13 +356,6 @@ export class MetricsService {
     const split = mode !== 'facts'
     return { sql: compileDailyParts(source, parts, req.by, req.units !== undefined, warehouse.timezone, split, split ? sql : null), params: clock.params }
   }
-}
-
-/** Bound values with the moment `asOfMs` (a value, or an element of an array) given as 'as_of'. */
-function withoutMoment(params: Record<string, unknown>, asOfMs: number): Record<string, unknown> {
-  const moment = epochSeconds(asOfMs)
-  const left = (v: unknown) => (v === moment ? 'as_of' : v)
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.map(left) : left(v)]))
 }
 
 /** value, numerator and denominator of one row, by the indicator's rule. */

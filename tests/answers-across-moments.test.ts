@@ -129,24 +129,33 @@ it('asks anew once a record is stored, and counts it', async () => {
   expect(unitRow(after, 'satisfaction_rate').denominator).toBe(unitRow(asOfBefore, 'satisfaction_rate').denominator! + 1)
 })
 
-it('asks anew once a case\'s due_at has passed, and counts it overdue', async () => {
+it.each([
+  ['between the moments asked', 30_000],
+  ['at the first of them (overdue only after it: as_of > due_at)', 0],
+])('asks anew once a case\'s due_at has passed, due %s, and counts it overdue', async (_when, dueAfter) => {
   await p.reference.upsertItems([item('ACROSS-LONG', 60)])
-  const before = at(dateAfter(today, 2), '10:00:00')
-  await storeCase('across-due', 'ACROSS-LONG', [{ type: 'approved', occurred_at: toRfc3339(Date.now() - HOUR / 2, tz), due_at: toRfc3339(before + 30_000, tz) }])
+  const caseId = `across-due-${dueAfter}`
+  const before = at(dateAfter(today, 2), dueAfter === 0 ? '10:00:00' : '14:00:00')
+  await storeCase(caseId, 'ACROSS-LONG', [{ type: 'approved', occurred_at: toRfc3339(Date.now() - HOUR / 2, tz), due_at: toRfc3339(before + dueAfter, tz) }])
+  // (no other stored moment lies between them)
+  expect(await momentBetween(before - 1, before + 60_000)).toBe(true)
+  const [{ n }] = await queryRows<{ n: string }>(p.warehouse, `SELECT count() AS n FROM case_events WHERE due_at >= {from:DateTime64(3, '${tz}')} AND due_at <= {to:DateTime64(3, '${tz}')}`,
+    { from: (before / 1000).toFixed(3), to: ((before + 60_000) / 1000).toFixed(3) }) as [{ n: string }]
+  expect(Number(n)).toBe(1)
   const asOfBefore = await kept.runMany(IDS, question(before))
   const after = await kept.runMany(IDS, question(before + 60_000))
   expect(after).toEqual(await fresh(question(before + 60_000)))
   expect(unitRow(after, 'overdue_cases').numerator).toBe(unitRow(asOfBefore, 'overdue_cases').numerator + 1)
-  // the inspector's list and counts of overdue cases too (the case store keeps its reads the same way)
+  // the inspector's list and counts of overdue cases too, and the case (the case store keeps its reads the same way)
   const overdue = { units: [UNIT], status: 'open' as const, overdue: true }
   const listed = async (asOfMs: number) => (await p.cases.list({ ...overdue, limit: 1000 }, asOfMs)).map((c) => c.case_id)
   const counted = async (asOfMs: number) => (await p.cases.count(overdue, 'unit', asOfMs)).find((r) => r.key === UNIT)?.cases ?? 0
-  expect(await listed(before)).not.toContain('across-due')
+  expect((await p.cases.get(caseId, before))?.overdue).toBe(false)
+  expect(await listed(before)).not.toContain(caseId)
   const countBefore = await counted(before)
-  expect(await listed(before + 60_000)).toContain('across-due')
+  expect(await listed(before + 60_000)).toContain(caseId)
   expect(await counted(before + 60_000)).toBe(countBefore + 1)
-  expect((await p.cases.get('across-due', before + 60_000))?.overdue).toBe(true)
-  expect((await p.cases.get('across-due', before))?.overdue).toBe(false)
+  expect((await p.cases.get(caseId, before + 60_000))?.overdue).toBe(true)
 })
 
 it('asks anew once a record dated ahead comes due, and counts it', async () => {

@@ -7,6 +7,7 @@
 // asOfParam). On a ClickHouse server other processes store records too: nothing is shared there.
 // And an answer as of a moment is kept for the moments after it at which it cannot have changed
 // (`acrossMoments`): the same day, nothing stored, no stored moment compared with it in between.
+import { createHash } from 'node:crypto'
 import { queryRows, type Warehouse } from './client.ts'
 import type { DerivedRefresh } from './derived.ts'
 import { epochSeconds, localDate, parseTimestamp } from './time.ts'
@@ -31,11 +32,12 @@ export const readAnew: KeepRead = (_question, _asOfMs, read) => read()
  * record's occurred_at, and the due_at a case was sent. Whatever else of T a figure uses is its
  * local date (working days, handling limits, periods, the calendar's year). A column holding a
  * moment that a figure compares with T belongs here (tests/answers-across-moments.test.ts lists
- * every other one, and why).
+ * every other one, and why). `justAfter`: it is also compared as `T > x`, true only from the
+ * millisecond after it, so an answer as of x itself changes then too.
  */
-export const COMPARED_MOMENTS: ReadonlyArray<{ table: string; column: string }> = [
+export const COMPARED_MOMENTS: ReadonlyArray<{ table: string; column: string; justAfter?: true }> = [
   { table: 'case_events', column: 'occurred_at' },
-  { table: 'case_events', column: 'due_at' },
+  { table: 'case_events', column: 'due_at', justAfter: true },
   { table: 'evaluations', column: 'occurred_at' },
   { table: 'evaluation_followups', column: 'occurred_at' },
   { table: 'complaints', column: 'occurred_at' },
@@ -106,7 +108,8 @@ export class SharedAnswers {
     // (as in `answer`: the version is taken before the wait, so an answer kept under it counts
     // every batch handed over by then)
     await this.derived.settled()
-    const key = JSON.stringify(question)
+    // (hashed: a question holds its SQL and the packed calendar, kilobytes each)
+    const key = createHash('sha256').update(JSON.stringify(question)).digest('base64')
     const kept = this.kept.get(key)
     if (kept && kept.version === version && kept.from <= asOfMs && asOfMs < kept.until) {
       this.kept.delete(key)
@@ -157,15 +160,28 @@ export class SharedAnswers {
   }
 }
 
-/** The first stored moment of COMPARED_MOMENTS after `afterMs` and before `beforeMs`, or `beforeMs`. */
+/** The first moment after `afterMs` and before `beforeMs` at which a stored moment of COMPARED_MOMENTS changes an answer, or `beforeMs`. */
 async function nextComparedMoment(warehouse: Warehouse, afterMs: number, beforeMs: number): Promise<number> {
   const tz = warehouse.timezone
   const moment = (name: string) => `{${name}:DateTime64(3, '${tz}')}`
   const [row] = await queryRows<{ next: string | null }>(warehouse,
     `SELECT toString(toUnixTimestamp64Milli(minOrNull(m))) AS next FROM (
-      ${COMPARED_MOMENTS.map(({ table, column }) => `SELECT minOrNull(${column}) AS m FROM ${table} WHERE ${column} > ${moment('after')} AND ${column} < ${moment('before')}`).join('\n      UNION ALL ')})`,
+      ${COMPARED_MOMENTS.map(({ table, column, justAfter }) => justAfter
+        ? `SELECT minOrNull(if(${column} = ${moment('after')}, addMilliseconds(${column}, 1), ${column})) AS m FROM ${table} WHERE ${column} >= ${moment('after')} AND ${column} < ${moment('before')}`
+        : `SELECT minOrNull(${column}) AS m FROM ${table} WHERE ${column} > ${moment('after')} AND ${column} < ${moment('before')}`).join('\n      UNION ALL ')})`,
     { after: epochSeconds(afterMs), before: epochSeconds(beforeMs) })
   return row?.next == null ? beforeMs : Number(row.next)
+}
+
+/**
+ * A question's bound values with the moment asked left out: a value (or an element of an array)
+ * equal to `asOfMs` as bound (epoch seconds) is given as 'as_of'. What keys an answer kept across
+ * moments; every other value, derived from the moment or not, stays part of the question.
+ */
+export function withoutMoment(params: Record<string, unknown>, asOfMs: number): Record<string, unknown> {
+  const moment = epochSeconds(asOfMs)
+  const left = (v: unknown) => (v === moment ? 'as_of' : v)
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.map(left) : left(v)]))
 }
 
 /** How many rows an answer holds, for the budget of kept answers: an array's (of arrays: theirs), or 1. */

@@ -2,7 +2,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { DERIVED_WRITE } from './derived.ts'
-import { readAnew, readDirectly, type KeepRead, type ShareRead } from './answers.ts'
+import { readAnew, readDirectly, withoutMoment, type KeepRead, type ShareRead } from './answers.ts'
 import { caseStateEventsType } from './migrations.ts'
 import { CALENDAR_GAP_MARKER, caseClockSql, clockParams, eventFactsSql, FACT_COLUMNS, type ClockMode, type WarningThresholds } from './clock.ts'
 import { createHash } from 'node:crypto'
@@ -346,11 +346,16 @@ export class CaseStore {
   shareRead: ShareRead = readDirectly
 
   /**
-   * And inside it: the answer as of an earlier moment of the day, while nothing it depends on
-   * came in between (answers.ts `acrossMoments`; the clock reads the moment only as its date and
-   * in comparisons with the events' occurred_at and due_at). openPlatform sets it.
+   * And inside it, each query's rows: those as of an earlier moment of the day, while nothing
+   * they depend on came in between (answers.ts `acrossMoments`; the clock reads the moment only
+   * as its date and in comparisons with the events' occurred_at and due_at). openPlatform sets it.
    */
   keepRead: KeepRead = readAnew
+
+  /** A read's rows, kept across moments under the query itself: its SQL and bound values (the calendar, the thresholds), the moment left out. */
+  private keptRows<T>(asOfMs: number, query: string, params: Record<string, unknown>): Promise<T[]> {
+    return this.keepRead(['case rows', query, withoutMoment(params, asOfMs)], asOfMs, () => queryRows<T>(this.warehouse, query, params))
+  }
 
   /** The latest event stored: from then on, the stored facts answer every "as of" question. */
   private latestEventMs = Number.POSITIVE_INFINITY
@@ -815,15 +820,15 @@ export class CaseStore {
   }
 
   get(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
-    return this.shareRead(['case', caseId, asOfMs, this.ways()], () => this.keepRead(['case', caseId, this.ways()], asOfMs, () => this.readCase(caseId, asOfMs)))
+    return this.shareRead(['case', caseId, asOfMs, this.ways()], () => this.readCase(caseId, asOfMs))
   }
 
   private async readCase(caseId: string, asOfMs: number): Promise<(CaseRow & { events: CaseEvent[] }) | undefined> {
     const [row] = await this.runClock(asOfMs, '', { case_id: caseId }, 'case_id = {case_id:String}', false)
     if (!row) return undefined
     const tz = this.warehouse.timezone
-    const events = await queryRows<Record<string, unknown>>(
-      this.warehouse,
+    const events = await this.keptRows<Record<string, unknown>>(
+      asOfMs,
       `SELECT event_id, toString(type) AS type, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, toString(unit_id) AS unit_id,
          toString(item_code) AS item_code, toString(channel) AS channel, toUnixTimestamp64Milli(due_at) AS due_ms,
          to_unit_id, staff_id, toString(applicant_type) AS applicant_type, attrs
@@ -852,7 +857,7 @@ export class CaseStore {
   }
 
   list(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
-    return this.shareRead(['cases', filter, asOfMs, this.ways()], () => this.keepRead(['cases', filter, this.ways()], asOfMs, () => this.readList(filter, asOfMs)))
+    return this.shareRead(['cases', filter, asOfMs, this.ways()], () => this.readList(filter, asOfMs))
   }
 
   private async readList(filter: CaseFilter, asOfMs: number): Promise<CaseRow[]> {
@@ -874,7 +879,7 @@ export class CaseStore {
 
   /** How many cases match a filter, per unit or per item (the inspector's drill-down). */
   count(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
-    return this.shareRead(['case counts', filter, by, asOfMs, this.ways()], () => this.keepRead(['case counts', filter, by, this.ways()], asOfMs, () => this.readCount(filter, by, asOfMs)))
+    return this.shareRead(['case counts', filter, by, asOfMs, this.ways()], () => this.readCount(filter, by, asOfMs))
   }
 
   private async readCount(filter: Omit<CaseFilter, 'after' | 'limit'>, by: 'unit' | 'item', asOfMs: number): Promise<Array<{ key: string; cases: number }>> {
@@ -882,7 +887,7 @@ export class CaseStore {
     const key = by === 'unit' ? 'unit_id' : "ifNull(item_code, '')"
     const clock = this.clock(asOfMs, narrow.length ? narrow.join(' AND ') : undefined, this.clockMode(asOfMs), prefilter, openOnly)
     const rows = await this.withCalendarCheck(asOfMs, () =>
-      queryRows<{ key: string; cases: string }>(this.warehouse, `SELECT ${key} AS key, count() AS cases FROM (${clock.sql})
+      this.keptRows<{ key: string; cases: string }>(asOfMs, `SELECT ${key} AS key, count() AS cases FROM (${clock.sql})
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY key ORDER BY cases DESC, key`, { ...clock.params, ...params }),
     )
     return rows.map((r) => ({ key: r.key, cases: Number(r.cases) }))
@@ -938,7 +943,7 @@ export class CaseStore {
   private async runClock(asOfMs: number, clause: string, params: Record<string, unknown>, caseFilter: string | undefined, prefilter: boolean, openOnly = false): Promise<CaseRow[]> {
     const clock = this.clock(asOfMs, caseFilter, this.clockMode(asOfMs), prefilter, openOnly)
     const rows = await this.withCalendarCheck(asOfMs, () =>
-      queryRows<ClockRowRaw>(this.warehouse, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
+      this.keptRows<ClockRowRaw>(asOfMs, `SELECT ${CLOCK_COLUMNS} FROM (${clock.sql}) ${clause}`, { ...clock.params, ...params }),
     )
     const tz = this.warehouse.timezone
     const time = (ms: string | null) => (ms == null ? null : toRfc3339(Number(ms), tz))

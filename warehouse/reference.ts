@@ -48,15 +48,33 @@ export class ReferenceData {
 
   constructor(private readonly warehouse: Warehouse) {}
 
+  /** Raised as a write begins and as it ends: a load that saw it move may have read the tables before the write. */
+  private writeMarks = 0
+
+  /**
+   * The units and items as stored. On a server the platform loads them again every few seconds
+   * (shared.ts): a load that a write of this process overlapped may hold the rows from before it,
+   * and would replace what the write set in memory, so it reads again (and after three tries
+   * leaves memory as the writes set it, for the next load).
+   */
   async load(): Promise<void> {
-    const units = await queryRows<Unit>(
-      this.warehouse,
-      `SELECT unit_id, name, tier, kind, parent_id, toString(active_from) AS active_from, toString(active_to) AS active_to FROM units FINAL`,
-    )
-    const items = await queryRows<Item>(
-      this.warehouse,
-      `SELECT item_code, name, category, statutory_days, promised_days, owner_unit_id, tiers, warning_days, warning_share FROM items FINAL`,
-    )
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const marks = this.writeMarks
+      const units = await queryRows<Unit>(
+        this.warehouse,
+        `SELECT unit_id, name, tier, kind, parent_id, toString(active_from) AS active_from, toString(active_to) AS active_to FROM units FINAL`,
+      )
+      const items = await queryRows<Item>(
+        this.warehouse,
+        `SELECT item_code, name, category, statutory_days, promised_days, owner_unit_id, tiers, warning_days, warning_share FROM items FINAL`,
+      )
+      if (marks !== this.writeMarks) continue
+      this.apply(units, items)
+      return
+    }
+  }
+
+  private apply(units: Unit[], items: Item[]): void {
     this.units.clear()
     for (const u of units) this.units.set(u.unit_id, { ...u, tier: Number(u.tier) })
     this.items.clear()
@@ -128,6 +146,11 @@ export class ReferenceData {
   private async insert(table: string, rows: object[]): Promise<void> {
     if (rows.length === 0) return
     const updated_at = nowSeconds()
-    await this.warehouse.client.insert({ table, values: rows.map((r) => ({ ...r, updated_at })), format: 'JSONEachRow' })
+    this.writeMarks++
+    try {
+      await this.warehouse.client.insert({ table, values: rows.map((r) => ({ ...r, updated_at })), format: 'JSONEachRow' })
+    } finally {
+      this.writeMarks++
+    }
   }
 }

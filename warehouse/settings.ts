@@ -86,8 +86,21 @@ export class SettingsStore {
 
   constructor(private readonly warehouse: Warehouse) {}
 
+  /** Raised as a write begins and as it ends: a load that saw it move may have read the table before the write. */
+  private writeMarks = 0
+
+  /** The settings as stored; read again if a write of this process overlapped the read (reference.ts `load`). */
   async load(): Promise<void> {
-    const rows = await queryRows<{ key: string; value: string }>(this.warehouse, 'SELECT key, value FROM settings FINAL')
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const marks = this.writeMarks
+      const rows = await queryRows<{ key: string; value: string }>(this.warehouse, 'SELECT key, value FROM settings FINAL')
+      if (marks !== this.writeMarks) continue
+      this.apply(rows)
+      return
+    }
+  }
+
+  private apply(rows: Array<{ key: string; value: string }>): void {
     this.warningDays = DEFAULT_SETTINGS.warning_days
     this.tierWarnings = {}
     const versions: LimitVersion[] = []
@@ -161,7 +174,12 @@ export class SettingsStore {
     }
     if (rows.length) {
       const updated_at = nowSeconds()
-      await this.warehouse.client.insert({ table: 'settings', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, updated_at })) })
+      this.writeMarks++
+      try {
+        await this.warehouse.client.insert({ table: 'settings', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, updated_at })) })
+      } finally {
+        this.writeMarks++
+      }
       await this.load()
     }
     return this.get()
