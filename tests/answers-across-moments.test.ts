@@ -28,6 +28,7 @@ beforeAll(async () => {
   ingest = new IngestService(p)
   await loadDemoDistrict(p, ingest, { cases: 300, from: dateAfter(today, -60), to: dateAfter(today, -1) })
   kept = new MetricsService(p)
+  kept.keepSourcesAcrossMoments = true
 }, 300_000)
 afterAll(async () => p?.close())
 
@@ -98,23 +99,6 @@ it('takes the answer as of an earlier moment of the day, and it is the one compu
   // a moment of the next day is asked anew
   const nextDay = await queriesOf(() => kept.runMany(IDS, question(first + DAY)))
   expect(nextDay.queries).toBeGreaterThan(0)
-})
-
-it('reads the answer as of a past moment from past_answers once, while nothing is stored', async () => {
-  // (a moment of last week: its answers are kept in past_answers, and the change log says whether they stand)
-  const past = at(dateAfter(today, -7), '18:00:00')
-  const first = await queriesOf(() => kept.runMany(IDS, question(past)))
-  expect(first.queries).toBeGreaterThan(0)
-  const again = await queriesOf(() => kept.runMany(IDS, question(past)))
-  expect(again.queries).toBe(0)
-  expect(again.result).toEqual(await fresh(question(past)))
-  // a late record dated before it is counted
-  const receipt = await ingest.ingest('evaluations', asParsed([
-    { event_id: 'across-late-rating', unit_id: UNIT, rating: 4, occurred_at: toRfc3339(past - HOUR, tz), channel: 'window_device' },
-  ]), principal)
-  expect(receipt.accepted).toBe(1)
-  const late = await kept.runMany(IDS, question(past))
-  expect(unitRow(late, 'satisfaction_rate').denominator).toBe(unitRow(again.result, 'satisfaction_rate').denominator! + 1)
 })
 
 it('asks anew once a record is stored, and counts it', async () => {
