@@ -2,7 +2,7 @@
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
 import { ADMIN_ONLY, ANYONE, READER_ROLES } from '../auth/index.ts'
-import { asOfParam, calendarErrorToHttp, countedRatingsSql, epochSeconds, HttpError, localDate, queryRows, toRfc3339, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, countedRatingsSql, epochSeconds, HttpError, localDate, queryRows, toRfc3339, withoutMoment, type Platform } from '../warehouse/index.ts'
 import { AssessmentService, judgeSample, scoreValue, spreadWeights } from './assessment.ts'
 import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
@@ -107,7 +107,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     // (after the refresher: 一事一评 is derived state; an equal list asked at once shares the
     // answer; it reads the moment only in comparisons with occurred_at, so the list as of an
     // earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
-    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', { ...params, as_of: undefined }], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `
+    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', withoutMoment(params, asOfMs)], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `
       SELECT e.event_id AS event_id, e.unit_id AS unit_id, e.rating AS rating, e.active AS active, e.channel AS channel,
         toUnixTimestamp64Milli(e.at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment, e.follow_up AS follow_up, e.counted AS counted,
         arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling,

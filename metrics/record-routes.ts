@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { READER_ROLES, visibleUnits } from '../auth/index.ts'
 import {
   asOfParam, CALENDAR_WITH, calendarErrorToHttp, calendarParams, epochSeconds, HttpError, localDate, queryRows,
-  toRfc3339, type Platform,
+  toRfc3339, withoutMoment, type Platform,
 } from '../warehouse/index.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
@@ -103,7 +103,7 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
       // (after the refresher: the ratings' 一事一评 is derived state; an equal list asked at once
       // shares the answer; the indicators' sources read the moment as the figures do, so the list
       // as of an earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
-      const rows = await platform.answers.answer(['records', list.path, params], () => platform.answers.acrossMoments(['records', list.path, { ...params, as_of: undefined }], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `${source.calendar ? CALENDAR_WITH : ''}
+      const rows = await platform.answers.answer(['records', list.path, params], () => platform.answers.acrossMoments(['records', list.path, withoutMoment(params, asOfMs)], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `${source.calendar ? CALENDAR_WITH : ''}
         SELECT ${list.columns}, toUnixTimestamp64Milli(toDateTime64(at, 3)) AS at_ms, ${list.id} AS record_id
         FROM (${source.sql(tz, '')})
         WHERE ${where.join(' AND ')}

@@ -107,11 +107,11 @@ export class MetricsService {
    */
   keepSourcesAcrossMoments = false
 
-  private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
+  private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: () => string; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const computeAll = async () => {
       const out: Rows[] = []
       for (const q of questions) {
-        out.push(await (this.keepSourcesAcrossMoments ? this.platform.answers.acrossMoments(q.acrossMoments, asOfMs, q.run) : q.run()))
+        out.push(await (this.keepSourcesAcrossMoments ? this.platform.answers.acrossMoments(q.acrossMoments(), asOfMs, q.run) : q.run()))
       }
       return out
     }
@@ -241,8 +241,8 @@ export class MetricsService {
       const queryParams = { ...q.params, ...params }
       return {
         key: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, queryParams])).digest('hex'),
-        // the same question with the moment asked left out (where a bound value is that moment)
-        acrossMoments: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, withoutMoment(queryParams, req.asOfMs)])).digest('hex'),
+        // the same question with the moment asked left out (asked only while it is kept so: answers.ts hashes it)
+        acrossMoments: () => JSON.stringify([ANSWERS_VERSION, q.sql, withoutMoment(queryParams, req.asOfMs)]),
         run: () => queryRows<Rows[number]>(this.platform.warehouse, q.sql, queryParams),
       }
     })

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import { queryRows, type Warehouse } from './client.ts'
 import type { DerivedRefresh } from './derived.ts'
-import { epochSeconds, localDate, parseTimestamp } from './time.ts'
+import { epochSeconds, nextLocalMidnight } from './time.ts'
 
 /**
  * How a store reads through SharedAnswers (openPlatform sets it): the answer of an equal read
@@ -143,10 +143,7 @@ export class SharedAnswers {
       const next = await known.next
       if (asOfMs < next) return next
     }
-    const tz = this.warehouse.timezone
-    const date = localDate(asOfMs, tz)
-    const midnight = parseTimestamp(`${localDate(parseTimestamp(`${date}T12:00:00`, tz)! + 86_400_000, tz)}T00:00:00`, tz)!
-    const next = nextComparedMoment(this.warehouse, asOfMs, midnight)
+    const next = nextComparedMoment(this.warehouse, asOfMs, nextLocalMidnight(asOfMs, this.warehouse.timezone))
     this.nextMoment = { version, after: asOfMs, next }
     // (a failed read is not kept: the next question asks again)
     next.catch(() => {

@@ -4,6 +4,7 @@ import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { nowSeconds } from './time.ts'
 import { readDirectly, type ShareRead } from './answers.ts'
+import { WriteOverlap } from './reload.ts'
 
 export const UNIT_KINDS = ['district_centre', 'bureau_hall', 'street_hall', 'community_station', 'enterprise_station'] as const
 export const ITEM_CATEGORIES = ['administrative_licensing', 'public_service', 'other'] as const
@@ -48,33 +49,23 @@ export class ReferenceData {
 
   constructor(private readonly warehouse: Warehouse) {}
 
-  /** Raised as a write begins and as it ends: a load that saw it move may have read the tables before the write. */
-  private writeMarks = 0
+  private readonly writes = new WriteOverlap()
 
-  /**
-   * The units and items as stored. On a server the platform loads them again every few seconds
-   * (shared.ts): a load that a write of this process overlapped may hold the rows from before it,
-   * and would replace what the write set in memory, so it reads again (and after three tries
-   * leaves memory as the writes set it, for the next load).
-   */
+  /** The units and items as stored (not over what a write of this process set meanwhile: reload.ts). */
   async load(): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const marks = this.writeMarks
-      const units = await queryRows<Unit>(
+    await this.writes.load(async () => [
+      await queryRows<Unit>(
         this.warehouse,
         `SELECT unit_id, name, tier, kind, parent_id, toString(active_from) AS active_from, toString(active_to) AS active_to FROM units FINAL`,
-      )
-      const items = await queryRows<Item>(
+      ),
+      await queryRows<Item>(
         this.warehouse,
         `SELECT item_code, name, category, statutory_days, promised_days, owner_unit_id, tiers, warning_days, warning_share FROM items FINAL`,
-      )
-      if (marks !== this.writeMarks) continue
-      this.apply(units, items)
-      return
-    }
+      ),
+    ] as const, ([units, items]) => this.apply(units, items))
   }
 
-  private apply(units: Unit[], items: Item[]): void {
+  private apply(units: readonly Unit[], items: readonly Item[]): void {
     this.units.clear()
     for (const u of units) this.units.set(u.unit_id, { ...u, tier: Number(u.tier) })
     this.items.clear()
@@ -146,11 +137,6 @@ export class ReferenceData {
   private async insert(table: string, rows: object[]): Promise<void> {
     if (rows.length === 0) return
     const updated_at = nowSeconds()
-    this.writeMarks++
-    try {
-      await this.warehouse.client.insert({ table, values: rows.map((r) => ({ ...r, updated_at })), format: 'JSONEachRow' })
-    } finally {
-      this.writeMarks++
-    }
+    await this.writes.write(() => this.warehouse.client.insert({ table, values: rows.map((r) => ({ ...r, updated_at })), format: 'JSONEachRow' }))
   }
 }

@@ -8,6 +8,7 @@
 import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { localDate, nowSeconds } from './time.ts'
+import { WriteOverlap } from './reload.ts'
 
 export interface TunableSettings {
   /** An open case is in warning when at most this many working days are left (items may set their own). */
@@ -86,18 +87,11 @@ export class SettingsStore {
 
   constructor(private readonly warehouse: Warehouse) {}
 
-  /** Raised as a write begins and as it ends: a load that saw it move may have read the table before the write. */
-  private writeMarks = 0
+  private readonly writes = new WriteOverlap()
 
-  /** The settings as stored; read again if a write of this process overlapped the read (reference.ts `load`). */
+  /** The settings as stored (not over what a write of this process set meanwhile: reload.ts). */
   async load(): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const marks = this.writeMarks
-      const rows = await queryRows<{ key: string; value: string }>(this.warehouse, 'SELECT key, value FROM settings FINAL')
-      if (marks !== this.writeMarks) continue
-      this.apply(rows)
-      return
-    }
+    await this.writes.load(() => queryRows<{ key: string; value: string }>(this.warehouse, 'SELECT key, value FROM settings FINAL'), (rows) => this.apply(rows))
   }
 
   private apply(rows: Array<{ key: string; value: string }>): void {
@@ -174,12 +168,7 @@ export class SettingsStore {
     }
     if (rows.length) {
       const updated_at = nowSeconds()
-      this.writeMarks++
-      try {
-        await this.warehouse.client.insert({ table: 'settings', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, updated_at })) })
-      } finally {
-        this.writeMarks++
-      }
+      await this.writes.write(() => this.warehouse.client.insert({ table: 'settings', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, updated_at })) }))
       await this.load()
     }
     return this.get()

@@ -43,6 +43,12 @@ export function localDate(ms: number, tz: string): string {
   return toRfc3339(ms, tz).slice(0, 10)
 }
 
+/** The first instant of the local date after the one `ms` falls on, in `tz`. */
+export function nextLocalMidnight(ms: number, tz: string): number {
+  const next = new Date(Date.parse(`${localDate(ms, tz)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+  return parseTimestamp(`${next}T00:00:00`, tz)!
+}
+
 export function epochSeconds(ms: number): string {
   return (ms / 1000).toFixed(3)
 }
