@@ -99,24 +99,18 @@ export class MetricsService {
    * rows as of an earlier moment of the day are taken while no such moment came in between and
    * nothing was stored (warehouse/answers.ts `acrossMoments`).
    */
-  /**
-   * On: each source's rows as of now are taken from an earlier moment of the day (above). Off by
-   * default for now: with it on, the dashboard's reports page, its year changed by the
-   * administrator, did not settle within 30 s in tests/browser-calls.test.ts (4 runs of 4), for a
-   * reason not found yet; tests/answers-across-moments.test.ts switches it on.
-   */
-  keepSourcesAcrossMoments = false
-
   private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: () => string; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const computeAll = async () => {
       const out: Rows[] = []
       for (const q of questions) {
-        out.push(await (this.keepSourcesAcrossMoments ? this.platform.answers.acrossMoments(q.acrossMoments(), asOfMs, q.run) : q.run()))
+        out.push(await this.platform.answers.acrossMoments(q.acrossMoments(), asOfMs, q.run))
       }
       return out
     }
     if (asOfMs >= Date.now() - 60_000 || !this.usePastAnswers) return computeAll()
-    return this.fromPastAnswers(asOfMs, questions)
+    // (what past_answers and the change log gave stays good in this process the same way: asked
+    // again with nothing stored since, they are not read again)
+    return this.platform.answers.acrossMoments(['past answers', questions.map((q) => q.acrossMoments())], asOfMs, () => this.fromPastAnswers(asOfMs, questions))
   }
 
   /** The answers of `questions` as of a past moment from past_answers, those not kept there computed and kept. */

@@ -28,7 +28,6 @@ beforeAll(async () => {
   ingest = new IngestService(p)
   await loadDemoDistrict(p, ingest, { cases: 300, from: dateAfter(today, -60), to: dateAfter(today, -1) })
   kept = new MetricsService(p)
-  kept.keepSourcesAcrossMoments = true
 }, 300_000)
 afterAll(async () => p?.close())
 

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type ServerProcess } from './bench/server.ts'
-import { BROWSER_TESTS_REQUIRED, CHROMIUM, launchChromium, settled, signInThroughForm } from './support.ts'
+import { BROWSER_TESTS_REQUIRED, CHROMIUM, launchChromium, newBrowserContext, settled, signInThroughForm } from './support.ts'
 
 const AVAILABLE = existsSync(CHROMIUM)
 const LEADER_UNIT = 'DC-S-DHM' // 东华门街道, the demo unit leader's hall
@@ -115,7 +115,7 @@ describe.runIf(AVAILABLE)('the API calls a dashboard view makes', () => {
 
   /** A browser signed in as `username` through the form; its home view, opened from the sign-in page, asks each call once too. */
   async function signedIn(username: string): Promise<BrowserContext> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' })
+    const context = await newBrowserContext(browser, { viewport: { width: 1280, height: 900 }, locale: 'zh-CN' })
     const page = await context.newPage()
     page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`))
     const log = new CallLog(page)
@@ -173,7 +173,7 @@ describe.runIf(AVAILABLE)('the API calls a dashboard view makes', () => {
   }
 
   it('the sign-in page', async () => {
-    const context = await browser.newContext({ locale: 'zh-CN' })
+    const context = await newBrowserContext(browser, { locale: 'zh-CN' })
     await opened(context, 'login: first load', '/login')
     await context.close()
   })

@@ -10,14 +10,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type ServerProcess } from './bench/server.ts'
+import { BROWSER_TESTS_REQUIRED as REQUIRED, CHROMIUM, launchChromium, newBrowserContext, settled, signInThroughForm } from './support.ts'
 
-const CHROMIUM = process.env.TIERSCOPE_CHROMIUM ?? '/usr/bin/chromium'
-const REQUIRED = process.env.TIERSCOPE_BROWSER_TESTS === 'required'
 const AVAILABLE = existsSync(CHROMIUM)
-const PASSWORD = 'tierscope-demo' // the demo users' password (README.md)
 const LEADER_UNIT = 'DC-S-DHM' // 东华门街道
 const YEAR = new Date().getFullYear() - 1
 
@@ -41,10 +39,7 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tierscope-browser-security-'))
     server = await startServer(dataDir, { demo: true, env: { TIERSCOPE_DEMO_CASES: '20000' } })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    })
+    browser = await launchChromium()
     // a published year, so that the reports page shows a report in its <iframe>
     const r = await fetch(`${server.url}/api/v1/reports/${YEAR}/publish`, {
       method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ note: 'browser security test' }),
@@ -59,7 +54,7 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
   })
 
   async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: 'zh-CN' })
+    const context = await newBrowserContext(browser, { viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: 'zh-CN' })
     // in every frame, before any of the page's own scripts: report what the policy blocked
     await context.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
@@ -75,18 +70,7 @@ describe.runIf(AVAILABLE)('the content security policy in Chromium', () => {
     return { context, page }
   }
 
-  async function signIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${server.url}/login`)
-    await page.fill('input[name=username]', username)
-    await page.fill('input[name=password]', PASSWORD)
-    await page.click('button[type=submit]')
-  }
-
-  /** Waits until the view's requests are answered and its charts are drawn. */
-  async function settled(page: Page): Promise<void> {
-    await page.waitForLoadState('networkidle')
-    await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
-  }
+  const signIn = (page: Page, username: string) => signInThroughForm(page, server.url, username)
 
   it('opens every dashboard view, a report and /docs without a CSP violation or a page error', async () => {
     const { context, page } = await newPage()

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type ServerProcess } from './bench/server.ts'
-import { BROWSER_TESTS_REQUIRED as REQUIRED, CHROMIUM, DEMO_PASSWORD as PASSWORD, launchChromium, settled, signInThroughForm } from './support.ts'
+import { BROWSER_TESTS_REQUIRED as REQUIRED, CHROMIUM, DEMO_PASSWORD as PASSWORD, launchChromium, newBrowserContext, settled, signInThroughForm } from './support.ts'
 
 const AVAILABLE = existsSync(CHROMIUM)
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 'screenshots')
@@ -54,7 +54,7 @@ describe.runIf(AVAILABLE)('the dashboard in Chromium', () => {
   })
 
   async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'zh-CN' })
+    const context = await newBrowserContext(browser, { viewport, acceptDownloads: true, locale: 'zh-CN' })
     const page = await context.newPage()
     page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`))
     return { context, page }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core'
 import { buildApp } from '../app.ts'
 import { STREAMS, type StreamName } from '../ingest/index.ts'
 import { openTestPlatform } from '../warehouse/testing.ts'
@@ -124,8 +124,53 @@ export async function signInThroughForm(page: Page, baseUrl: string, username: s
   await page.click('button[type=submit]')
 }
 
-/** Waits until the view's requests are answered and its charts are drawn. */
+/** Per page of a context from `newBrowserContext`: its requests (of every frame) not answered yet, and when one last began or ended. */
+const requestsOf = new WeakMap<Page, { inFlight: number; lastChange: number }>()
+
+/**
+ * A context whose pages' requests `settled` follows. (Playwright's own `networkidle` is not used:
+ * it never came after an <iframe> of the reports page loaded a new report quickly, with every
+ * frame loaded and no request in flight, microsoft/playwright#42598, and Playwright discourages it.)
+ */
+export async function newBrowserContext(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options)
+  const stateOf = (r: Request) => {
+    let page: Page
+    try {
+      page = r.frame().page()
+    } catch {
+      return undefined // (a service worker's request: no page)
+    }
+    let state = requestsOf.get(page)
+    if (!state) requestsOf.set(page, (state = { inFlight: 0, lastChange: Date.now() }))
+    return state
+  }
+  const ended = (r: Request) => {
+    const state = stateOf(r)
+    if (!state) return
+    state.inFlight--
+    state.lastChange = Date.now()
+  }
+  context.on('request', (r) => {
+    const state = stateOf(r)
+    if (!state) return
+    state.inFlight++
+    state.lastChange = Date.now()
+  })
+  context.on('requestfinished', ended)
+  context.on('requestfailed', ended)
+  return context
+}
+
+/** Waits until the view's requests (a page of `newBrowserContext`) are answered, none for half a second, and its charts are drawn. */
 export async function settled(page: Page): Promise<void> {
-  await page.waitForLoadState('networkidle')
+  await page.waitForLoadState('load')
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const state = requestsOf.get(page) ?? { inFlight: 0, lastChange: 0 }
+    if (state.inFlight <= 0 && Date.now() - state.lastChange >= 500) break
+    if (Date.now() > deadline) throw new Error(`${page.url()}: ${state.inFlight} request(s) still unanswered after 60 s`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
   await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })
 }
