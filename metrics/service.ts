@@ -109,7 +109,8 @@ export class MetricsService {
     }
     if (asOfMs >= Date.now() - 60_000 || !this.usePastAnswers) return computeAll()
     // (what past_answers and the change log gave stays good in this process the same way: asked
-    // again with nothing stored since, they are not read again)
+    // again with nothing stored since, on the same day with no stored moment in between, they are
+    // not read again)
     return this.platform.answers.acrossMoments(['past answers', questions.map((q) => q.acrossMoments())], asOfMs, () => this.fromPastAnswers(asOfMs, questions))
   }
 

@@ -40,13 +40,15 @@ const IDS = ['overdue_cases', 'on_time_rate', 'satisfaction_rate']
 const unitRow = (answer: Awaited<ReturnType<MetricsService['runMany']>>, metric: string) =>
   answer.find((m) => m.metric === metric)!.rows.find((r) => r.key === UNIT) ?? { numerator: 0, denominator: 0 as number | null }
 
-/** The answer computed anew, nothing kept across moments taken. */
+/** The answer computed anew, nothing kept across moments taken, nor (as of a past moment) read from past_answers. */
 async function fresh(req: MetricRequest): Promise<Awaited<ReturnType<MetricsService['runMany']>>> {
   p.answers.keepAcrossMoments = false
+  kept.usePastAnswers = false
   try {
     return await kept.runMany(IDS, req)
   } finally {
     p.answers.keepAcrossMoments = true
+    kept.usePastAnswers = true
   }
 }
 
@@ -84,8 +86,11 @@ const item = (item_code: string, promised_days: number) => ({
   owner_unit_id: null, tiers: [1, 2, 3], warning_days: null, warning_share: null,
 })
 
-it('takes the answer as of an earlier moment of the day, and it is the one computed anew', async () => {
-  const first = at(dateAfter(today, 1), '10:00:00')
+/**
+ * Asks as of `first`, then 90 s later with no stored moment in between: the second is asked of the
+ * engine not at all and is the answer computed anew. Returns it.
+ */
+async function takenFromEarlier(first: number): Promise<Awaited<ReturnType<MetricsService['runMany']>>> {
   const later = first + 90_000
   expect(await momentsBetween(first, later)).toBe(0)
   const asked = await queriesOf(() => kept.runMany(IDS, question(first)))
@@ -95,9 +100,32 @@ it('takes the answer as of an earlier moment of the day, and it is the one compu
   expect(again.result).toEqual(await fresh(question(later)))
   // (the figures count something: the unit has stopped cases in the period)
   expect(unitRow(again.result, 'on_time_rate').denominator).toBeGreaterThan(0)
+  return again.result
+}
+
+it('takes the answer as of an earlier moment of the day, and it is the one computed anew', async () => {
+  const first = at(dateAfter(today, 1), '10:00:00')
+  await takenFromEarlier(first)
   // a moment of the next day is asked anew
   const nextDay = await queriesOf(() => kept.runMany(IDS, question(first + DAY)))
   expect(nextDay.queries).toBeGreaterThan(0)
+})
+
+it('takes a past moment\'s answer (past_answers and the change log) from an earlier moment of that day, and asks anew once a record dated before it is stored', async () => {
+  // (at night, three days ago: no demo record lies between the two moments)
+  const first = at(dateAfter(today, -3), '03:00:00')
+  const before = await takenFromEarlier(first)
+  const receipt = await ingest.ingest('evaluations', asParsed([
+    { event_id: 'across-past-rating', unit_id: UNIT, rating: 5, occurred_at: toRfc3339(first - HOUR, tz), channel: 'window_device' },
+  ]), principal)
+  expect(receipt.accepted).toBe(1)
+  // both moments: the one kept in past_answers before the rating (the change log says a batch
+  // dated up to its day ended since), and the one only kept across moments
+  for (const asOfMs of [first, first + 90_000]) {
+    const after = await kept.runMany(IDS, question(asOfMs))
+    expect(after).toEqual(await fresh(question(asOfMs)))
+    expect(unitRow(after, 'satisfaction_rate').denominator).toBe(unitRow(before, 'satisfaction_rate').denominator! + 1)
+  }
 })
 
 it('asks anew once a record is stored, and counts it', async () => {

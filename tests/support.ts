@@ -124,52 +124,47 @@ export async function signInThroughForm(page: Page, baseUrl: string, username: s
   await page.click('button[type=submit]')
 }
 
-/** Per page of a context from `newBrowserContext`: its requests (of every frame) not answered yet, and when one last began or ended. */
-const requestsOf = new WeakMap<Page, { inFlight: number; lastChange: number }>()
+/** Per context from `newBrowserContext`: the requests of its pages (every frame) not answered yet, and when one last began or ended. */
+const requestsOf = new WeakMap<BrowserContext, { inFlight: Set<Request>; lastChange: number }>()
 
 /**
- * A context whose pages' requests `settled` follows. (Playwright's own `networkidle` is not used:
- * it never came after an <iframe> of the reports page loaded a new report quickly, with every
- * frame loaded and no request in flight, microsoft/playwright#42598, and Playwright discourages it.)
+ * A context whose requests `settled` follows. (Playwright's own `networkidle` is not used: it
+ * never came after an <iframe> of the reports page loaded a new report quickly, with every frame
+ * loaded and no request in flight, microsoft/playwright#42598, and Playwright discourages it.)
  */
 export async function newBrowserContext(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
   const context = await browser.newContext(options)
-  const stateOf = (r: Request) => {
-    let page: Page
-    try {
-      page = r.frame().page()
-    } catch {
-      return undefined // (a service worker's request: no page)
-    }
-    let state = requestsOf.get(page)
-    if (!state) requestsOf.set(page, (state = { inFlight: 0, lastChange: Date.now() }))
-    return state
-  }
-  const ended = (r: Request) => {
-    const state = stateOf(r)
-    if (!state) return
-    state.inFlight--
-    state.lastChange = Date.now()
-  }
+  const requests = { inFlight: new Set<Request>(), lastChange: Date.now() }
+  requestsOf.set(context, requests)
   context.on('request', (r) => {
-    const state = stateOf(r)
-    if (!state) return
-    state.inFlight++
-    state.lastChange = Date.now()
+    // (a stream that stays open is no request waiting for its answer; Playwright leaves it out too)
+    if (r.resourceType() === 'eventsource') return
+    requests.inFlight.add(r)
+    requests.lastChange = Date.now()
   })
+  const ended = (r: Request) => {
+    if (requests.inFlight.delete(r)) requests.lastChange = Date.now()
+  }
   context.on('requestfinished', ended)
   context.on('requestfailed', ended)
   return context
 }
 
-/** Waits until the view's requests (a page of `newBrowserContext`) are answered, none for half a second, and its charts are drawn. */
+/**
+ * Waits until the requests of the page's context (from `newBrowserContext`) are answered and none
+ * began or ended for half a second since this call, then until the view's charts are drawn.
+ */
 export async function settled(page: Page): Promise<void> {
+  const requests = requestsOf.get(page.context())
+  if (!requests) throw new Error('settled() follows the requests of a context opened by newBrowserContext()')
   await page.waitForLoadState('load')
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const state = requestsOf.get(page) ?? { inFlight: 0, lastChange: 0 }
-    if (state.inFlight <= 0 && Date.now() - state.lastChange >= 500) break
-    if (Date.now() > deadline) throw new Error(`${page.url()}: ${state.inFlight} request(s) still unanswered after 60 s`)
+  const since = Date.now()
+  const deadline = since + 60_000
+  while (requests.inFlight.size > 0 || Date.now() - Math.max(requests.lastChange, since) < 500) {
+    if (Date.now() > deadline) {
+      const open = [...requests.inFlight].slice(0, 5).map((r) => r.url())
+      throw new Error(`${page.url()}: requests still coming or unanswered after 60 s (${requests.inFlight.size} in flight${open.length ? `: ${open.join(', ')}` : ''})`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
   await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.body.innerText.includes('加载中…'), undefined, { timeout: 60_000 })

@@ -51,13 +51,17 @@ export const COMPARED_MOMENTS: ReadonlyArray<{ table: string; column: string; ju
  */
 const MAX_KEPT_ROWS = 250_000
 
+/** Horizons kept per version: now, last month's end, last year's end, a few more. */
+const MAX_HORIZONS = 8
+
 interface KeptAnswer { version: string; from: number; until: number; answer: unknown; rows: number }
 
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()
   private readonly kept = new Map<string, KeptAnswer>()
   private keptRows = 0
-  private nextMoment?: { version: string; after: number; next: Promise<number> }
+  /** The horizons found under the current version (`unchangedUntil`), a few: pages ask as of now and as of past moments in turn. */
+  private horizons: Array<{ version: string; after: number; next: Promise<number> }> = []
 
   /** Off: `acrossMoments` computes every answer (the comparison tests and the bench's timings of the queries switch it). */
   keepAcrossMoments = true
@@ -138,16 +142,18 @@ export class SharedAnswers {
 
   /** The first moment after `asOfMs` at which an answer as of it may change with nothing stored: its next local midnight, or a stored moment before it. */
   private async unchangedUntil(asOfMs: number, version: string): Promise<number> {
-    const known = this.nextMoment
-    if (known?.version === version && known.after <= asOfMs) {
-      const next = await known.next
+    this.horizons = this.horizons.filter((h) => h.version === version)
+    for (const known of this.horizons) {
+      if (known.after > asOfMs) continue
+      const next = await known.next.catch(() => -Infinity)
       if (asOfMs < next) return next
     }
     const next = nextComparedMoment(this.warehouse, asOfMs, nextLocalMidnight(asOfMs, this.warehouse.timezone))
-    this.nextMoment = { version, after: asOfMs, next }
+    const entry = { version, after: asOfMs, next }
+    this.horizons = [entry, ...this.horizons].slice(0, MAX_HORIZONS)
     // (a failed read is not kept: the next question asks again)
     next.catch(() => {
-      if (this.nextMoment?.next === next) this.nextMoment = undefined
+      this.horizons = this.horizons.filter((h) => h !== entry)
     })
     return next
   }
