@@ -194,7 +194,9 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
     const r = `r_${f.name}`
     const c = `c_${f.name}`
     if (!typed) {
-      const out = [`m[${sqlString(f.name)}] AS ${r}`, `if(startsWith(${r}, '"'), JSONExtractString(${r}), ${r}) AS s_${f.name}`]
+      // (a JSON null's string is '', as a field left out, an Arrow null and an empty CSV cell give
+      // it: the content hash reads the value under a NULL, so "x": null must leave the same there)
+      const out = [`m[${sqlString(f.name)}] AS ${r}`, `multiIf(startsWith(${r}, '"'), JSONExtractString(${r}), ${r} = 'null', '', ${r}) AS s_${f.name}`]
       if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
       return out
     }
