@@ -194,9 +194,7 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
     const r = `r_${f.name}`
     const c = `c_${f.name}`
     if (!typed) {
-      // (a JSON null's string is '', as a field left out, an Arrow null and an empty CSV cell give
-      // it: the content hash reads the value under a NULL, so "x": null must leave the same there)
-      const out = [`m[${sqlString(f.name)}] AS ${r}`, `multiIf(startsWith(${r}, '"'), JSONExtractString(${r}), ${r} = 'null', '', ${r}) AS s_${f.name}`]
+      const out = [`m[${sqlString(f.name)}] AS ${r}`, `if(startsWith(${r}, '"'), JSONExtractString(${r}), ${r}) AS s_${f.name}`]
       if (f.type.kind === 'timestamp') out.push(`parseDateTime64BestEffortOrNull(s_${f.name}, 3, '${tz}') AS ts_${f.name}`)
       return out
     }
@@ -227,7 +225,11 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
   }
   const columns = [...normalised.keys()]
   const rule = activeUnitSql(spec)
-  const hashInput = columns.map((c) => `isNull(${c}), assumeNotNull(${c})`).join(', ')
+  // A NULL hashes as its type's default, never as whatever value its computation left under it
+  // (a JSON null of a text field left 'null' there, a field left out ''): a record is the same
+  // content however it spells a missing value, whichever way the engine computed the column.
+  // Where the value under a NULL was the default, the hash is what it was before.
+  const hashInput = columns.map((c) => `isNull(${c}), if(isNull(${c}), defaultValueOfArgumentType(assumeNotNull(${c})), assumeNotNull(${c}))`).join(', ')
 
   return {
     columns,

@@ -99,7 +99,7 @@ export class MetricsService {
    * rows as of an earlier moment of the day are taken while no such moment came in between and
    * nothing was stored (warehouse/answers.ts `acrossMoments`).
    */
-  private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: () => string; run: () => Promise<Rows> }>): Promise<Rows[]> {
+  private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: () => unknown; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const computeAll = async () => {
       const out: Rows[] = []
       for (const q of questions) {
@@ -236,8 +236,8 @@ export class MetricsService {
       const queryParams = { ...q.params, ...params }
       return {
         key: createHash('sha256').update(JSON.stringify([ANSWERS_VERSION, q.sql, queryParams])).digest('hex'),
-        // the same question with the moment asked left out (asked only while it is kept so: answers.ts hashes it)
-        acrossMoments: () => JSON.stringify([ANSWERS_VERSION, q.sql, withoutMoment(queryParams, req.asOfMs)]),
+        // the same question with the moment asked left out (answers.ts serialises and hashes it)
+        acrossMoments: () => [ANSWERS_VERSION, q.sql, withoutMoment(queryParams, req.asOfMs)],
         run: () => queryRows<Rows[number]>(this.platform.warehouse, q.sql, queryParams),
       }
     })

@@ -4,7 +4,7 @@
 // `npm run bench`; alone:
 //   npx tsx tests/bench/indicators.ts DIR [indicator,indicator,…]
 import { AssessmentService, INDICATORS, MetricsService } from '../../metrics/index.ts'
-import { openPlatform } from '../../warehouse/index.ts'
+import { localDate, openPlatform } from '../../warehouse/index.ts'
 import { fmt, timeRepeated } from './stats.ts'
 
 export async function indicatorTimes(dataDir: string, report: (s?: string) => void, only?: string[], reps = 3): Promise<void> {
@@ -28,7 +28,7 @@ export async function indicatorTimes(dataDir: string, report: (s?: string) => vo
     if (!only) {
       // (what GET /api/v1/metrics/composite_score?by=unit asks, nothing kept: the server's figure
       // in the bench's query table may take the answers its earlier questions kept)
-      const year = new Date(now).getUTCFullYear() - 1
+      const year = Number(localDate(now, p.warehouse.timezone).slice(0, 4)) - 1
       const assessment = new AssessmentService(p, metrics)
       const whole = await timeRepeated(reps, () => assessment.tiers(year, [1, 2, 3], Date.now()))
       report('')

@@ -4,6 +4,8 @@
 import type { ServerProcess } from './server.ts'
 import { fmt, percentile } from './stats.ts'
 
+/** The unit whose leader's view is timed, where the late rating and today's cases are sent (东华门街道). */
+const UNIT = 'DC-S-DHM'
 /** What a view should take for one user, and with `USERS` at once. */
 const AIM_MS = 300
 const AIM_MANY_MS = 2000
@@ -45,7 +47,7 @@ async function makeKey(server: ServerProcess, name: string, role: string, units:
  * counts them in Chromium). Not counted: what the app reads once per visit, whatever the view
  * (the session, the units and items, health).
  */
-export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM'): Promise<View[]> {
+export async function dashboardViews(server: ServerProcess, unitId = UNIT): Promise<View[]> {
   const admin = { authorization: `Bearer ${server.adminToken}` }
   const joint = await makeKey(server, 'bench joint meeting', 'joint_meeting', [])
   const inspector = await makeKey(server, 'bench inspector', 'inspector', [])
@@ -119,31 +121,44 @@ export async function dashboardViews(server: ServerProcess, unitId = 'DC-S-DHM')
   return views
 }
 
-/** One rating dated the 15th of last month, sent as a source would send a late record. */
-async function sendLateRating(server: ServerProcess, unitId: string): Promise<void> {
-  const now = localParts(Date.now())
-  const [y, m] = now.m === 1 ? [now.y - 1, 12] : [now.y, now.m - 1]
-  const record = { event_id: `bench-late-${Date.now()}`, unit_id: unitId, rating: 5, occurred_at: `${y}-${String(m).padStart(2, '0')}-15T10:00:00+08:00`, channel: 'sms' }
-  const r = await fetch(`${server.url}/api/v1/ingest/evaluations`, {
+/** One record sent as a source sends it (NDJSON, the admin key); it must be stored. */
+async function sendRecord(server: ServerProcess, stream: string, record: object): Promise<void> {
+  const r = await fetch(`${server.url}/api/v1/ingest/${stream}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/x-ndjson' },
     body: `${JSON.stringify(record)}\n`,
   })
-  if (!r.ok) throw new Error(`late rating: ${r.status} ${await r.text()}`)
+  if (!r.ok) throw new Error(`${stream}: ${r.status} ${await r.text()}`)
+  const receipt = (await r.json()) as { accepted: number }
+  if (receipt.accepted !== 1) throw new Error(`${stream}: not stored (${JSON.stringify(receipt)})`)
+}
+
+/** One rating dated the 15th of last month, sent as a source would send a late record. */
+async function sendLateRating(server: ServerProcess, unitId: string): Promise<void> {
+  const now = localParts(Date.now())
+  const [y, m] = now.m === 1 ? [now.y - 1, 12] : [now.y, now.m - 1]
+  await sendRecord(server, 'evaluations', { event_id: `bench-late-${Date.now()}`, unit_id: unitId, rating: 5, occurred_at: `${y}-${String(m).padStart(2, '0')}-15T10:00:00+08:00`, channel: 'sms' })
 }
 
 /** One case accepted a minute ago at the unit, sent as a source sends today's records: every kept answer is asked anew after it. */
 async function sendTodaysCase(server: ServerProcess, unitId: string, itemCode: string): Promise<void> {
   const id = `bench-today-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
-  const record = { event_id: `${id}-a`, case_id: id, type: 'accepted', occurred_at: new Date(Date.now() - 60_000).toISOString(), unit_id: unitId, item_code: itemCode, channel: 'window' }
-  const r = await fetch(`${server.url}/api/v1/ingest/case-events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/x-ndjson' },
-    body: `${JSON.stringify(record)}\n`,
-  })
-  if (!r.ok) throw new Error(`today's case: ${r.status} ${await r.text()}`)
-  const receipt = (await r.json()) as { accepted: number }
-  if (receipt.accepted !== 1) throw new Error(`today's case: not accepted (${JSON.stringify(receipt)})`)
+  await sendRecord(server, 'case-events', { event_id: `${id}-a`, case_id: id, type: 'accepted', occurred_at: new Date(Date.now() - 60_000).toISOString(), unit_id: unitId, item_code: itemCode, channel: 'window' })
+}
+
+/** Opens a view once: its calls issued together, how long until all answered, and the first call that failed. */
+async function openView(server: ServerProcess, view: View): Promise<{ ms: number; failed: string }> {
+  let failed = ''
+  const t0 = performance.now()
+  await Promise.all(view.calls.map(([, path, headers]) => getJson(server, path, headers).catch((err: Error) => (failed ||= err.message.slice(0, 120)))))
+  return { ms: performance.now() - t0, failed }
+}
+
+/** A table row of a view's openings: p50, p95 and the ratio of `ratioOf` to `aim`. */
+function openingsRow(view: View, times: number[], failed: string, ratioOf: 'p50' | 'p95', aim: number): string {
+  const s = [...times].sort((a, b) => a - b)
+  const p = { p50: percentile(s, 50), p95: percentile(s, 95) }
+  return `| ${view.name}${failed ? ` (a call failed: ${failed})` : ''} | ${fmt(p.p50)} | ${fmt(p.p95)} | ${fmt(p[ratioOf] / aim, 2)} |`
 }
 
 /**
@@ -153,9 +168,9 @@ async function sendTodaysCase(server: ServerProcess, unitId: string, itemCode: s
  */
 async function timeAfterReceipts(server: ServerProcess, views: View[], report: (s?: string) => void, n: number): Promise<void> {
   const admin = { authorization: `Bearer ${server.adminToken}` }
-  const { rows } = await getJson<{ rows: Array<{ unit_id: string; item_code: string | null }> }>(server, '/api/v1/cases?unit_id=DC-S-DHM&limit=20', admin)
+  const { rows } = await getJson<{ rows: Array<{ unit_id: string; item_code: string | null }> }>(server, `/api/v1/cases?unit_id=${UNIT}&limit=20`, admin)
   const sample = rows.find((r) => r.item_code)
-  if (!sample) throw new Error('no case with an item at DC-S-DHM to send another like it')
+  if (!sample) throw new Error(`no case with an item at ${UNIT} to send another like it`)
   report('')
   report(`a working day: one case of today received before each opening (every kept answer asked anew, the receipt's refresh waited for), ${n} openings per view; ratio = p50 ÷ the aim of ${AIM_MS} ms`)
   report('')
@@ -166,12 +181,11 @@ async function timeAfterReceipts(server: ServerProcess, views: View[], report: (
     let failed = ''
     for (let i = 0; i < n; i++) {
       await sendTodaysCase(server, sample.unit_id, sample.item_code!)
-      const t0 = performance.now()
-      await Promise.all(view.calls.map(([, path, headers]) => getJson(server, path, headers).catch((err: Error) => (failed ||= err.message.slice(0, 120)))))
-      times.push(performance.now() - t0)
+      const opened = await openView(server, view)
+      times.push(opened.ms)
+      failed ||= opened.failed
     }
-    const sorted = times.sort((a, b) => a - b)
-    report(`| ${view.name}${failed ? ` (a call failed: ${failed})` : ''} | ${fmt(percentile(sorted, 50))} | ${fmt(percentile(sorted, 95))} | ${fmt(percentile(sorted, 50) / AIM_MS, 2)} |`)
+    report(openingsRow(view, times, failed, 'p50', AIM_MS))
   }
 }
 
@@ -192,7 +206,7 @@ export async function timeDashboardViews(server: ServerProcess, report: (s?: str
   for (const view of views) await timeViewManyUsers(server, view, report)
   // answers about last month are kept until records dated up to then arrive: one late rating,
   // and the joint meeting's views are timed again, their comparison with last month asked anew
-  await sendLateRating(server, 'DC-S-DHM')
+  await sendLateRating(server, UNIT)
   report('')
   report('after one late rating dated last month (the answers as of last month\'s end are asked anew):')
   report('')
@@ -239,11 +253,10 @@ async function timeViewManyUsers(server: ServerProcess, view: View, report: (s?:
   let failed = ''
   for (let round = 0; round < USER_ROUNDS; round++) {
     await Promise.all(Array.from({ length: USERS }, async () => {
-      const t0 = performance.now()
-      await Promise.all(view.calls.map(([, path, headers]) => getJson(server, path, headers).catch((err: Error) => (failed ||= err.message.slice(0, 120)))))
-      times.push(performance.now() - t0)
+      const opened = await openView(server, view)
+      times.push(opened.ms)
+      failed ||= opened.failed
     }))
   }
-  const s = times.sort((a, b) => a - b)
-  report(`| ${view.name}${failed ? ` (a call failed: ${failed})` : ''} | ${fmt(percentile(s, 50))} | ${fmt(percentile(s, 95))} | ${fmt(percentile(s, 95) / AIM_MANY_MS, 2)} |`)
+  report(openingsRow(view, times, failed, 'p95', AIM_MANY_MS))
 }
