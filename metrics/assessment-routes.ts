@@ -107,7 +107,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
     // (after the refresher: 一事一评 is derived state; an equal list asked at once shares the
     // answer; it reads the moment only in comparisons with occurred_at, so the list as of an
     // earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
-    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', withoutMoment(params, asOfMs)], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `
+    const sql = `
       SELECT e.event_id AS event_id, e.unit_id AS unit_id, e.rating AS rating, e.active AS active, e.channel AS channel,
         toUnixTimestamp64Milli(e.at) AS occurred_ms, e.case_id AS case_id, e.comment AS comment, e.follow_up AS follow_up, e.counted AS counted,
         arraySort(x -> x.2, groupArrayIf((f.type, toUnixTimestamp64Milli(f.occurred_at), f.note), f.event_id != '')) AS handling,
@@ -124,7 +124,10 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
         AND ({to:Nullable(Date)} IS NULL OR toDate(e.at) <= {to:Nullable(Date)})
       GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment, follow_up, counted
       ORDER BY occurred_ms DESC LIMIT {limit:UInt32}
-      SETTINGS join_use_nulls = 1`, params)))
+      SETTINGS join_use_nulls = 1`
+    // (the question kept holds its SQL: what it is kept against is the writes to the tables it names)
+    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', sql, withoutMoment(params, asOfMs)], asOfMs,
+      () => queryRows<Record<string, unknown>>(platform.warehouse, sql, params)))
     return {
       rows: rows.map((r) => ({
         event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,

@@ -103,11 +103,14 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
       // (after the refresher: the ratings' 一事一评 is derived state; an equal list asked at once
       // shares the answer; the indicators' sources read the moment as the figures do, so the list
       // as of an earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
-      const rows = await platform.answers.answer(['records', list.path, params], () => platform.answers.acrossMoments(['records', list.path, withoutMoment(params, asOfMs)], asOfMs, () => queryRows<Record<string, unknown>>(platform.warehouse, `${source.calendar ? CALENDAR_WITH : ''}
+      // (the question kept holds its SQL: what it is kept against is the writes to the tables it names)
+      const sql = `${source.calendar ? CALENDAR_WITH : ''}
         SELECT ${list.columns}, toUnixTimestamp64Milli(toDateTime64(at, 3)) AS at_ms, ${list.id} AS record_id
         FROM (${source.sql(tz, '')})
         WHERE ${where.join(' AND ')}
-        ORDER BY at_ms, record_id LIMIT {limit:UInt32}`, params))).catch(calendarErrorToHttp)
+        ORDER BY at_ms, record_id LIMIT {limit:UInt32}`
+      const rows = await platform.answers.answer(['records', list.path, params], () => platform.answers.acrossMoments(['records', sql, withoutMoment(params, asOfMs)], asOfMs,
+        () => queryRows<Record<string, unknown>>(platform.warehouse, sql, params))).catch(calendarErrorToHttp)
       const page = rows.slice(0, limit)
       const last = page[page.length - 1]
       return {

@@ -140,6 +140,48 @@ it('asks anew once a record is stored, and counts it', async () => {
   expect(unitRow(after, 'satisfaction_rate').denominator).toBe(unitRow(asOfBefore, 'satisfaction_rate').denominator! + 1)
 })
 
+/** The SQL of the queries the engine is asked while `ask` runs (not the platform's own background reads). */
+async function sqlOf(ask: () => Promise<unknown>): Promise<string[]> {
+  await p.derived.settled()
+  const spy = vi.spyOn(p.warehouse.client, 'query')
+  try {
+    await ask()
+    return spy.mock.calls.map(([q]) => q as { query: string; query_id?: string })
+      .filter((q) => !q.query_id?.startsWith(BACKGROUND_QUERY_PREFIX)).map((q) => q.query)
+  } finally {
+    spy.mockRestore()
+  }
+}
+
+it('keeps an answer across a write to a table it does not read, and asks anew the answers that read it', async () => {
+  const first = at(dateAfter(today, 1), '15:00:00')
+  let previous = await kept.runMany(IDS, question(first))
+  // the figures' queries (not the one finding the next stored moment, which reads every table
+  // holding one): the case figures read the case tables, the satisfaction figures the ratings
+  const figures = (sql: string[]) => sql.filter((q) => !COMPARED_MOMENTS.every(({ table }) => new RegExp(`\\b${table}\\b`).test(q)))
+  const ofCases = (sql: string[]) => figures(sql).filter((q) => /\bcase_(events|state|open|daily|daily_cases|month_end)\b/.test(q)).length
+  const ofRatings = (sql: string[]) => figures(sql).filter((q) => /\b(evaluations|rating_contests)\b/.test(q)).length
+  await p.reference.upsertItems([item('ACROSS-TABLE', 30)])
+  const writes = [
+    { store: () => ingest.ingest('evaluations', asParsed([
+      { event_id: 'across-table-rating', unit_id: UNIT, rating: 1, occurred_at: toRfc3339(Date.now() - HOUR, tz), channel: 'window_device' },
+    ]), principal).then((r) => expect(r.accepted).toBe(1)), asked: ofRatings, kept: ofCases, counted: 'satisfaction_rate' },
+    { store: () => storeCase('across-table-case', 'ACROSS-TABLE', [{ type: 'completed', occurred_at: toRfc3339(Date.now() - HOUR / 2, tz) }]),
+      asked: ofCases, kept: ofRatings, counted: 'on_time_rate' },
+  ]
+  for (const [i, write] of writes.entries()) {
+    const asOfMs = first + (i + 1) * 60_000
+    await write.store()
+    const sql = await sqlOf(() => kept.runMany(IDS, question(asOfMs)))
+    expect(write.asked(sql)).toBeGreaterThan(0)
+    expect(write.kept(sql)).toBe(0)
+    const after = await kept.runMany(IDS, question(asOfMs))
+    expect(after).toEqual(await fresh(question(asOfMs)))
+    expect(unitRow(after, write.counted).denominator).toBe(unitRow(previous, write.counted).denominator! + 1)
+    previous = after
+  }
+})
+
 it.each([
   ['between the moments asked', 30_000],
   ['at the first of them (overdue only after it: as_of > due_at)', 0],

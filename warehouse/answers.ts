@@ -54,7 +54,19 @@ const MAX_KEPT_ROWS = 250_000
 /** Horizons kept per version: now, last month's end, last year's end, a few more. */
 const MAX_HORIZONS = 8
 
-interface KeptAnswer { version: string; from: number; until: number; answer: unknown; rows: number }
+interface KeptAnswer {
+  /** The writes to the tables it reads when it was computed (`readsVersion`). */
+  version: string
+  /** Every name in the question's text: the tables its SQL reads are among them. */
+  reads: ReadonlySet<string>
+  from: number
+  until: number
+  answer: unknown
+  rows: number
+}
+
+/** The words of a question's text (its SQL's table names among them). */
+const namesIn = (text: string): Set<string> => new Set(text.match(/[A-Za-z_][A-Za-z0-9_]*/g))
 
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()
@@ -107,23 +119,25 @@ export class SharedAnswers {
    * stored, a deadline passes or a record dated ahead comes due, instead of once a second.
    */
   async acrossMoments<T>(question: unknown, asOfMs: number, compute: () => Promise<T>): Promise<T> {
-    const version = this.version()
-    if (version === undefined || !this.keepAcrossMoments) return compute()
-    // (as in `answer`: the version is taken before the wait, so an answer kept under it counts
-    // every batch handed over by then)
+    if (this.warehouse.kind !== 'embedded' || !this.keepAcrossMoments) return compute()
+    // every batch handed over before this question is in the derived state from here on, and
+    // whatever is written after the versions are read below changes them
     await this.derived.settled()
+    const text = JSON.stringify(question)
     // (hashed: a question holds its SQL and the packed calendar, kilobytes each)
-    const key = createHash('sha256').update(JSON.stringify(question)).digest('base64')
+    const key = createHash('sha256').update(text).digest('base64')
     const kept = this.kept.get(key)
-    if (kept && kept.version === version && kept.from <= asOfMs && asOfMs < kept.until) {
+    if (kept && kept.from <= asOfMs && asOfMs < kept.until && kept.version === this.readsVersion(kept.reads)) {
       this.kept.delete(key)
       this.kept.set(key, kept)
       return structuredClone(kept.answer as T)
     }
-    const until = await this.unchangedUntil(asOfMs, version)
+    const reads = namesIn(text)
+    const version = this.readsVersion(reads)
+    const until = await this.unchangedUntil(asOfMs, this.readsVersion(HORIZON_READS))
     const answer = await compute()
     this.forget(key)
-    const entry = { version, from: asOfMs, until, answer: structuredClone(answer), rows: rowsOf(answer) }
+    const entry = { version, reads, from: asOfMs, until, answer: structuredClone(answer), rows: rowsOf(answer) }
     this.kept.set(key, entry)
     this.keptRows += entry.rows
     for (const oldest of this.kept.keys()) {
@@ -161,7 +175,22 @@ export class SharedAnswers {
   private version(): string | undefined {
     return this.warehouse.kind === 'embedded' ? `${this.warehouse.writes}:${this.derived.handedOverCount}` : undefined
   }
+
+  /**
+   * The writes so far to the tables among `reads` (and those whose table is unknown, ''): equal
+   * at two moments, nothing an answer reading only those tables depends on was written between.
+   * A question whose text holds no SQL (no SELECT) reads, for all this knows, every table.
+   */
+  private readsVersion(reads: ReadonlySet<string>): string {
+    if (!reads.has('SELECT') && !reads.has('select')) return `all:${this.warehouse.writes}`
+    let version = ''
+    for (const [table, n] of this.warehouse.writesByTable) if (table === '' || reads.has(table)) version += `${table}:${n},`
+    return version
+  }
 }
+
+/** The horizon of an answer depends on the stored moments it compares with: on writes to their tables. */
+const HORIZON_READS: ReadonlySet<string> = new Set(['SELECT', ...COMPARED_MOMENTS.map((m) => m.table)])
 
 /** The first moment after `afterMs` and before `beforeMs` at which a stored moment of COMPARED_MOMENTS changes an answer, or `beforeMs`. */
 async function nextComparedMoment(warehouse: Warehouse, afterMs: number, beforeMs: number): Promise<number> {

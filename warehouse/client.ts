@@ -26,11 +26,27 @@ export interface Warehouse {
    * stored came in between (what lets metrics share one answer among equal questions).
    */
   readonly writes: number
+  /**
+   * The same writes by the table each wrote (`writtenTable`); a statement whose table is not read
+   * off it (DDL of other kinds, SYSTEM, …) counts under '', which every answer depends on.
+   */
+  readonly writesByTable: ReadonlyMap<string, number>
   close(): Promise<void>
 }
 
 /** Tables written on every request, which no figure reads: their writes do not count in `writes`. */
 const WRITES_NOT_COUNTED = new Set(['past_answers', 'api_key_use', 'audit_log', 'sessions'])
+
+const WRITE_STATEMENT = /^\s*(?:INSERT\s+INTO(?:\s+TABLE)?|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|TRUNCATE\s+TABLE(?:\s+IF\s+EXISTS)?|OPTIMIZE\s+TABLE|ALTER\s+TABLE)\s+`?([A-Za-z_][A-Za-z0-9_]*)`?(?:[\s(;]|$)/i
+
+/**
+ * The table a write statement writes ('' when it is not one of those forms); a per-body working
+ * table (`ingest_stage_<32 hex digits>`) under its prefix, so the counts stay a handful of names.
+ */
+export function writtenTable(statement: string): string {
+  const table = WRITE_STATEMENT.exec(statement)?.[1] ?? ''
+  return table.replace(/_[0-9a-f]{32}$/, '')
+}
 
 export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'backupDir'>>
 
@@ -86,22 +102,27 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     client = createClient({ connection })
   }
   // every write is counted once it has ended, failed too (it may have stored part of its rows);
-  // a command's SQL is not looked into: any counts, DDL too
+  // a command counts under the table its statement names (writtenTable), any command, DDL too
   let writes = 0
+  const writesByTable = new Map<string, number>()
+  const count = (table: string) => {
+    writes++
+    writesByTable.set(table, (writesByTable.get(table) ?? 0) + 1)
+  }
   const insert = client.insert.bind(client)
   const command = client.command.bind(client)
   client.insert = (async (params: Parameters<typeof insert>[0]) => {
     try {
       return await insert(params)
     } finally {
-      if (!WRITES_NOT_COUNTED.has(params.table)) writes++
+      if (!WRITES_NOT_COUNTED.has(params.table)) count(params.table)
     }
   }) as typeof client.insert
   client.command = async (params) => {
     try {
       return await command(params)
     } finally {
-      writes++
+      count(writtenTable(params.query))
     }
   }
   const warehouse: Warehouse = {
@@ -113,6 +134,7 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     get writes() {
       return writes
     },
+    writesByTable,
     close: async () => {
       await client.close()
       engineSession?.close()
