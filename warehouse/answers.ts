@@ -6,7 +6,8 @@
 // the refresher; the moment asked is part of the question (a "now" is a whole second: routes.ts
 // asOfParam). On a ClickHouse server other processes store records too: nothing is shared there.
 // And an answer as of a moment is kept for the moments after it at which it cannot have changed
-// (`acrossMoments`): the same day, nothing stored, no stored moment compared with it in between.
+// (`acrossMoments`): the same day, nothing stored in the tables it reads, no stored moment
+// compared with it in between.
 import { createHash } from 'node:crypto'
 import { queryRows, type Warehouse } from './client.ts'
 import type { DerivedRefresh } from './derived.ts'
@@ -109,8 +110,9 @@ export class SharedAnswers {
   }
 
   /**
-   * The answer to `question` (any JSON, the moment left out) as of `asOfMs`: the one computed as
-   * of an earlier moment t0 while nothing was stored since (as `answer`) and nothing it depends on
+   * The answer to `question` (any JSON holding the SQL it sends, the moment left out) as of
+   * `asOfMs`: the one computed as of an earlier moment t0 while nothing was stored since in the
+   * tables the question names (`readsVersion`) and nothing it depends on
    * lies in (t0, asOfMs]: no local midnight, no stored moment of COMPARED_MOMENTS. For a question
    * whose answer depends on its moment only through comparisons with those and the moment's local
    * date (the indicators' sources and the lists of their records, metrics/; the case store's
