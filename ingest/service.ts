@@ -229,7 +229,6 @@ export class IngestService {
     const { warehouse } = this.platform
     const client = warehouse.client
     const compiled = this.compile(spec.name, typed)
-    const validated = compiled.select(source)
     // Lazy (short-circuit) evaluation would re-parse each row's JSON once per branch of the
     // validator. A SETTINGS clause, not clickhouse_settings: chdb turns those into session-wide SETs.
     const trace = process.env.TIERSCOPE_TRACE_INGEST ? (label: string, t0: number) => console.error(`[ingest ${batch.slice(0, 8)}] ${label}: ${(performance.now() - t0).toFixed(0)} ms`) : undefined
@@ -264,8 +263,7 @@ export class IngestService {
     //    rows only: every later step reads typed columns from it instead of parsing the body
     //    again. Error messages are built later, for the rejected rows only, straight into the
     //    quarantine; rejected rows are never held here.
-    await reading(() => run(`CREATE TABLE ${stage} ENGINE = Memory AS
-        SELECT * EXCEPT (errors, line, ok) FROM (${validated}) WHERE ok`))
+    await reading(() => run(`CREATE TABLE ${stage} ENGINE = Memory AS ${compiled.stage(source)}`))
 
     // the change this batch makes, once it stores anything (the day of its earliest record), until it is marked ended
     let change: { earliest: string; ended: boolean } | undefined
