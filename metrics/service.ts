@@ -1,13 +1,17 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, withoutMoment, type Platform } from '../warehouse/index.ts'
+import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, UNCHANGED_SINCE_SQL, withoutMoment, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
 /** Part of every kept answer's key: raised when what a query's rows mean changes without its text changing. */
 const ANSWERS_VERSION = 1
+
+/** The answers kept in past_answers for a set of keys (none older than 30 days: the change log keeps its marks for 90). */
+const PAST_ANSWERS_SQL = `SELECT key, toString(toUnixTimestamp64Milli(computed_at)) AS computed_ms, rows FROM past_answers FINAL
+  WHERE key IN {keys:Array(String)} AND computed_at > now64(3) - INTERVAL 30 DAY`
 
 /** The rows of one query as the engine gives them. */
 type Rows = Array<Record<string, string | number | null>>
@@ -111,17 +115,17 @@ export class MetricsService {
     // (what past_answers and the change log gave stays good in this process the same way: asked
     // again with nothing stored since, on the same day with no stored moment in between, they are
     // not read again)
-    return this.platform.answers.acrossMoments(['past answers', questions.map((q) => q.acrossMoments())], asOfMs, () => this.fromPastAnswers(asOfMs, questions))
+    // (the question names what the answer is read from besides the sources' SQL: past_answers, the
+    // change log and the reference data, so that a write to them asks it anew)
+    return this.platform.answers.acrossMoments(['past answers', PAST_ANSWERS_SQL, UNCHANGED_SINCE_SQL, questions.map((q) => q.acrossMoments())], asOfMs,
+      () => this.fromPastAnswers(asOfMs, questions))
   }
 
   /** The answers of `questions` as of a past moment from past_answers, those not kept there computed and kept. */
   private async fromPastAnswers(asOfMs: number, questions: Array<{ key: string; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const { warehouse, changes } = this.platform
     const asOfDay = localDate(asOfMs, warehouse.timezone)
-    const kept = new Map((await queryRows<{ key: string; computed_ms: string; rows: string }>(warehouse,
-      // (none older than 30 days: the change log keeps its marks for 90)
-      `SELECT key, toString(toUnixTimestamp64Milli(computed_at)) AS computed_ms, rows FROM past_answers FINAL
-       WHERE key IN {keys:Array(String)} AND computed_at > now64(3) - INTERVAL 30 DAY`,
+    const kept = new Map((await queryRows<{ key: string; computed_ms: string; rows: string }>(warehouse, PAST_ANSWERS_SQL,
       { keys: questions.map((q) => q.key) })).map((r) => [r.key, r]))
     // one question for all of them: whether anything changed since the oldest was computed
     const oldest = Math.min(...[...kept.values()].map((r) => Number(r.computed_ms)))

@@ -128,6 +128,17 @@ it('takes a past moment\'s answer (past_answers and the change log) from an earl
   }
 })
 
+it('asks a past moment\'s answer anew once a change reaching back to it ends, whatever it stored', async () => {
+  // (a change's end is written after its rows: a question asked in between takes the answer kept
+  // in past_answers, which must not be kept past the end)
+  const first = at(dateAfter(today, -4), '03:00:00')
+  await takenFromEarlier(first)
+  await p.changes.ended('across-change-end', dateAfter(today, -10))
+  const again = await queriesOf(() => kept.runMany(IDS, question(first + 120_000)))
+  expect(again.queries).toBeGreaterThan(0)
+  expect(again.result).toEqual(await fresh(question(first + 120_000)))
+})
+
 it('asks anew once a record is stored, and counts it', async () => {
   const first = at(dateAfter(today, 1), '11:00:00')
   const asOfBefore = await kept.runMany(IDS, question(first))

@@ -66,8 +66,8 @@ interface KeptAnswer {
   rows: number
 }
 
-/** The words of a question's text (its SQL's table names among them). */
-const namesIn = (text: string): Set<string> => new Set(text.match(/[A-Za-z_][A-Za-z0-9_]*/g))
+/** The words of a question's JSON text (its SQL's table names among them; an escape such as \n is no part of the word after it). */
+const namesIn = (text: string): Set<string> => new Set(text.replace(/\\./g, ' ').match(/[A-Za-z_][A-Za-z0-9_]*/g))
 
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()

@@ -6,6 +6,17 @@ import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { epochSeconds } from './time.ts'
 
+/**
+ * What `unchangedSince` asks: the ends of changes since a moment reaching back to a day, and the
+ * reference data written since. Exported for an answer kept from it to name what it reads
+ * (answers.ts keeps an answer against the writes to the tables its question names).
+ */
+export const UNCHANGED_SINCE_SQL = `SELECT (SELECT count() FROM data_changes WHERE phase = 'end' AND at >= {since:DateTime64(3)} AND earliest <= {day:Date}) AS changes,
+    (SELECT count() FROM (
+      SELECT updated_at FROM units UNION ALL SELECT updated_at FROM items
+      UNION ALL SELECT updated_at FROM calendar UNION ALL SELECT updated_at FROM settings
+    ) WHERE updated_at >= {since:DateTime64(3)}) AS reference`
+
 /** A day before every record: a change that may touch any moment. */
 export const ANY_DAY = '1970-01-01'
 
@@ -47,13 +58,7 @@ export class ChangeLog {
    * data (units, items, calendar, settings) was written since.
    */
   async unchangedSince(sinceMs: number, asOfDay: string): Promise<boolean> {
-    const [row] = await queryRows<{ changes: string; reference: string }>(this.warehouse,
-      `SELECT (SELECT count() FROM data_changes WHERE phase = 'end' AND at >= {since:DateTime64(3)} AND earliest <= {day:Date}) AS changes,
-        (SELECT count() FROM (
-          SELECT updated_at FROM units UNION ALL SELECT updated_at FROM items
-          UNION ALL SELECT updated_at FROM calendar UNION ALL SELECT updated_at FROM settings
-        ) WHERE updated_at >= {since:DateTime64(3)}) AS reference`,
-      { since: epochSeconds(sinceMs), day: asOfDay })
+    const [row] = await queryRows<{ changes: string; reference: string }>(this.warehouse, UNCHANGED_SINCE_SQL, { since: epochSeconds(sinceMs), day: asOfDay })
     return row !== undefined && Number(row.changes) === 0 && Number(row.reference) === 0
   }
 }

@@ -13,8 +13,11 @@ it('reads the table a write statement writes off the statement, and nothing it c
   expect(writtenTable('DROP TABLE IF EXISTS ingest_stage_0123456789abcdef0123456789abcdef')).toBe('ingest_stage')
   expect(writtenTable('OPTIMIZE TABLE case_daily FINAL')).toBe('case_daily')
   expect(writtenTable('ALTER TABLE quarantine DELETE WHERE 1')).toBe('quarantine')
+  expect(writtenTable('CREATE TABLE IF NOT EXISTS tierscope.case_state ON CLUSTER c (case_id String)')).toBe('case_state')
+  expect(writtenTable('DROP TABLE IF EXISTS `tierscope`.`meta`')).toBe('meta')
   // what it cannot place counts for every table
   expect(writtenTable('EXCHANGE TABLES a AND b')).toBe('')
   expect(writtenTable('SYSTEM FLUSH LOGS')).toBe('')
+  expect(writtenTable("INSERT INTO FUNCTION file('x.arrow', 'ArrowStream') SELECT 1")).toBe('')
   expect(writtenTable('WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x')).toBe('')
 })

@@ -37,7 +37,7 @@ export interface Warehouse {
 /** Tables written on every request, which no figure reads: their writes do not count in `writes`. */
 const WRITES_NOT_COUNTED = new Set(['past_answers', 'api_key_use', 'audit_log', 'sessions'])
 
-const WRITE_STATEMENT = /^\s*(?:INSERT\s+INTO(?:\s+TABLE)?|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|TRUNCATE\s+TABLE(?:\s+IF\s+EXISTS)?|OPTIMIZE\s+TABLE|ALTER\s+TABLE)\s+`?([A-Za-z_][A-Za-z0-9_]*)`?(?:[\s(;]|$)/i
+const WRITE_STATEMENT = /^\s*(?:INSERT\s+INTO(?:\s+TABLE)?|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|TRUNCATE\s+TABLE(?:\s+IF\s+EXISTS)?|OPTIMIZE\s+TABLE|ALTER\s+TABLE)\s+(?!(?:IF|FUNCTION)\s)(?:`?[A-Za-z_][A-Za-z0-9_]*`?\.)?`?([A-Za-z_][A-Za-z0-9_]*)`?(?:[\s(;]|$)/i
 
 /**
  * The table a write statement writes ('' when it is not one of those forms); a per-body working
