@@ -101,7 +101,7 @@ export class MetricsService {
    * depend on the moment only through its local date and the stored moments compared with it
    * (occurred_at, due_at: the clock turns a case overdue on a new day or past its due_at), so the
    * rows as of an earlier moment of the day are taken while no such moment came in between and
-   * nothing was stored (warehouse/answers.ts `acrossMoments`).
+   * nothing was stored in the tables the source reads (warehouse/answers.ts `acrossMoments`).
    */
   private async remembered(asOfMs: number, questions: Array<{ key: string; acrossMoments: () => unknown; run: () => Promise<Rows> }>): Promise<Rows[]> {
     const computeAll = async () => {

@@ -1,5 +1,5 @@
 // An answer as of now (or a moment ahead) is taken from the one as of an earlier moment of the
-// same day while nothing was stored and nothing it depends on came in between
+// same day while nothing was stored in the tables it reads and nothing it depends on came in between
 // (warehouse/answers.ts `acrossMoments`): and a question after a local midnight, past a case's
 // due_at, or past a record dated ahead, is asked anew and answers what a fresh computation does.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'

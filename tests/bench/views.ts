@@ -140,7 +140,7 @@ async function sendLateRating(server: ServerProcess, unitId: string): Promise<vo
   await sendRecord(server, 'evaluations', { event_id: `bench-late-${Date.now()}`, unit_id: unitId, rating: 5, occurred_at: `${y}-${String(m).padStart(2, '0')}-15T10:00:00+08:00`, channel: 'sms' })
 }
 
-/** One case accepted a minute ago at the unit, sent as a source sends today's records: every kept answer is asked anew after it. */
+/** One case accepted a minute ago at the unit, sent as a source sends today's records: every kept answer that reads the case tables is asked anew after it. */
 async function sendTodaysCase(server: ServerProcess, unitId: string, itemCode: string): Promise<void> {
   const id = `bench-today-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
   await sendRecord(server, 'case-events', { event_id: `${id}-a`, case_id: id, type: 'accepted', occurred_at: new Date(Date.now() - 60_000).toISOString(), unit_id: unitId, item_code: itemCode, channel: 'window' })
@@ -172,7 +172,7 @@ async function timeAfterReceipts(server: ServerProcess, views: View[], report: (
   const sample = rows.find((r) => r.item_code)
   if (!sample) throw new Error(`no case with an item at ${UNIT} to send another like it`)
   report('')
-  report(`a working day: one case of today received before each opening (every kept answer asked anew, the receipt's refresh waited for), ${n} openings per view; ratio = p50 ÷ the aim of ${AIM_MS} ms`)
+  report(`a working day: one case of today received before each opening (every kept answer that reads the case tables asked anew, the receipt's refresh waited for), ${n} openings per view; ratio = p50 ÷ the aim of ${AIM_MS} ms`)
   report('')
   report(`| view | p50 ms | p95 ms | ratio to ${AIM_MS} ms |`)
   report('|---|---:|---:|---:|')
