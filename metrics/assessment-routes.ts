@@ -2,7 +2,7 @@
 // and the indicator catalogue as a readable document.
 import type { FastifyInstance } from 'fastify'
 import { ADMIN_ONLY, ANYONE, READER_ROLES } from '../auth/index.ts'
-import { asOfParam, calendarErrorToHttp, countedRatingsSql, epochSeconds, HttpError, localDate, queryRows, toRfc3339, withoutMoment, type Platform } from '../warehouse/index.ts'
+import { asOfParam, calendarErrorToHttp, countedRatingsSql, epochSeconds, HttpError, localDate, toRfc3339, type Platform } from '../warehouse/index.ts'
 import { AssessmentService, judgeSample, scoreValue, spreadWeights } from './assessment.ts'
 import { metricErrorToHttp } from './routes.ts'
 import { INDICATOR_BY_ID, INDICATORS, periodRule } from './catalog.ts'
@@ -125,9 +125,7 @@ export async function assessmentRoutes(app: FastifyInstance, opts: { platform: P
       GROUP BY event_id, unit_id, rating, active, channel, occurred_ms, case_id, comment, follow_up, counted
       ORDER BY occurred_ms DESC LIMIT {limit:UInt32}
       SETTINGS join_use_nulls = 1`
-    // (the question kept holds its SQL: what it is kept against is the writes to the tables it names)
-    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.acrossMoments(['ratings', sql, withoutMoment(params, asOfMs)], asOfMs,
-      () => queryRows<Record<string, unknown>>(platform.warehouse, sql, params)))
+    const rows = await platform.answers.answer(['ratings', params], () => platform.answers.rowsAcrossMoments<Record<string, unknown>>(sql, params, asOfMs))
     return {
       rows: rows.map((r) => ({
         event_id: r.event_id, unit_id: r.unit_id, rating: r.rating, active: Boolean(r.active), channel: r.channel, case_id: r.case_id, comment: r.comment,

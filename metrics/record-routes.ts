@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify'
 import { READER_ROLES, visibleUnits } from '../auth/index.ts'
 import {
-  asOfParam, CALENDAR_WITH, calendarErrorToHttp, calendarParams, epochSeconds, HttpError, localDate, queryRows,
-  toRfc3339, withoutMoment, type Platform,
+  asOfParam, CALENDAR_WITH, calendarErrorToHttp, calendarParams, epochSeconds, HttpError, localDate,
+  toRfc3339, type Platform,
 } from '../warehouse/index.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
 
@@ -103,14 +103,13 @@ export async function recordRoutes(app: FastifyInstance, opts: { platform: Platf
       // (after the refresher: the ratings' 一事一评 is derived state; an equal list asked at once
       // shares the answer; the indicators' sources read the moment as the figures do, so the list
       // as of an earlier moment of the day is kept while nothing came in between: warehouse/answers.ts)
-      // (the question kept holds its SQL: what it is kept against is the writes to the tables it names)
       const sql = `${source.calendar ? CALENDAR_WITH : ''}
         SELECT ${list.columns}, toUnixTimestamp64Milli(toDateTime64(at, 3)) AS at_ms, ${list.id} AS record_id
         FROM (${source.sql(tz, '')})
         WHERE ${where.join(' AND ')}
         ORDER BY at_ms, record_id LIMIT {limit:UInt32}`
-      const rows = await platform.answers.answer(['records', list.path, params], () => platform.answers.acrossMoments(['records', sql, withoutMoment(params, asOfMs)], asOfMs,
-        () => queryRows<Record<string, unknown>>(platform.warehouse, sql, params))).catch(calendarErrorToHttp)
+      const rows = await platform.answers.answer(['records', list.path, params],
+        () => platform.answers.rowsAcrossMoments<Record<string, unknown>>(sql, params, asOfMs)).catch(calendarErrorToHttp)
       const page = rows.slice(0, limit)
       const last = page[page.length - 1]
       return {

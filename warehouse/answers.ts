@@ -149,6 +149,15 @@ export class SharedAnswers {
     return answer
   }
 
+  /**
+   * The rows of one query as of `asOfMs`, kept across moments as `acrossMoments` keeps them: the
+   * question is the query's SQL and its bound values without the moment, so what the answer is
+   * kept against (the writes to the tables the SQL names) is in it by construction.
+   */
+  rowsAcrossMoments<T>(sql: string, params: Record<string, unknown>, asOfMs: number): Promise<T[]> {
+    return this.acrossMoments(['rows', sql, withoutMoment(params, asOfMs)], asOfMs, () => queryRows<T>(this.warehouse, sql, params))
+  }
+
   private forget(key: string): void {
     const entry = this.kept.get(key)
     if (!entry) return

@@ -44,9 +44,11 @@ const WRITE_STATEMENT = /^\s*(?:INSERT\s+INTO(?:\s+TABLE)?|CREATE\s+TABLE(?:\s+I
  * table (`ingest_stage_<32 hex digits>`) under its prefix, so the counts stay a handful of names.
  */
 export function writtenTable(statement: string): string {
-  const table = WRITE_STATEMENT.exec(statement)?.[1] ?? ''
-  return table.replace(/_[0-9a-f]{32}$/, '')
+  return countedName(WRITE_STATEMENT.exec(statement)?.[1] ?? '')
 }
+
+/** A table's name as writes are counted under it: a per-body table under its prefix. */
+const countedName = (table: string) => table.replace(/_[0-9a-f]{32}$/, '')
 
 export type WarehouseSettings = Pick<Settings, 'dataDir' | 'timezone' | 'clickhouse'> & Partial<Pick<Settings, 'backupDir'>>
 
@@ -115,7 +117,7 @@ export async function openWarehouse(settings: WarehouseSettings, options: OpenOp
     try {
       return await insert(params)
     } finally {
-      if (!WRITES_NOT_COUNTED.has(params.table)) count(params.table)
+      if (!WRITES_NOT_COUNTED.has(params.table)) count(countedName(params.table))
     }
   }) as typeof client.insert
   client.command = async (params) => {
