@@ -163,6 +163,16 @@ export class IngestService {
 
   /** A spooled body of one stream → receipt. */
   async ingestFile(stream: StreamName, body: SpooledBody, principal: IngestPrincipal): Promise<Receipt> {
+    // (rounds of the derived state nobody waits for hold back until it is answered: receipts first)
+    const received = this.platform.derived.receiving()
+    try {
+      return await this.receiveFile(stream, body, principal)
+    } finally {
+      received()
+    }
+  }
+
+  private async receiveFile(stream: StreamName, body: SpooledBody, principal: IngestPrincipal): Promise<Receipt> {
     const spec = STREAMS[stream]
     const batch = randomUUID()
     const pre: PreRejectedRows = { count: 0 }

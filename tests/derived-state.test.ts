@@ -61,27 +61,57 @@ describe('the derived state after a receipt', () => {
     }
   })
 
-  it('takes the batches that waited in one round, and a lone batch after a second', async () => {
+  it('lets the receipts of a burst go first and takes their batches in one round, and a lone batch after a second', async () => {
     const gate = gateRefresh()
     try {
-      // the first body waits for a second one, and the two go in one round, which holds the
-      // gate; the next two wait behind it and go in one round (a fifth would wait for the
-      // refresher: more than four batches waiting hold the receipts back)
+      // a burst of bodies (each sent as soon as the one before is answered): no round starts
+      // while a receipt is under way or a moment after one (nobody reads)
       for (let i = 1; i <= 4; i++) await ingest.ingest('case-events', asParsed([accepted(`ROUND-${i}`, '2025-03-04T09:00:00+08:00')]), principal)
-      expect(gate.rounds).toEqual([2])
+      expect(gate.rounds).toEqual([])
+      // a fifth is more than four waiting: its receipt waits for the refresher (back-pressure),
+      // which takes all five in one round at once
+      let fifthAnswered = false
+      const fifth = ingest.ingest('case-events', asParsed([accepted('ROUND-5', '2025-03-04T09:00:00+08:00')]), principal).then((r) => ((fifthAnswered = true), r))
+      const t1 = performance.now()
+      while (gate.rounds.length === 0 && performance.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 20))
+      expect(gate.rounds).toEqual([5])
+      expect(fifthAnswered).toBe(false)
       gate.open()
+      expect((await fifth).accepted).toBe(1)
       await p.derived.settled()
-      expect(gate.rounds).toEqual([2, 2])
+      expect(gate.rounds).toEqual([5])
       // a lone body with nobody reading: refreshed a second after its receipt, not before
       const t0 = performance.now()
-      await ingest.ingest('case-events', asParsed([accepted('ROUND-5', '2025-03-04T09:00:00+08:00')]), principal)
-      expect(gate.rounds).toEqual([2, 2])
+      await ingest.ingest('case-events', asParsed([accepted('ROUND-6', '2025-03-04T09:00:00+08:00')]), principal)
+      expect(gate.rounds).toEqual([5])
       while (p.derived.backlog > 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50))
-      expect(gate.rounds).toEqual([2, 2, 1])
+      expect(gate.rounds).toEqual([5, 1])
       expect(p.derived.backlog).toBe(0)
       expect(performance.now() - t0).toBeGreaterThanOrEqual(900)
       const ids = (await p.cases.list({ limit: 100 }, Date.now())).map((c) => c.case_id)
-      for (let i = 1; i <= 5; i++) expect(ids).toContain(`ROUND-${i}`)
+      for (let i = 1; i <= 6; i++) expect(ids).toContain(`ROUND-${i}`)
+    } finally {
+      gate.restore()
+    }
+  })
+
+  it('starts a round at once for a read, even while a receipt is under way', async () => {
+    const gate = gateRefresh()
+    try {
+      await ingest.ingest('case-events', asParsed([accepted('READ-1', '2025-03-05T09:00:00+08:00')]), principal)
+      const underWay = p.derived.receiving()
+      try {
+        const read = p.cases.list({ limit: 100 }, Date.now())
+        const t0 = performance.now()
+        while (gate.rounds.length === 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 10))
+        expect(gate.rounds).toEqual([1])
+        // (well before a lone batch's second or a receipt's end)
+        expect(performance.now() - t0).toBeLessThan(500)
+        gate.open()
+        expect((await read).map((c) => c.case_id)).toContain('READ-1')
+      } finally {
+        underWay()
+      }
     } finally {
       gate.restore()
     }

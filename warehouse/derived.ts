@@ -2,7 +2,9 @@
 // off the receipt path. A body's receipt waits only for its rows to be stored; the batch is then
 // handed to the refresher, which takes every batch handed over since its last round in one
 // round (coalesced: a round's statements cost the engine about 0.47 s to analyse whatever they
-// hold, so a lone batch waits a moment for the next unless a read waits for it). Every read that
+// hold, so a lone batch waits a moment for the next unless a read waits for it; and while
+// receipts are under way, a round nobody waits for holds back for them, so a burst of bodies is
+// received first and refreshed in rounds of five). Every read that
 // depends on the derived state first waits for `settled()`: every batch acknowledged before the
 // read began is refreshed, so an answer always counts every acknowledged row.
 //
@@ -69,6 +71,11 @@ const MAX_BATCHES_PER_ROUND = 16
  * starts the round at once.
  */
 const COALESCE_MS = 1000
+/**
+ * After a receipt, a round nobody waits for holds back this long for the next body of a burst (a
+ * 20 MB body takes about 160 ms to upload at 1 Gbit/s).
+ */
+const RECEIPT_GRACE_MS = 200
 /** After a failed round, the next one is tried this much later. */
 const RETRY_MS = 1000
 
@@ -84,6 +91,9 @@ export class DerivedRefresh {
   /** Set while a lone batch waits for a second one (COALESCE_MS). */
   private coalesce: ReturnType<typeof setTimeout> | undefined
   private closed = false
+  /** Receipts under way (ingest's receiving()): a round nobody waits for holds back for them. */
+  private receiptsUnderWay = 0
+  private lastReceiptEnd = 0
 
   constructor(
     private readonly warehouse: Warehouse,
@@ -112,6 +122,24 @@ export class DerivedRefresh {
     if (this.warehouse.kind === 'server') await this.markDue(batch, kind)
     // (the rows are stored whatever the refresh does: a failed round is retried, not reported here)
     if (this.waiting.length > MAX_WAITING_BATCHES) await this.until(seq).catch(() => undefined)
+  }
+
+  /**
+   * A body's receipt begins: until the returned function is called (once), a round that no read
+   * and no receipt waits for is held back, so that the receipts of a burst of bodies go first and
+   * their batches are refreshed together in fewer rounds (a round's fixed cost is about half its
+   * time at 10M events). Back-pressure still bounds how many wait.
+   */
+  receiving(): () => void {
+    this.receiptsUnderWay++
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      this.receiptsUnderWay--
+      this.lastReceiptEnd = performance.now()
+      this.kick()
+    }
   }
 
   private async markDue(batch: string, kind: DerivedKind): Promise<void> {
@@ -184,6 +212,16 @@ export class DerivedRefresh {
 
   private kick(): void {
     if (this.round || this.retry || this.closed || this.waiting.length === 0) return
+    if (this.waiters.length === 0 && this.waiting.length <= MAX_WAITING_BATCHES) {
+      // receipts first: held while one is under way, and a moment after (the next body of a burst)
+      const held = RECEIPT_GRACE_MS - (performance.now() - this.lastReceiptEnd)
+      if (this.receiptsUnderWay > 0) return
+      if (held > 0) {
+        this.coalesce ??= setTimeout(() => ((this.coalesce = undefined), this.kick()), held)
+        this.coalesce.unref()
+        return
+      }
+    }
     // nobody waiting for it and one batch alone: give the next body a moment to join the round
     const wait = COALESCE_MS - (performance.now() - this.waiting[0]!.at)
     if (this.waiters.length === 0 && this.waiting.length < 2 && wait > 0) {
