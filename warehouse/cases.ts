@@ -724,7 +724,8 @@ export class CaseStore {
    * Rebuilds case_state (and what is kept from it) for the cases of several batches at once, from
    * their stored events; safe to repeat. A round has a fixed cost (about 0.47 s at 10M events,
    * the engine analysing its statements) and one that grows with the cases (about 1.2 s per
-   * 100,000-row body of new cases), so batches are taken together where they can be.
+   * 100,000-row body of new cases as a round of its own on 2 Dec's machine; 0.31 s a body in
+   * rounds of five on 4 Dec's), so batches are taken together where they can be.
    */
   async refreshBatches(batchIds: string[]): Promise<void> {
     if (batchIds.length === 0) return
