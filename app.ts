@@ -19,7 +19,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import { backupRoutes, DerivedStateError, HttpError, sendError, warehouseRoutes, type Platform } from './warehouse/index.ts'
-import { ANYONE, authRoutes, guardRoutes } from './auth/index.ts'
+import { ANYONE, authRoutes, guardRoutes, SWEEP_MS } from './auth/index.ts'
 import { IngestService, ingestRoutes } from './ingest/index.ts'
 import { AssessmentService, assessmentRoutes, MetricsService, metricsRoutes, recordRoutes } from './metrics/index.ts'
 import { dashboardRoutes } from './dashboard/index.ts'
@@ -224,8 +224,10 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   })
 
   // Writes with the session cookie only from the platform's own pages; then, route by route,
-  // the caller's credentials before the body, and the size of JSON bodies.
-  guardRoutes(app, platform)
+  // the caller's credentials before the body, and the size of JSON bodies. (An embedded
+  // warehouse is held by this process alone, its lock file says so: no other process's keys or
+  // sessions to sweep for, and no two reads every 2 s queued between the users' queries.)
+  guardRoutes(app, platform, platform.warehouse.kind === 'embedded' ? 0 : SWEEP_MS)
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path
     if (route.bodyLimit === undefined && !LARGE_BODY_PREFIXES.some((p) => url.startsWith(p))) route.bodyLimit = JSON_BODY_LIMIT
