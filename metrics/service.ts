@@ -112,13 +112,14 @@ export class MetricsService {
       return out
     }
     if (asOfMs >= Date.now() - 60_000 || !this.usePastAnswers) return computeAll()
-    // (what past_answers and the change log gave stays good in this process the same way: asked
-    // again with nothing stored since, on the same day with no stored moment in between, they are
-    // not read again)
-    // (the question names what the answer is read from besides the sources' SQL: past_answers, the
-    // change log and the reference data, so that a write to them asks it anew)
+    // (what past_answers and the change log gave stays good in this process while the change log
+    // would say the same: no change reaching back to the moment's day ended since, no reference
+    // data written. So a case of today, which changes no answer about the past, does not make it
+    // read past_answers and the change log again: 110 + 60 ms of a joint meeting's opening at
+    // 10M events, traced 4 Dec. Asked on the same day with no stored moment in between.)
+    const asOfDay = localDate(asOfMs, this.platform.warehouse.timezone)
     return this.platform.answers.acrossMoments(['past answers', PAST_ANSWERS_SQL, UNCHANGED_SINCE_SQL, questions.map((q) => q.acrossMoments())], asOfMs,
-      () => this.fromPastAnswers(asOfMs, questions))
+      () => this.fromPastAnswers(asOfMs, questions), { version: () => this.platform.changes.pastVersion(asOfDay) })
   }
 
   /** The answers of `questions` as of a past moment from past_answers, those not kept there computed and kept. */

@@ -139,6 +139,21 @@ it('asks a past moment\'s answer anew once a change reaching back to it ends, wh
   expect(again.result).toEqual(await fresh(question(first + 120_000)))
 })
 
+it('keeps a past moment\'s answer across a case of today (a change not reaching back to it), and asks it anew after a reference write', async () => {
+  const first = at(dateAfter(today, -5), '03:00:00')
+  await takenFromEarlier(first)
+  // a case of today: stored in the tables the answer's sources read, but dated after the moment
+  await storeCase('ACROSS-PAST-TODAY', [...p.reference.items.keys()][0]!, [])
+  const again = await queriesOf(() => kept.runMany(IDS, question(first + 90_000)))
+  expect(again.queries).toBe(0)
+  expect(again.result).toEqual(await fresh(question(first + 90_000)))
+  // reference data written: asked anew (past_answers and the change log read again)
+  await p.reference.upsertItems([item('ACROSS-PAST-REF', 30)])
+  const afterReference = await queriesOf(() => kept.runMany(IDS, question(first + 90_000)))
+  expect(afterReference.queries).toBeGreaterThan(0)
+  expect(afterReference.result).toEqual(await fresh(question(first + 90_000)))
+})
+
 it('asks anew once a record is stored, and counts it', async () => {
   const first = at(dateAfter(today, 1), '11:00:00')
   const asOfBefore = await kept.runMany(IDS, question(first))

@@ -68,6 +68,8 @@ interface KeptAnswer {
 
 /** The words of a question's JSON text (its SQL's table names among them; an escape such as \n is no part of the word after it). */
 const namesIn = (text: string): Set<string> => new Set(text.replace(/\\./g, ' ').match(/[A-Za-z_][A-Za-z0-9_]*/g))
+/** The words of a question kept against a version its caller gives (none read). */
+const NO_NAMES: ReadonlySet<string> = new Set()
 
 export class SharedAnswers {
   private readonly asked = new Map<string, { version: string; answer: Promise<unknown> }>()
@@ -119,8 +121,11 @@ export class SharedAnswers {
    * reads, cases.ts), it is the answer `compute` gives as of
    * `asOfMs`; an answer as of now is then asked of the engine once a day, or when a record is
    * stored, a deadline passes or a record dated ahead comes due, instead of once a second.
+   * With `version`, the answer is kept while `version()` gives what it gave before the answer was
+   * computed, instead of while the tables the question names are not written (a caller that knows
+   * better what the answer depends on: an answer as of a past moment, metrics/service.ts).
    */
-  async acrossMoments<T>(question: unknown, asOfMs: number, compute: () => Promise<T>): Promise<T> {
+  async acrossMoments<T>(question: unknown, asOfMs: number, compute: () => Promise<T>, options: { version?: () => string } = {}): Promise<T> {
     if (this.warehouse.kind !== 'embedded' || !this.keepAcrossMoments) return compute()
     // every batch handed over before this question is in the derived state from here on, and
     // whatever is written after the versions are read below changes them
@@ -129,13 +134,15 @@ export class SharedAnswers {
     // (hashed: a question holds its SQL and the packed calendar, kilobytes each)
     const key = createHash('sha256').update(text).digest('base64')
     const kept = this.kept.get(key)
-    if (kept && kept.from <= asOfMs && asOfMs < kept.until && kept.version === this.readsVersion(kept.reads)) {
+    // (`version`: what the caller knows the answer depends on, instead of the tables its question names)
+    const versionNow = (reads: ReadonlySet<string>) => options.version ? options.version() : this.readsVersion(reads)
+    if (kept && kept.from <= asOfMs && asOfMs < kept.until && kept.version === versionNow(kept.reads)) {
       this.kept.delete(key)
       this.kept.set(key, kept)
       return structuredClone(kept.answer as T)
     }
-    const reads = namesIn(text)
-    const version = this.readsVersion(reads)
+    const reads = options.version ? NO_NAMES : namesIn(text)
+    const version = versionNow(reads)
     const until = await this.unchangedUntil(asOfMs, this.readsVersion(HORIZON_READS))
     const answer = await compute()
     this.forget(key)

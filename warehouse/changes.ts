@@ -6,6 +6,9 @@ import type { Warehouse } from './client.ts'
 import { queryRows } from './client.ts'
 import { epochSeconds } from './time.ts'
 
+/** The reference data an answer about the past depends on besides the records (their `updated_at`). */
+const REFERENCE_TABLES = ['units', 'items', 'calendar', 'settings'] as const
+
 /**
  * What `unchangedSince` asks: the ends of changes since a moment reaching back to a day, and the
  * reference data written since. Exported for an answer kept from it to name what it reads
@@ -13,8 +16,7 @@ import { epochSeconds } from './time.ts'
  */
 export const UNCHANGED_SINCE_SQL = `SELECT (SELECT count() FROM data_changes WHERE phase = 'end' AND at >= {since:DateTime64(3)} AND earliest <= {day:Date}) AS changes,
     (SELECT count() FROM (
-      SELECT updated_at FROM units UNION ALL SELECT updated_at FROM items
-      UNION ALL SELECT updated_at FROM calendar UNION ALL SELECT updated_at FROM settings
+      ${REFERENCE_TABLES.map((t) => `SELECT updated_at FROM ${t}`).join(' UNION ALL ')}
     ) WHERE updated_at >= {since:DateTime64(3)}) AS reference`
 
 /** A day before every record: a change that may touch any moment. */
@@ -23,12 +25,35 @@ export const ANY_DAY = '1970-01-01'
 export class ChangeLog {
   constructor(private readonly warehouse: Warehouse) {}
 
+  /** The end marks this process wrote, by the day their change reaches back to. */
+  private endedByDay = new Map<string, number>()
+
   private async mark(changeId: string, phase: 'start' | 'end', earliestDay: string): Promise<void> {
-    await this.warehouse.client.insert({
-      table: 'data_changes',
-      values: [{ change_id: changeId, phase, at: epochSeconds(Date.now()), earliest: earliestDay }],
-      format: 'JSONEachRow',
-    })
+    try {
+      await this.warehouse.client.insert({
+        table: 'data_changes',
+        values: [{ change_id: changeId, phase, at: epochSeconds(Date.now()), earliest: earliestDay }],
+        format: 'JSONEachRow',
+      })
+    } finally {
+      // counted once written (failed too: it may have been), never before: an answer read while
+      // it was being written was read under the count before it, and is asked anew after
+      if (phase === 'end') this.endedByDay.set(earliestDay, (this.endedByDay.get(earliestDay) ?? 0) + 1)
+    }
+  }
+
+  /**
+   * What `unchangedSince(·, asOfDay)` would find changed, as this process saw it written: the end
+   * marks it wrote reaching back to `asOfDay`, and the writes to the reference tables (and to
+   * tables a statement did not name). Equal at two moments, `unchangedSince` between them is true
+   * on the embedded warehouse, where every write is this process's (an answer kept across moments
+   * from past_answers is kept against it: metrics/service.ts).
+   */
+  pastVersion(asOfDay: string): string {
+    let ended = 0
+    for (const [day, n] of this.endedByDay) if (day <= asOfDay) ended += n
+    const writes = this.warehouse.writesByTable
+    return [ended, ...REFERENCE_TABLES.map((t) => writes.get(t) ?? 0), writes.get('') ?? 0].join(':')
   }
 
   /** Before a change stores anything: its records are dated `earliestDay` (YYYY-MM-DD) or later. */
