@@ -267,6 +267,9 @@ export class UserBusy extends Error {
   }
 }
 
+/** How long a session ended here is remembered: longer than any sweep's lookback (auth/index.ts, 60 s). */
+const ENDED_KEPT_MS = 10 * 60_000
+
 export class UserStore {
   private users = new Map<string, StoredUser>()
   private sessions = new Map<string, Session>()
@@ -275,6 +278,12 @@ export class UserStore {
    * read began before the end was written must not take them back (kept for the sweep's lookback).
    */
   private endedHere = new Map<string, number>()
+
+  /** A session ended here; those ended longer ago than any sweep reads back are forgotten (also where no sweep runs). */
+  private noteEnded(hash: string, at: number): void {
+    for (const [h, t] of this.endedHere) if (t < at - ENDED_KEPT_MS) this.endedHere.delete(h)
+    this.endedHere.set(hash, at)
+  }
   private lastVersion = 0
   /** failures per account and address, per address (in memory, this process) */
   readonly throttle: SignInThrottle
@@ -411,7 +420,7 @@ export class UserStore {
     })
     for (const [hash] of ended) {
       this.sessions.delete(hash)
-      this.endedHere.set(hash, now)
+      this.noteEnded(hash, now)
     }
     return ended.length
   }
@@ -479,7 +488,7 @@ export class UserStore {
     const session = this.sessions.get(hash)
     if (!session) return
     this.sessions.delete(hash)
-    this.endedHere.set(hash, Date.now())
+    this.noteEnded(hash, Date.now())
     await this.writeSession(hash, session, Date.now(), 1)
   }
 

@@ -80,6 +80,8 @@ describe('the derived state after a receipt', () => {
       expect((await fifth).accepted).toBe(1)
       await p.derived.settled()
       expect(gate.rounds).toEqual([5])
+      // a receipt that fails ends as well (were it still under way, no round below would start)
+      await expect(ingest.ingestFile('case-events', { format: 'arrow', path: '/nonexistent/body.arrow' }, principal)).rejects.toThrow()
       // a lone body with nobody reading: refreshed a second after its receipt, not before
       const t0 = performance.now()
       await ingest.ingest('case-events', asParsed([accepted('ROUND-6', '2025-03-04T09:00:00+08:00')]), principal)

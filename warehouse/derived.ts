@@ -92,8 +92,9 @@ export class DerivedRefresh {
   private waiters: Array<{ seq: number; resolve: () => void; reject: (err: unknown) => void }> = []
   private round: Promise<void> | undefined
   private retry: ReturnType<typeof setTimeout> | undefined
-  /** Set while a lone batch waits for a second one (COALESCE_MS). */
+  /** Set while a lone batch waits for a second one (COALESCE_MS), or a round for the next body of a burst (RECEIPT_GRACE_MS). */
   private coalesce: ReturnType<typeof setTimeout> | undefined
+  private coalesceAt = 0
   private closed = false
   /** Receipts under way (ingest's receiving()): a round nobody waits for holds back for them. */
   private receiptsUnderWay = 0
@@ -216,29 +217,33 @@ export class DerivedRefresh {
 
   private kick(): void {
     if (this.round || this.retry || this.closed || this.waiting.length === 0) return
-    if (this.waiters.length === 0 && this.waiting.length <= MAX_WAITING_BATCHES) {
-      // receipts first: held while one is under way, and a moment after (the next body of a burst)
-      const held = RECEIPT_GRACE_MS - (performance.now() - this.lastReceiptEnd)
+    // receipts first: held while one is under way, and a moment after (the next body of a burst).
+    // Embedded only: on a server another process's read would refresh the held batches itself
+    // (adoptOthers), and this one again after.
+    if (this.warehouse.kind === 'embedded' && this.waiters.length === 0 && this.waiting.length <= MAX_WAITING_BATCHES) {
       if (this.receiptsUnderWay > 0) return
-      if (held > 0) {
-        this.coalesce ??= setTimeout(() => ((this.coalesce = undefined), this.kick()), held)
-        this.coalesce.unref()
-        return
-      }
+      const held = RECEIPT_GRACE_MS - (performance.now() - this.lastReceiptEnd)
+      if (held > 0) return this.kickIn(held)
     }
     // nobody waiting for it and one batch alone: give the next body a moment to join the round
     const wait = COALESCE_MS - (performance.now() - this.waiting[0]!.at)
-    if (this.waiters.length === 0 && this.waiting.length < 2 && wait > 0) {
-      this.coalesce ??= setTimeout(() => ((this.coalesce = undefined), this.kick()), wait)
-      this.coalesce.unref()
-      return
-    }
+    if (this.waiters.length === 0 && this.waiting.length < 2 && wait > 0) return this.kickIn(wait)
     if (this.coalesce) clearTimeout(this.coalesce)
     this.coalesce = undefined
     this.round = this.runRound().finally(() => {
       this.round = undefined
       this.kick()
     })
+  }
+
+  /** Kicks again in `ms` (or sooner, if a kick is due sooner already): one timer, the earliest. */
+  private kickIn(ms: number): void {
+    const at = performance.now() + ms
+    if (this.coalesce && this.coalesceAt <= at) return
+    if (this.coalesce) clearTimeout(this.coalesce)
+    this.coalesceAt = at
+    this.coalesce = setTimeout(() => ((this.coalesce = undefined), this.kick()), ms)
+    this.coalesce.unref()
   }
 
   private async runRound(): Promise<void> {
