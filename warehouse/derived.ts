@@ -2,7 +2,7 @@
 // off the receipt path. A body's receipt waits only for its rows to be stored; the batch is then
 // handed to the refresher, which takes every batch handed over since its last round in one
 // round (coalesced: a round's statements cost the engine about 0.47 s to analyse whatever they
-// hold, so a lone batch waits a moment for the next unless a read waits for it; and while
+// hold, so a lone batch waits a moment for the next unless a read waits for it; and, embedded, while
 // receipts are under way, a round nobody waits for holds back for them, so a burst of bodies is
 // received first and refreshed in rounds of five). Every read that
 // depends on the derived state first waits for `settled()`: every batch acknowledged before the
