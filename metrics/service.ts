@@ -1,7 +1,7 @@
 // Runs catalogue indicators against the warehouse and returns rows that carry their numerator
 // and denominator, so any figure can be checked by hand.
 import { createHash } from 'node:crypto'
-import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, UNCHANGED_SINCE_SQL, withoutMoment, type Platform } from '../warehouse/index.ts'
+import { epochSeconds, localDate, longestLimit, parseTimestamp, queryRows, toRfc3339, withoutMoment, type Platform } from '../warehouse/index.ts'
 import { INDICATOR_BY_ID, type Indicator, type Part } from './catalog.ts'
 import { compileDailyParts, compileParts, DAILY_KIND, dailyGroups, dailyLeftToClock, sourceSupports, TIME_GROUPINGS, type InternalGrouping } from './compile.ts'
 import { limitParams, SOURCES, type SourceId } from './sources.ts'
@@ -118,7 +118,7 @@ export class MetricsService {
     // read past_answers and the change log again: 110 + 60 ms of a joint meeting's opening at
     // 10M events, traced 4 Dec. Asked on the same day with no stored moment in between.)
     const asOfDay = localDate(asOfMs, this.platform.warehouse.timezone)
-    return this.platform.answers.acrossMoments(['past answers', PAST_ANSWERS_SQL, UNCHANGED_SINCE_SQL, questions.map((q) => q.acrossMoments())], asOfMs,
+    return this.platform.answers.acrossMoments(['past answers', questions.map((q) => q.acrossMoments())], asOfMs,
       () => this.fromPastAnswers(asOfMs, questions), { version: () => this.platform.changes.pastVersion(asOfDay) })
   }
 

@@ -9,12 +9,8 @@ import { epochSeconds } from './time.ts'
 /** The reference data an answer about the past depends on besides the records (their `updated_at`). */
 const REFERENCE_TABLES = ['units', 'items', 'calendar', 'settings'] as const
 
-/**
- * What `unchangedSince` asks: the ends of changes since a moment reaching back to a day, and the
- * reference data written since. Exported for an answer kept from it to name what it reads
- * (answers.ts keeps an answer against the writes to the tables its question names).
- */
-export const UNCHANGED_SINCE_SQL = `SELECT (SELECT count() FROM data_changes WHERE phase = 'end' AND at >= {since:DateTime64(3)} AND earliest <= {day:Date}) AS changes,
+/** What `unchangedSince` asks: the ends of changes since a moment reaching back to a day, and the reference data written since. */
+const UNCHANGED_SINCE_SQL = `SELECT (SELECT count() FROM data_changes WHERE phase = 'end' AND at >= {since:DateTime64(3)} AND earliest <= {day:Date}) AS changes,
     (SELECT count() FROM (
       ${REFERENCE_TABLES.map((t) => `SELECT updated_at FROM ${t}`).join(' UNION ALL ')}
     ) WHERE updated_at >= {since:DateTime64(3)}) AS reference`

@@ -24,7 +24,7 @@ export { CALENDAR_WITH, W as workingDayOrdinalSql, workingDayOf, provisionalBetw
 export { SettingsStore, DEFAULT_SETTINGS, limitSchedule, longestLimit, TIER_LIMITS, type TunableSettings, type SettingsChange, type LimitVersion, type TierLimit } from './settings.ts'
 export { QueueStore } from './queue.ts'
 export { RatingStore, countedRatingsSql } from './ratings.ts'
-export { ChangeLog, ANY_DAY, UNCHANGED_SINCE_SQL } from './changes.ts'
+export { ChangeLog, ANY_DAY } from './changes.ts'
 export { CaseStore, CASE_STATUSES, DAILY_MEASURE_SQL, type DailyMeasure, type DailyKind, dailyLastDay, TO_HALL_SQL, type CaseStatus, type CaseRow, type CaseEvent, type CaseFilter } from './cases.ts'
 export { sqlString } from './sql.ts'
 export { toRfc3339, localDate, epochSeconds, nowSeconds, wallClockToInstant, offsetMinutes, parseTimestamp } from './time.ts'
